@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/felix/felixbackend.proto
+
+
+export interface RuleMetadata {
+  'annotations'?: ({[key: string]: string});
+}
+
+export interface RuleMetadata__Output {
+  'annotations': ({[key: string]: string});
+}

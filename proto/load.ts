@@ -1,0 +1,46 @@
+// The one place that loads our .proto subsets, with the options the type generator used.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as ExtAuthzGrpc } from './gen/external_auth.js';
+import type { ProtoGrpcType as FelixGrpc } from './gen/felixbackend.js';
+import type { ProtoGrpcType as HealthzGrpc } from './gen/healthz.js';
+
+/** Directory holding the .proto files, whether we run from source or from dist/. */
+function protoRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (existsSync(join(here, 'files.json'))) return here;
+  return join(here, '..', '..', 'proto');
+}
+
+const root = protoRoot();
+const options = JSON.parse(readFileSync(join(root, 'loader-options.json'), 'utf8')) as protoLoader.Options;
+
+function load<T>(file: string): T {
+  const definition = protoLoader.loadSync(file, { ...options, includeDirs: [root] });
+  return grpc.loadPackageDefinition(definition) as unknown as T;
+}
+
+let extAuthz: ExtAuthzGrpc | undefined;
+let felix: FelixGrpc | undefined;
+let healthz: HealthzGrpc | undefined;
+
+/** envoy.service.auth.v3 (ext_authz Check). */
+export function loadExtAuthz(): ExtAuthzGrpc {
+  extAuthz ??= load<ExtAuthzGrpc>('envoy/service/auth/v3/external_auth.proto');
+  return extAuthz;
+}
+
+/** felix.PolicySync. */
+export function loadFelix(): FelixGrpc {
+  felix ??= load<FelixGrpc>('felix/felixbackend.proto');
+  return felix;
+}
+
+/** dikastes.Healthz. */
+export function loadHealthz(): HealthzGrpc {
+  healthz ??= load<HealthzGrpc>('dikastes/healthz.proto');
+  return healthz;
+}

@@ -1,0 +1,24 @@
+// Two projects: pure unit tests beside the code, and integration tests under test/ that run real
+// processes (sockets, network namespaces, a kube-apiserver).
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{calico,sidecar,wireguard,agent,daemon,proto}/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
