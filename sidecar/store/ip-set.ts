@@ -1,0 +1,118 @@
+// The IP sets of the sidecar's policy store: IP, IP_AND_PORT and NET members with lookups per type.
+//
+// Unlike Dikastes, members are validated and canonicalised on add (spec §3): Calico stores IP and
+// IP_AND_PORT members as raw strings and panics on a malformed NET member. Here `10.0.0.1` and
+// `::ffff:10.0.0.1` are the same member, and a malformed member is rejected with a reason.
+
+import { CidrTrie } from '../../calico/cidr-trie.js';
+import type { Ip } from '../../calico/ip.js';
+import { parseCidr, parseIp } from '../../calico/ip.js';
+
+/** The proto enum names of IPSetUpdate.IPSetType. */
+export type IpSetType = 'IP' | 'IP_AND_PORT' | 'NET';
+
+export interface IpSet {
+  readonly type: IpSetType;
+  readonly size: number;
+  /** null when added (or already present); otherwise why the member is malformed, and nothing changes. */
+  add(member: string): string | null;
+  /** Removes an exact member (exact prefix for NET); unknown or malformed members are ignored. */
+  remove(member: string): void;
+  /** IP: canonical text membership; NET: containment in any prefix; IP_AND_PORT: always false. */
+  containsIp(ip: Ip): boolean;
+  /** IP_AND_PORT: exact `<canonical ip>,<proto>:<port>` key; IP: exact canonical IP text; NET: false. */
+  containsKey(key: string): boolean;
+}
+
+export function createIpSet(type: IpSetType): IpSet {
+  switch (type) {
+    case 'IP':
+      return createKeySet(type, canonicalIpMember, (keys, ip) => keys.has(ip.text));
+    case 'IP_AND_PORT':
+      return createKeySet(type, canonicalIpPortMember, () => false);
+    case 'NET':
+      return createNetSet();
+    default: {
+      const unreachable: never = type;
+      throw new Error(`unknown IP set type ${String(unreachable)}`);
+    }
+  }
+}
+
+/** The IP_AND_PORT lookup key for a flow, e.g. `192.168.1.1,tcp:80` or `fd00::1,udp:53`. */
+export function ipPortKey(ip: Ip, protocolName: string, port: number): string {
+  return `${ip.text},${protocolName}:${port}`;
+}
+
+type Canonical = { ok: true; key: string } | { ok: false; reason: string };
+
+function canonicalIpMember(member: string): Canonical {
+  const ip = parseIp(member);
+  return ip === null
+    ? { ok: false, reason: `not an IP address: ${JSON.stringify(member)}` }
+    : { ok: true, key: ip.text };
+}
+
+const IP_PORT_TAIL = /^([a-z0-9]+):([0-9]{1,5})$/;
+
+/** `<ip>,<proto>:<port>`, IPv6 unbracketed, proto lower-case as Felix writes it, port 0–65535. */
+function canonicalIpPortMember(member: string): Canonical {
+  const comma = member.indexOf(',');
+  const bad = (why: string): Canonical => ({ ok: false, reason: `${why}: ${JSON.stringify(member)}` });
+  if (comma < 0) return bad('expected <ip>,<proto>:<port>');
+  const ip = parseIp(member.slice(0, comma));
+  if (ip === null) return bad('not an IP address before the comma');
+  const tail = IP_PORT_TAIL.exec(member.slice(comma + 1));
+  if (tail === null) return bad('expected <proto>:<port> after the comma, proto in [a-z0-9]');
+  const port = Number(tail[2]);
+  if (port > 65535) return bad('port out of range');
+  return { ok: true, key: ipPortKey(ip, tail[1] as string, port) };
+}
+
+function createKeySet(
+  type: IpSetType,
+  canonicalise: (member: string) => Canonical,
+  containsIp: (keys: ReadonlySet<string>, ip: Ip) => boolean,
+): IpSet {
+  const keys = new Set<string>();
+  return {
+    type,
+    get size() {
+      return keys.size;
+    },
+    add(member) {
+      const c = canonicalise(member);
+      if (!c.ok) return c.reason;
+      keys.add(c.key);
+      return null;
+    },
+    remove(member) {
+      const c = canonicalise(member);
+      if (c.ok) keys.delete(c.key);
+    },
+    containsIp: (ip) => containsIp(keys, ip),
+    containsKey: (key) => keys.has(key),
+  };
+}
+
+function createNetSet(): IpSet {
+  const trie = new CidrTrie();
+  return {
+    type: 'NET',
+    get size() {
+      return trie.size;
+    },
+    add(member) {
+      const cidr = parseCidr(member);
+      if (cidr === null) return `not a CIDR: ${JSON.stringify(member)}`;
+      trie.add(cidr);
+      return null;
+    },
+    remove(member) {
+      const cidr = parseCidr(member);
+      if (cidr !== null) trie.remove(cidr);
+    },
+    containsIp: (ip) => trie.containsIp(ip),
+    containsKey: () => false,
+  };
+}
