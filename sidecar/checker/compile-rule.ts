@@ -1,0 +1,258 @@
+// Compiles one Calico rule into the fixed shape a Check walks: selectors and CIDRs parsed, rule
+// paths normalised, IP sets bound to slots, the namespace scoping of spec §5.4 resolved.
+import { parseCidr } from '../../calico/ip.js';
+import type { Cidr } from '../../calico/ip.js';
+import type { Rule, PortRange, ProtocolMatch, ServiceAccountMatch } from '../../calico/rule.js';
+import { parseSelectorCached } from '../../calico/selector/index.js';
+import type { IpSetSlot } from '../store/ip-set-slots.js';
+import type {
+  CompiledRule,
+  IdentityClause,
+  LabelMatcher,
+  MethodClause,
+  NetList,
+  PathEntry,
+  PortClause,
+  RuleAction,
+} from './compiled.js';
+import { normalizeRulePath } from './match-http.js';
+
+export type BindSlot = (id: string) => IpSetSlot;
+
+const PROTOCOL_NUMBERS: ReadonlyMap<string, number> = new Map([
+  ['icmp', 1],
+  ['icmpv6', 58],
+  ['tcp', 6],
+  ['udp', 17],
+  ['udplite', 136],
+  ['sctp', 132],
+]);
+
+/** Unknown names become −1, which never equals a request protocol (1–255). */
+function protocolNumber(p: ProtocolMatch | null): number | null {
+  if (p === null) return null;
+  switch (p.kind) {
+    case 'number':
+      return p.number;
+    // Calico takes a name only when it is non-empty; `name: ""` reads as number 0.
+    case 'name':
+      return p.name === '' ? 0 : (PROTOCOL_NUMBERS.get(p.name.toLowerCase()) ?? -1);
+    case 'empty':
+      return 0;
+    default: {
+      const never: never = p;
+      return never;
+    }
+  }
+}
+
+export function actionFromString(action: string): RuleAction {
+  switch (action.toLowerCase()) {
+    case 'allow':
+      return 'allow';
+    case 'deny':
+      return 'deny';
+    case 'pass':
+    case 'next-tier':
+      return 'pass';
+    case 'log':
+      return 'log';
+    default:
+      return 'invalid';
+  }
+}
+
+/** Collects compile warnings for one rule; the caller prefixes the owner. */
+class RuleCompiler {
+  readonly warnings: string[] = [];
+  readonly slots: IpSetSlot[] = [];
+
+  constructor(private readonly bind: BindSlot) {}
+
+  sets(ids: readonly string[]): IpSetSlot[] | null {
+    if (ids.length === 0) return null;
+    const out = ids.map((id) => this.bind(id));
+    this.slots.push(...out);
+    return out;
+  }
+
+  ports(ranges: readonly PortRange[], named: IpSetSlot[] | null): PortClause | null {
+    if (ranges.length === 0 && named === null) return null;
+    const pairs = new Int32Array(ranges.length * 2);
+    ranges.forEach((r, i) => {
+      pairs[2 * i] = r.first;
+      pairs[2 * i + 1] = r.last;
+    });
+    return { ranges: pairs, named: named ?? [] };
+  }
+
+  nets(field: string, texts: readonly string[]): NetList | null {
+    if (texts.length === 0) return null;
+    const cidrs: Cidr[] = [];
+    for (const text of texts) {
+      const cidr = parseCidr(text);
+      if (cidr === null) {
+        this.warnings.push(`${field} "${text}" is not a CIDR; the rule stops matching at it`);
+        return { cidrs, endsInvalid: true };
+      }
+      cidrs.push(cidr);
+    }
+    return { cidrs, endsInvalid: false };
+  }
+
+  selector(field: string, text: string): { selector: LabelMatcher | null; selectorInvalid: boolean } {
+    if (text === '') return { selector: null, selectorInvalid: false };
+    const parsed = parseSelectorCached(text);
+    if (parsed.ok)
+      return { selector: parsed.selector.isAll ? null : parsed.selector, selectorInvalid: false };
+    this.warnings.push(`${field} "${text}" does not parse (${parsed.error}); it never matches a known peer`);
+    return { selector: null, selectorInvalid: true };
+  }
+
+  serviceAccount(field: string, m: ServiceAccountMatch | null): IdentityClause | null {
+    if (m === null) return null;
+    const names = m.names.length > 0 ? m.names : null;
+    const sel = this.selector(`${field}.selector`, m.selector);
+    if (names === null && sel.selector === null && !sel.selectorInvalid) return null;
+    return { names, ...sel };
+  }
+
+  // Spec §5.4: a namespace selector wins; otherwise a namespaced policy whose rule names pods or
+  // service accounts on this side is confined to its own namespace.
+  namespace(
+    field: string,
+    policyNamespace: string,
+    nsSelector: string,
+    podSelector: string,
+    notPodSelector: string,
+    sa: ServiceAccountMatch | null,
+  ): IdentityClause | null {
+    if (nsSelector !== '') {
+      const sel = this.selector(field, nsSelector);
+      if (sel.selector === null && !sel.selectorInvalid) return null;
+      return { names: null, ...sel };
+    }
+    const scoped =
+      podSelector !== '' ||
+      notPodSelector !== '' ||
+      (sa !== null && (sa.names.length > 0 || sa.selector !== ''));
+    if (policyNamespace !== '' && scoped)
+      return { names: [policyNamespace], selector: null, selectorInvalid: false };
+    return null;
+  }
+
+  methods(rule: Rule): MethodClause | null {
+    const methods = rule.httpMatch?.methods ?? [];
+    if (methods.length === 0) return null;
+    return { any: methods.includes('*'), methods };
+  }
+
+  paths(rule: Rule): PathEntry[] | null {
+    const paths = rule.httpMatch?.paths ?? [];
+    if (paths.length === 0) return null;
+    const out: PathEntry[] = [];
+    for (const p of paths) {
+      if (p.kind === 'none') continue;
+      const path = normalizeRulePath(p.value);
+      if (path === null) {
+        this.warnings.push(`http ${p.kind} path "${p.value}" cannot be normalised; it is skipped`);
+        continue;
+      }
+      out.push({ prefix: p.kind === 'prefix', path });
+    }
+    return out;
+  }
+}
+
+/** [min first, max last] of a positive port clause, or ±Infinity when it cannot prefilter. */
+function portBounds(clause: PortClause | null): [number, number] {
+  if (clause === null || clause.named.length > 0 || clause.ranges.length === 0) return [-Infinity, Infinity];
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < clause.ranges.length; i += 2) {
+    min = Math.min(min, clause.ranges[i]!);
+    max = Math.max(max, clause.ranges[i + 1]!);
+  }
+  return [min, max];
+}
+
+export interface RuleCompileResult {
+  readonly rule: CompiledRule;
+  /** Every slot the rule acquired, to release when the rule is dropped. */
+  readonly slots: readonly IpSetSlot[];
+  readonly warnings: readonly string[];
+}
+
+/** Compiles `rule` at position `index` of a policy whose Policy.namespace is `policyNamespace`. */
+export function compileRule(
+  rule: Rule,
+  index: number,
+  policyNamespace: string,
+  bind: BindSlot,
+): RuleCompileResult {
+  const c = new RuleCompiler(bind);
+  const action = actionFromString(rule.action);
+  if (action === 'invalid')
+    c.warnings.push(`action "${rule.action}" is not allowed, deny, pass, next-tier or log`);
+  // Acquire slots in Calico's reference order, so the missing set we report is deterministic.
+  const srcSets = c.sets(rule.srcIpSetIds);
+  const notSrcSets = c.sets(rule.notSrcIpSetIds);
+  const srcNamed = c.sets(rule.srcNamedPortIpSetIds);
+  const notSrcNamed = c.sets(rule.notSrcNamedPortIpSetIds);
+  const dstSets = c.sets(rule.dstIpSetIds);
+  const notDstSets = c.sets(rule.notDstIpSetIds);
+  const dstIpPortSets = c.sets(rule.dstIpPortSetIds);
+  const dstNamed = c.sets(rule.dstNamedPortIpSetIds);
+  const notDstNamed = c.sets(rule.notDstNamedPortIpSetIds);
+  const srcSa = rule.srcServiceAccountMatch;
+  const dstSa = rule.dstServiceAccountMatch;
+  const srcPort = c.ports(rule.srcPorts, srcNamed);
+  const dstPort = c.ports(rule.dstPorts, dstNamed);
+  const [srcPortMin, srcPortMax] = portBounds(srcPort);
+  const [dstPortMin, dstPortMax] = portBounds(dstPort);
+  const compiled: CompiledRule = {
+    index,
+    action,
+    slots: c.slots.length > 0 ? c.slots : null,
+    dstPortMin,
+    dstPortMax,
+    srcPortMin,
+    srcPortMax,
+    protocol: protocolNumber(rule.protocol),
+    notProtocol: protocolNumber(rule.notProtocol),
+    srcPort,
+    notSrcPort: c.ports(rule.notSrcPorts, notSrcNamed),
+    dstPort,
+    notDstPort: c.ports(rule.notDstPorts, notDstNamed),
+    dstIpPortSets,
+    srcNet: c.nets('src_net', rule.srcNet),
+    notSrcNet: c.nets('not_src_net', rule.notSrcNet),
+    dstNet: c.nets('dst_net', rule.dstNet),
+    notDstNet: c.nets('not_dst_net', rule.notDstNet),
+    srcSets,
+    notSrcSets,
+    dstSets,
+    notDstSets,
+    srcServiceAccount: c.serviceAccount('src_service_account_match', srcSa),
+    srcNamespace: c.namespace(
+      'original_src_namespace_selector',
+      policyNamespace,
+      rule.originalSrcNamespaceSelector,
+      rule.originalSrcSelector,
+      rule.originalNotSrcSelector,
+      srcSa,
+    ),
+    dstServiceAccount: c.serviceAccount('dst_service_account_match', dstSa),
+    dstNamespace: c.namespace(
+      'original_dst_namespace_selector',
+      policyNamespace,
+      rule.originalDstNamespaceSelector,
+      rule.originalDstSelector,
+      rule.originalNotDstSelector,
+      dstSa,
+    ),
+    methods: c.methods(rule),
+    paths: c.paths(rule),
+  };
+  return { rule: compiled, slots: c.slots, warnings: c.warnings };
+}

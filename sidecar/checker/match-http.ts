@@ -1,0 +1,44 @@
+// HTTP method and path clauses of a rule (spec §5.8). Paths are compared as normalised byte
+// strings (the UTF-8 bytes Go would compare): rule paths are normalised once at compile time,
+// the request path at most once per Check.
+import { normalizeHttpPath } from './http-path.js';
+import type { MethodClause, PathEntry } from './compiled.js';
+
+/** Normalises a rule's exact or prefix path; null if Calico would skip the entry. */
+export function normalizeRulePath(path: string): string | null {
+  return normalizeHttpPath(path);
+}
+
+/** Normalises a request path that starts with `/`; null means "matches no path entry". */
+export function normalizeRequestPath(rawPath: string): string | null {
+  return normalizeHttpPath(rawPath);
+}
+
+/** A request without HTTP attributes (null method) passes any method list. */
+export function matchMethods(clause: MethodClause, method: string | null): boolean {
+  if (method === null || clause.any) return true;
+  const methods = clause.methods;
+  for (let i = 0; i < methods.length; i++) if (methods[i] === method) return true;
+  return false;
+}
+
+/**
+ * Matches a normalised request path against the entries: exact equality, or a segment-aligned
+ * prefix (`/pub` covers `/pub` and `/pub/x`, not `/public`). A null path matches nothing.
+ */
+export function matchPaths(entries: readonly PathEntry[], path: string | null): boolean {
+  if (path === null) return false;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (!e.prefix) {
+      if (path === e.path) return true;
+    } else if (
+      e.path === '/' ||
+      path === e.path ||
+      (path.startsWith(e.path) && path.charCodeAt(e.path.length) === 0x2f)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
