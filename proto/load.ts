@@ -15,8 +15,22 @@ function protoRoot(): string {
   return join(here, '..', '..', 'proto');
 }
 
+interface LoaderOptionsFile {
+  readonly keepCase: boolean;
+  readonly longs: 'String' | 'Number';
+  readonly enums: 'String';
+  readonly defaults: boolean;
+  readonly oneofs: boolean;
+}
+
 const root = protoRoot();
-const options = JSON.parse(readFileSync(join(root, 'loader-options.json'), 'utf8')) as protoLoader.Options;
+const file = JSON.parse(readFileSync(join(root, 'loader-options.json'), 'utf8')) as LoaderOptionsFile;
+// The generator takes type names; the runtime loader wants the constructors themselves.
+const options: protoLoader.Options = {
+  ...file,
+  longs: file.longs === 'String' ? String : Number,
+  enums: String,
+};
 
 function load<T>(file: string): T {
   const definition = protoLoader.loadSync(file, { ...options, includeDirs: [root] });

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DIAL, DEFAULT_LISTEN, parseDikastesArgs } from './cli.js';
+
+describe('parseDikastesArgs', () => {
+  it("accepts Calico's manifest invocation unchanged", () => {
+    const r = parseDikastesArgs(['server', '-l', '/var/run/dikastes/dikastes.sock', '-d', '/var/run/felix/nodeagent/socket']);
+    expect(r).toMatchObject({ ok: true, command: { kind: 'server', listen: DEFAULT_LISTEN, dial: DEFAULT_DIAL } });
+  });
+
+  it('defaults --dial to the in-pod Felix socket, not a relative path', () => {
+    expect(parseDikastesArgs(['server'])).toMatchObject({ ok: true, command: { dial: '/var/run/felix/nodeagent/socket' } });
+  });
+
+  it('accepts persistent flags before the sub-command and --flag=value forms', () => {
+    expect(parseDikastesArgs(['--listen=/tmp/x.sock', '--debug', 'server'])).toMatchObject({
+      ok: true,
+      command: { kind: 'server', listen: '/tmp/x.sock', logLevel: 'debug' },
+    });
+  });
+
+  it('keeps every extra off by default', () => {
+    expect(parseDikastesArgs(['server'])).toMatchObject({
+      ok: true,
+      command: { listenTcp: null, metricsAddr: null, denyDetails: false, logFormat: 'json', logLevel: 'info' },
+    });
+  });
+
+  it('client takes namespace and account, an optional method, and dials the listen socket by default', () => {
+    expect(parseDikastesArgs(['client', 'ns1', 'sa1', '--method', 'POST'])).toMatchObject({
+      ok: true,
+      command: { kind: 'client', namespace: 'ns1', account: 'sa1', method: 'POST', dial: DEFAULT_LISTEN },
+    });
+  });
+
+  it('health takes one word and --dial-path; the word is checked when run (Calico exits 1 for it)', () => {
+    expect(parseDikastesArgs(['health', 'readiness', '--dial-path', '/s'])).toMatchObject({
+      ok: true,
+      command: { kind: 'health', check: 'readiness', dialPath: '/s' },
+    });
+  });
+
+  it('bare dikastes and --help print usage', () => {
+    expect(parseDikastesArgs([])).toMatchObject({ ok: true, command: { kind: 'help' } });
+    expect(parseDikastesArgs(['server', '--help'])).toMatchObject({ ok: true, command: { kind: 'help' } });
+  });
+
+  it.each([
+    [['server', '--nope'], /Unknown option '--nope'/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['client', 'a'], /accepts 2 arg\(s\), received 1/],
+    [['health', 'a', 'b'], /accepts 1 arg\(s\), received 2/],
+    [['server', 'x'], /unexpected argument "x"/],
+    [['server', '--method', 'GET'], /unknown flag --method for "dikastes server"/],
+    [['server', '--log-format', 'xml'], /invalid --log-format "xml"/],
+    [['server', '--log-level', 'loud'], /invalid --log-level "loud"/],
+    [['server', '--max-message-bytes', '0'], /invalid --max-message-bytes/],
+    [['health', 'liveness', '--timeout', 'soon'], /invalid --timeout/],
+  ])('rejects %j', (argv, message) => {
+    const r = parseDikastesArgs(argv);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(message);
+  });
+});

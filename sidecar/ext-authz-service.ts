@@ -1,0 +1,129 @@
+// The envoy.service.auth.v3.Authorization/Check handler: CheckRequest → flow → decide → response.
+// Never throws into gRPC: every request gets a status, and each denial one decision-log line.
+import type * as grpc from '@grpc/grpc-js';
+import type { CheckRequest__Output } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
+import type { CheckResponse } from '../proto/gen/envoy/service/auth/v3/CheckResponse.js';
+import type { Logger } from '../daemon/log.js';
+import { decide, type Verdict } from './checker/decide.js';
+import { flowFromCheckRequest, type Flow } from './checker/flow.js';
+import type { PolicyStore } from './store/policy-store.js';
+import { checkResponseFor } from './check-response.js';
+import type { CheckResult, SidecarMetrics } from './metrics.js';
+
+export interface CheckServiceOptions {
+  /** The live store, or null before the first InSync. */
+  readonly store: () => PolicyStore | null;
+  readonly denyDetails: boolean;
+  readonly log: Logger;
+  readonly metrics: SidecarMetrics | null;
+}
+
+const NOT_IN_SYNC: Verdict = {
+  code: 13,
+  message: 'dikastes has not received policy yet: the PolicySync stream has not reached InSync',
+  reason: 'not in sync with the policy source',
+  decidedBy: null,
+  staged: null,
+};
+
+const RESULT_BY_CODE: Readonly<Record<number, CheckResult>> = {
+  0: 'allowed',
+  7: 'denied',
+  3: 'invalid_argument',
+  13: 'internal',
+};
+
+/** Decides one request; also the in-process entry point for benchmarks. */
+export function checkOnce(
+  store: PolicyStore | null,
+  req: CheckRequest__Output | null,
+): { flow: Flow; verdict: Verdict } {
+  const flow = flowFromCheckRequest(req);
+  return { flow, verdict: store === null ? NOT_IN_SYNC : decide(store, flow) };
+}
+
+function pathWithoutQuery(path: string | null): string | null {
+  if (path === null) return null;
+  const cut = path.search(/[?#]/);
+  return cut === -1 ? path : path.slice(0, cut);
+}
+
+function logDecision(log: Logger, flow: Flow, verdict: Verdict): void {
+  const d = verdict.decidedBy;
+  log.info(
+    {
+      code: verdict.code,
+      source: { principal: flow.source.principal, ip: flow.source.ip?.text ?? null, port: flow.source.port },
+      destination: {
+        principal: flow.destination.principal,
+        ip: flow.destination.ip?.text ?? null,
+        port: flow.destination.port,
+      },
+      method: flow.httpMethod,
+      path: pathWithoutQuery(flow.httpPath),
+      tier: d?.tier ?? null,
+      policy: d?.policy ?? null,
+      rule: d?.ruleIndex ?? null,
+      reason: verdict.reason,
+    },
+    verdict.code === 7 ? 'request denied' : 'request failed',
+  );
+}
+
+function logStagedDifference(log: Logger, flow: Flow, verdict: Verdict): void {
+  const s = verdict.staged;
+  if (s === null) return;
+  log.info(
+    {
+      code: verdict.code,
+      stagedCode: s.code,
+      stagedTier: s.decidedBy?.tier ?? null,
+      stagedPolicy: s.decidedBy?.policy ?? null,
+      stagedRule: s.decidedBy?.ruleIndex ?? null,
+      source: flow.source.principal,
+      method: flow.httpMethod,
+      path: pathWithoutQuery(flow.httpPath),
+    },
+    'staged policy would change this verdict',
+  );
+}
+
+export function createCheckHandler(
+  opts: CheckServiceOptions,
+): grpc.handleUnaryCall<CheckRequest__Output, CheckResponse> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    let verdict: Verdict;
+    let flow: Flow | null = null;
+    try {
+      ({ flow, verdict } = checkOnce(opts.store(), call.request));
+    } catch (err) {
+      // A bug, not bad input: fail closed and say so.
+      opts.log.error({ err }, 'check failed unexpectedly');
+      verdict = {
+        code: 13,
+        message: 'internal error in dikastes',
+        reason: 'internal error',
+        decidedBy: null,
+        staged: null,
+      };
+    }
+    const result = RESULT_BY_CODE[verdict.code] ?? 'internal';
+    if (opts.metrics !== null) {
+      opts.metrics.checks.inc({ result });
+      opts.metrics.checkSeconds.observe({ result }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (verdict.staged !== null) opts.metrics.stagedDifferences.inc();
+    }
+    if (flow !== null) {
+      if (verdict.code !== 0) logDecision(opts.log, flow, verdict);
+      if (verdict.staged !== null) logStagedDifference(opts.log, flow, verdict);
+      if (opts.log.isLevelEnabled('debug')) {
+        opts.log.debug(
+          { method: flow.httpMethod, path: pathWithoutQuery(flow.httpPath), code: verdict.code },
+          'check',
+        );
+      }
+    }
+    callback(null, checkResponseFor(verdict, opts.denyDetails));
+  };
+}
