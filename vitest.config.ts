@@ -17,6 +17,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
+          // One etcd + kube-apiserver per run, handed to tests via inject('apiServer').
+          globalSetup: ['test/harness/envtest/global-setup.ts'],
         },
       },
     ],
