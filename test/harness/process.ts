@@ -2,10 +2,10 @@
 // by pid. Every process started here is killed when the test process exits.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { REPO_ROOT } from './repo-root.js';
+import { REPO_ROOT } from './repo-root.js';
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {

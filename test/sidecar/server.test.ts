@@ -1,8 +1,8 @@
 // bin/dikastes as a real process: PolicySync over a real Unix socket, Checks from a real gRPC
 // client playing Envoy, the health and client sub-commands, shutdown paths.
 import { statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../harness/free-port.js';
 import { httpCheckRequest } from '../harness/ext-authz-client.js';
 import {
   denyAdminSnapshot,
@@ -24,15 +24,6 @@ afterEach(async () => {
   await fixture?.close();
   fixture = null;
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
 
 describe('dikastes server', () => {
   it('answers INTERNAL with a reason and a 403 until the first InSync, then decides', async () => {
