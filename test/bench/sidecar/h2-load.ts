@@ -1,0 +1,91 @@
+// A lean gRPC load generator for benchmarks: raw HTTP/2 over the sidecar's Unix socket with the
+// request serialised once, so the measurement is the sidecar, not a heavyweight client sharing
+// its two cores. Every answer is compared byte for byte with a reference answer decoded once.
+import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { loadExtAuthz } from '../../../proto/load.js';
+import type { CheckRequest } from '../../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
+import { percentile } from '../bench-report.js';
+
+export interface LoadResult {
+  readonly inFlight: number;
+  readonly checks: number;
+  readonly checksPerSecond: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  /** Answers by status code; -1 counts answers that differed from the reference answer. */
+  readonly codes: Readonly<Record<number, number>>;
+}
+
+const PATH = '/envoy.service.auth.v3.Authorization/Check';
+
+function frame(message: Buffer): Buffer {
+  const out = Buffer.alloc(5 + message.length);
+  out.writeUInt32BE(message.length, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+function call(session: ClientHttp2Session, body: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({
+      [constants.HTTP2_HEADER_METHOD]: 'POST',
+      [constants.HTTP2_HEADER_PATH]: PATH,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('trailers', (t) => {
+      if (t['grpc-status'] !== '0')
+        reject(new Error(`grpc-status ${String(t['grpc-status'])}: ${String(t['grpc-message'])}`));
+    });
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+    stream.end(body);
+  });
+}
+
+export async function runH2Load(
+  socketPath: string,
+  request: CheckRequest,
+  expectedCode: number,
+  inFlight: number,
+  durationMs: number,
+): Promise<LoadResult> {
+  const check = loadExtAuthz().envoy.service.auth.v3.Authorization.service.Check;
+  const body = frame(check.requestSerialize(request));
+  const session = connect('http://localhost', { createConnection: () => netConnect(socketPath) });
+  try {
+    const reference = await call(session, body);
+    const code = check.responseDeserialize(reference.subarray(5)).status?.code ?? -1;
+    if (code !== expectedCode) throw new Error(`sidecar answered ${code}, want ${expectedCode}`);
+    const latencies: number[] = [];
+    let mismatches = 0;
+    const started = performance.now();
+    const stopAt = started + durationMs;
+    const worker = async () => {
+      while (performance.now() < stopAt) {
+        const t0 = performance.now();
+        const answer = await call(session, body);
+        latencies.push(performance.now() - t0);
+        if (!answer.equals(reference)) mismatches++;
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    const elapsedS = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    return {
+      inFlight,
+      checks: latencies.length,
+      checksPerSecond: latencies.length / elapsedS,
+      p50Ms: percentile(latencies, 50),
+      p90Ms: percentile(latencies, 90),
+      p99Ms: percentile(latencies, 99),
+      codes: { [expectedCode]: latencies.length - mismatches, [-1]: mismatches },
+    };
+  } finally {
+    session.close();
+  }
+}
