@@ -4,6 +4,7 @@ import type { Rule__Output } from '../proto/gen/felix/Rule.js';
 import type { Rule, PathMatch, ProtocolMatch } from './rule.js';
 import { emptyRule } from './rule.js';
 import { ruleFromWire, ruleToWire } from './rule-wire.js';
+import { seededRandom } from './seeded-random.js';
 
 /** Encodes a rule inside an ActivePolicyUpdate and decodes it, as PolicySync does. */
 function throughWire(rule: Rule): Rule__Output {
@@ -13,18 +14,6 @@ function throughWire(rule: Rule): Rule__Output {
   const out = decoded.active_policy_update?.policy?.inbound_rules[0];
   if (out === undefined) throw new Error('rule lost on the wire');
   return out;
-}
-
-// A small seeded generator (mulberry32): the same rules on every run.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomRule(rand: () => number): Rule {
@@ -103,7 +92,7 @@ function randomRule(rand: () => number): Rule {
 
 describe('ruleToWire → wire → ruleFromWire', () => {
   it('round-trips 300 random rules exactly', () => {
-    const rand = prng(7);
+    const rand = seededRandom(7).next;
     for (let i = 0; i < 300; i++) {
       const rule = randomRule(rand);
       expect(ruleFromWire(throughWire(rule))).toEqual(rule);

@@ -5,18 +5,7 @@ import type { SelectorNode } from './ast.js';
 import { renderSelector } from './ast.js';
 import { compileSelector, evaluateSelector } from './evaluate.js';
 import { parseSelector } from './index.js';
-
-// Small seeded PRNG (mulberry32) so failures reproduce.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../seeded-random.js';
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
@@ -126,7 +115,7 @@ function randomLabels(r: Rand): Map<string, string> {
 
 describe('selector property tests', () => {
   it('random valid trees, spelled loosely or canonically, evaluate like the tree', () => {
-    const r = rng(1);
+    const r = seededRandom(1).next;
     for (let i = 0; i < 400; i++) {
       const tree = randomTree(r, 3);
       const compiled = compileSelector(tree);
@@ -191,7 +180,7 @@ describe('selector property tests', () => {
       '/',
       '😀',
     ];
-    const r = rng(2);
+    const r = seededRandom(2).next;
     let parsedCount = 0;
     for (let i = 0; i < 3000; i++) {
       const text = Array.from({ length: Math.floor(r() * 12) }, () => pick(r, pieces)).join('');

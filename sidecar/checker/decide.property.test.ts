@@ -7,7 +7,7 @@ import { flowFromCheckRequest } from './flow.js';
 import { randomRequest, randomSnapshot } from './random-store.cases.js';
 import { referenceDecide } from './reference-decide.js';
 import { referenceState } from './reference-state.js';
-import { seededRandom } from './seeded-random.js';
+import { seededRandom } from '../../calico/seeded-random.js';
 import { decodeCheckRequest, decodeToDataplane } from './wire-round-trip.cases.js';
 
 const STORES = 150;

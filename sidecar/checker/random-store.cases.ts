@@ -4,7 +4,7 @@ import type { CheckRequest } from '../../proto/gen/envoy/service/auth/v3/CheckRe
 import type { PolicyID } from '../../proto/gen/felix/PolicyID.js';
 import type { Rule } from '../../proto/gen/felix/Rule.js';
 import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
-import type { SeededRandom } from './seeded-random.js';
+import type { SeededRandom } from '../../calico/seeded-random.js';
 import {
   endpoint,
   ipSet,

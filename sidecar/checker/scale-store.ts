@@ -7,8 +7,8 @@
 import type { CheckRequest } from '../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
 import type { Rule } from '../../proto/gen/felix/Rule.js';
 import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
-import { seededRandom } from './seeded-random.js';
-import type { SeededRandom } from './seeded-random.js';
+import { seededRandom } from '../../calico/seeded-random.js';
+import type { SeededRandom } from '../../calico/seeded-random.js';
 
 export interface ScaleStore {
   readonly messages: ToDataplane[];
