@@ -11,11 +11,13 @@ export class EnvoyStandIn {
   readonly authz: AuthorizationClient;
   readonly healthz: HealthzClient;
 
-  constructor(socketPath: string) {
+  /** `address` is a Unix socket path, or `host:port` with `transport` 'tcp'. */
+  constructor(address: string, transport: 'unix' | 'tcp' = 'unix') {
     const { Authorization } = loadExtAuthz().envoy.service.auth.v3;
     const { Healthz } = loadHealthz().dikastes;
-    this.authz = new Authorization(`unix:${socketPath}`, grpc.credentials.createInsecure());
-    this.healthz = new Healthz(`unix:${socketPath}`, grpc.credentials.createInsecure());
+    const target = transport === 'unix' ? `unix:${address}` : address;
+    this.authz = new Authorization(target, grpc.credentials.createInsecure());
+    this.healthz = new Healthz(target, grpc.credentials.createInsecure());
   }
 
   check(request: CheckRequest, timeoutMs = 5_000): Promise<CheckResponse__Output> {

@@ -3,7 +3,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/free-port.js';
-import { httpCheckRequest } from '../harness/ext-authz-client.js';
+import { EnvoyStandIn, httpCheckRequest } from '../harness/ext-authz-client.js';
 import {
   denyAdminSnapshot,
   endpoint,
@@ -147,6 +147,28 @@ describe('dikastes server', () => {
       const res = await fixture!.envoy.check(httpCheckRequest({}));
       return res.status?.message === 'policy gnp/deny-admin of tier default is missing from the policy store';
     });
+  });
+
+  it('serves the same Check on TCP with --listen-tcp and Prometheus metrics with --metrics-addr', async () => {
+    fixture = await startSidecarFixture({
+      snapshot: denyAdminSnapshot(),
+      extraArgs: ['--listen-tcp', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0'],
+    });
+    await fixture.waitForInSyncCount(1);
+    const logged = (msg: string) => fixture!.dikastes.logs().find((l) => l.msg === msg);
+    await waitFor('the metrics server', () => logged('serving metrics') !== undefined);
+    const tcp = new EnvoyStandIn(`127.0.0.1:${String(logged('dikastes serving')!.tcpPort)}`, 'tcp');
+    try {
+      expect((await tcp.check(httpCheckRequest({ path: '/admin' }))).status?.code).toBe(PERMISSION_DENIED);
+    } finally {
+      tcp.close();
+    }
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${String(logged('serving metrics')!.port)}/metrics`)
+    ).text();
+    expect(metrics).toMatch(/^dikastes_checks_total\{result="denied"\} 1$/m);
+    expect(metrics).toMatch(/^dikastes_policy_sync_in_sync 1$/m);
+    expect(metrics).toMatch(/^dikastes_store_objects\{kind="policies"\} 1$/m);
   });
 
   it('removes a stale file at the listen path and opens the socket to every user (0777)', async () => {
