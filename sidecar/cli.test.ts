@@ -3,12 +3,24 @@ import { DEFAULT_DIAL, DEFAULT_LISTEN, parseDikastesArgs } from './cli.js';
 
 describe('parseDikastesArgs', () => {
   it("accepts Calico's manifest invocation unchanged", () => {
-    const r = parseDikastesArgs(['server', '-l', '/var/run/dikastes/dikastes.sock', '-d', '/var/run/felix/nodeagent/socket']);
-    expect(r).toMatchObject({ ok: true, command: { kind: 'server', listen: DEFAULT_LISTEN, dial: DEFAULT_DIAL } });
+    const r = parseDikastesArgs([
+      'server',
+      '-l',
+      '/var/run/dikastes/dikastes.sock',
+      '-d',
+      '/var/run/felix/nodeagent/socket',
+    ]);
+    expect(r).toMatchObject({
+      ok: true,
+      command: { kind: 'server', listen: DEFAULT_LISTEN, dial: DEFAULT_DIAL },
+    });
   });
 
   it('defaults --dial to the in-pod Felix socket, not a relative path', () => {
-    expect(parseDikastesArgs(['server'])).toMatchObject({ ok: true, command: { dial: '/var/run/felix/nodeagent/socket' } });
+    expect(parseDikastesArgs(['server'])).toMatchObject({
+      ok: true,
+      command: { dial: '/var/run/felix/nodeagent/socket' },
+    });
   });
 
   it('accepts persistent flags before the sub-command and --flag=value forms', () => {
@@ -21,7 +33,13 @@ describe('parseDikastesArgs', () => {
   it('keeps every extra off by default', () => {
     expect(parseDikastesArgs(['server'])).toMatchObject({
       ok: true,
-      command: { listenTcp: null, metricsAddr: null, denyDetails: false, logFormat: 'json', logLevel: 'info' },
+      command: {
+        listenTcp: null,
+        metricsAddr: null,
+        denyDetails: false,
+        logFormat: 'json',
+        logLevel: 'info',
+      },
     });
   });
 

@@ -1,0 +1,117 @@
+// Where each pod's PolicySync socket lives and whose it is. Two layouts share one directory
+// tree under the policySyncPathPrefix (spec dikastes.md §2.3, alp-istio.md §1.4):
+//   csi:        Calico's CSI driver writes <prefix>/creds/<uid>.json (UID, Workload, Namespace,
+//               ServiceAccount) and bind-mounts <prefix>/mount/<uid>/ into the pod; like Felix's
+//               binder we poll creds/ every 100 ms and serve <prefix>/mount/<uid>/socket.
+//   driverless: no CSI driver; alp-node creates <prefix>/mount/<uid>/ itself for each local pod
+//               that runs the sidecar, and the pod mounts it with a hostPath volume and
+//               `subPathExpr: $(POD_UID)`.
+// Either way the socket that accepted a stream is the caller's identity.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isRecord } from '../calico/spec-fields.js';
+import type { Logger } from '../daemon/log.js';
+
+export type SocketLayout = 'csi' | 'driverless';
+
+export interface PodIdentity {
+  readonly uid: string;
+  readonly namespace: string;
+  /** The pod's name. */
+  readonly workload: string;
+  readonly serviceAccount: string;
+}
+
+export const credsDir = (prefix: string): string => join(prefix, 'creds');
+export const mountDir = (prefix: string, uid: string): string => join(prefix, 'mount', uid);
+export const socketPath = (prefix: string, uid: string): string => join(prefix, 'mount', uid, 'socket');
+
+// A uid becomes a path component: refuse anything that could climb out of the tree.
+const SAFE_UID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+export function isSafeUid(uid: string): boolean {
+  return SAFE_UID.test(uid) && uid !== '..';
+}
+
+/** Reads a CSI credentials file; null if it is not one (the file is then ignored, as Felix does). */
+export function parseCredentials(text: string): PodIdentity | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isRecord(raw)) return null;
+  const field = (k: string) => (typeof raw[k] === 'string' ? raw[k] : '');
+  const id = {
+    uid: field('UID'),
+    namespace: field('Namespace'),
+    workload: field('Workload'),
+    serviceAccount: field('ServiceAccount'),
+  };
+  if (!isSafeUid(id.uid) || id.namespace === '' || id.workload === '') return null;
+  return id;
+}
+
+export interface CredentialsWatcherOptions {
+  readonly prefix: string;
+  readonly log: Logger;
+  /** Felix's binder polls every 100 ms. */
+  readonly intervalMs?: number;
+  /** Called with the full set of identities whenever it changes. */
+  readonly onChange: (identities: ReadonlyMap<string, PodIdentity>) => void;
+}
+
+/** Polls <prefix>/creds/ for the CSI driver's credential files. */
+export class CredentialsWatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private current = new Map<string, PodIdentity>();
+  private fingerprint = '';
+  private readonly bad = new Set<string>();
+  private scanning = false;
+
+  constructor(private readonly opts: CredentialsWatcherOptions) {}
+
+  async start(): Promise<void> {
+    await this.scan();
+    this.timer = setInterval(() => void this.scan(), this.opts.intervalMs ?? 100);
+    this.timer.unref();
+  }
+
+  close(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private async scan(): Promise<void> {
+    if (this.scanning) return;
+    this.scanning = true;
+    try {
+      const dir = credsDir(this.opts.prefix);
+      const names = (await readdir(dir).catch(() => [] as string[]))
+        .filter((n) => n.endsWith('.json'))
+        .sort();
+      const next = new Map<string, PodIdentity>();
+      for (const name of names) {
+        const text = await readFile(join(dir, name), 'utf8').catch(() => null);
+        const id = text === null ? null : parseCredentials(text);
+        if (id === null || `${id.uid}.json` !== name) {
+          if (text !== null && !this.bad.has(name))
+            this.opts.log.warn({ file: name }, 'ignoring malformed credentials file');
+          this.bad.add(name);
+          continue;
+        }
+        this.bad.delete(name);
+        next.set(id.uid, id);
+      }
+      const fp = JSON.stringify([...next.values()]);
+      if (fp !== this.fingerprint) {
+        this.fingerprint = fp;
+        this.current = next;
+        this.opts.onChange(this.current);
+      }
+    } finally {
+      this.scanning = false;
+    }
+  }
+}
