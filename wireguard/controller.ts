@@ -1,0 +1,247 @@
+// Wires the mesh together: informer events → plain node/block/config facts → one reconciler per
+// IP family → our Node's annotations. Also turns device trouble (a link deleted or downed behind
+// our back, a wireguard-go child that died, a watch that recovered) into full resyncs.
+import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { IpFamily } from '../calico/ip.js';
+import type { Logger } from '../daemon/log.js';
+import { annotationChanges } from './annotations.js';
+import { computeWireguardConfig, type ConfigProblem, type WireguardConfig } from './config.js';
+import type { Dataplane } from './dataplane.js';
+import { ResourceInformers, type InformerEvent } from './informers.js';
+import type { LinkEvent } from './ip-monitor.js';
+import type { KeyPair } from './keys.js';
+import type { DeviceSnapshot, WireguardMetrics } from './metrics.js';
+import { ipamBlockFromObject, nodeInfoFromObject, type IpamBlockInfo, type NodeInfo } from './node-info.js';
+import { NodePublisher } from './node-publisher.js';
+import { FamilyReconciler, type FamilyStatus } from './reconciler.js';
+import type { Step } from './plan.js';
+
+export interface ControllerOptions {
+  readonly nodeName: string;
+  readonly kubeConfig: KubeConfig;
+  readonly keys: Readonly<Record<IpFamily, KeyPair>>;
+  readonly dataplane: Dataplane;
+  readonly metrics: WireguardMetrics;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly log: Logger;
+}
+
+const LINK_EVENT_DEBOUNCE_MS = 100;
+
+export class WireguardController {
+  private readonly nodes = new Map<string, NodeInfo>();
+  private readonly blocks = new Map<string, IpamBlockInfo>();
+  private readonly reconcilers: readonly FamilyReconciler[];
+  private readonly statuses = new Map<IpFamily, FamilyStatus>();
+  private readonly informers: ResourceInformers;
+  private readonly publisher: NodePublisher;
+  private config: WireguardConfig | null = null;
+  /** The last config computed, so an invalid new value keeps the last good one. */
+  private previousConfig: WireguardConfig | null = null;
+  /** The last config computed, so an invalid new value keeps the last good one. */ private lastProblems = '';
+  private isSynced = false;
+  private isScheduled = false;
+  private isClosed = false;
+  private readonly linkTimers = new Map<IpFamily, NodeJS.Timeout>();
+
+  constructor(private readonly opts: ControllerOptions) {
+    const { log } = opts;
+    this.reconcilers = ([4, 6] as const).map(
+      (family) =>
+        new FamilyReconciler(
+          family,
+          opts.nodeName,
+          opts.keys[family],
+          opts.dataplane,
+          log.child({ family: `v${family}` }),
+          {
+            onApplied: (status, kind, ms, steps) => this.onApplied(status, kind, ms, steps),
+            onError: (family, err) => {
+              opts.metrics.failed(family);
+              log.error(
+                { family: `v${family}`, err: err instanceof Error ? err.message : String(err) },
+                'reconcile failed; will resync',
+              );
+            },
+          },
+        ),
+    );
+    this.informers = new ResourceInformers(
+      opts.kubeConfig,
+      log,
+      (e) => this.onInformerEvent(e),
+      (resource) => {
+        log.info({ resource }, 'watch recovered; full resync');
+        for (const r of this.reconcilers) r.requestResync(`${resource} watch recovered`);
+      },
+    );
+    this.publisher = new NodePublisher(opts.kubeConfig.makeApiClient(CoreV1Api), opts.nodeName, log);
+  }
+
+  /** Starts watching; the first (full) reconcile runs once Nodes have been listed. */
+  async start(): Promise<void> {
+    await this.informers.start();
+    if (this.isClosed) return;
+    this.isSynced = true;
+    this.opts.log.info({ nodes: this.nodes.size, blocks: this.blocks.size }, 'initial sync done');
+    this.recompute();
+  }
+
+  /** The devices the metrics report: enabled families' devices as `wg` sees them. */
+  async devices(): Promise<DeviceSnapshot[]> {
+    const out: DeviceSnapshot[] = [];
+    for (const r of this.reconcilers) {
+      const iface = r.currentInterface();
+      if (!r.isEnabled() || iface === null) continue;
+      const dump = await this.opts.dataplane.readDump(iface);
+      if (dump !== null) out.push({ iface, dump });
+    }
+    return out;
+  }
+
+  isMetricsEnabled(): boolean {
+    return this.config?.metricsEnabled ?? true;
+  }
+
+  /** A link event from `ip monitor`: our device gone or down means resync now. */
+  onLinkEvent(event: LinkEvent): void {
+    for (const r of this.reconcilers) {
+      if (!r.isEnabled() || r.currentInterface() !== event.iface || (!event.isDeleted && event.isUp))
+        continue;
+      if (this.linkTimers.has(r.family)) continue;
+      this.linkTimers.set(
+        r.family,
+        setTimeout(() => {
+          this.linkTimers.delete(r.family);
+          r.requestResync(event.isDeleted ? 'device deleted' : 'device down');
+        }, LINK_EVENT_DEBOUNCE_MS),
+      );
+    }
+  }
+
+  /** Our wireguard-go child died: its device is gone. */
+  onDeviceDied(iface: string): void {
+    for (const r of this.reconcilers)
+      if (r.currentInterface() === iface) r.requestResync('wireguard-go exited');
+  }
+
+  /** Resolves when no reconcile or publication is running (tests and benchmarks). */
+  async idle(): Promise<void> {
+    await Promise.all(this.reconcilers.map((r) => r.idle()));
+    await this.publisher.idle();
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+    for (const t of this.linkTimers.values()) clearTimeout(t);
+    await this.informers.close();
+    await Promise.all(this.reconcilers.map((r) => r.close()));
+    await this.publisher.close();
+  }
+
+  private onInformerEvent(e: InformerEvent): void {
+    const name = e.object.metadata?.name ?? '';
+    switch (e.resource) {
+      case 'nodes': {
+        const info = e.type === 'upsert' ? nodeInfoFromObject(e.object) : null;
+        if (info === null) this.nodes.delete(name);
+        else this.nodes.set(name, info);
+        if (name === this.opts.nodeName) this.maybePublish();
+        break;
+      }
+      case 'ipamblocks': {
+        const block = e.type === 'upsert' ? ipamBlockFromObject(e.object) : null;
+        if (block === null) this.blocks.delete(name);
+        else this.blocks.set(name, block);
+        break;
+      }
+      case 'felixconfigurations':
+        if (name !== 'default' && name !== `node.${this.opts.nodeName}`) return;
+        this.config = null;
+        break;
+      default: {
+        const never: never = e.resource;
+        throw new Error(`unknown resource ${String(never)}`);
+      }
+    }
+    this.schedule();
+  }
+
+  /** Coalesces a burst of events (e.g. the initial list) into one recompute. */
+  private schedule(): void {
+    if (!this.isSynced || this.isScheduled) return;
+    this.isScheduled = true;
+    setImmediate(() => {
+      this.isScheduled = false;
+      this.recompute();
+    });
+  }
+
+  private recompute(): void {
+    const config = this.currentConfig();
+    const inputs = { config, nodes: [...this.nodes.values()], blocks: [...this.blocks.values()] };
+    for (const r of this.reconcilers) r.update(inputs);
+  }
+
+  private currentConfig(): WireguardConfig {
+    if (this.config !== null) return this.config;
+    const spec = (name: string): unknown =>
+      (this.informers.get('felixconfigurations', name) as { spec?: unknown } | undefined)?.spec ?? null;
+    const result = computeWireguardConfig(
+      { defaultSpec: spec('default'), nodeSpec: spec(`node.${this.opts.nodeName}`), env: this.opts.env },
+      this.previousConfig,
+    );
+    this.reportProblems(result.problems);
+    this.config = result.config;
+    this.previousConfig = result.config;
+    return result.config;
+  }
+
+  private reportProblems(problems: readonly ConfigProblem[]): void {
+    const text = JSON.stringify(problems);
+    if (text === this.lastProblems) return;
+    this.lastProblems = text;
+    for (const p of problems)
+      this.opts.log.warn(p, 'invalid WireGuard setting ignored; keeping the last good value');
+  }
+
+  private onApplied(
+    status: FamilyStatus,
+    kind: 'full' | 'delta',
+    durationMs: number,
+    steps: readonly Step[],
+  ): void {
+    const family = `v${status.family}`;
+    this.opts.metrics.reconciled(status.family, kind, durationMs, status.peers);
+    const previous = this.statuses.get(status.family);
+    this.statuses.set(status.family, status);
+    if (steps.length > 0 || previous?.enabled !== status.enabled) {
+      this.opts.log.info(
+        {
+          family,
+          kind,
+          enabled: status.enabled,
+          peers: status.peers,
+          steps: summarize(steps),
+          ms: Math.round(durationMs),
+        },
+        'dataplane reconciled',
+      );
+    }
+    this.maybePublish();
+  }
+
+  private maybePublish(): void {
+    const statuses = [...this.statuses.values()];
+    if (statuses.length === 0) return;
+    const own = this.informers.get('nodes', this.opts.nodeName) as KubernetesObject | undefined;
+    if (own !== undefined && annotationChanges(own.metadata?.annotations ?? {}, statuses) === null) return;
+    this.publisher.publish(statuses);
+  }
+}
+
+function summarize(steps: readonly Step[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
+  return counts;
+}

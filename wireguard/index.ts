@@ -1,0 +1,99 @@
+// The WireGuard mesh manager's public API: start it for one node, close it on shutdown.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../daemon/log.js';
+import { WireguardController } from './controller.js';
+import { Dataplane, type DeviceMode } from './dataplane.js';
+import { loadOrCreateKeyPair } from './key-store.js';
+import { LinkWatcher } from './link-watcher.js';
+import { WireguardMetrics } from './metrics.js';
+import { createRunner } from './runner.js';
+
+export type { DeviceMode } from './dataplane.js';
+
+export interface WireguardOptions {
+  readonly nodeName: string;
+  readonly kubeConfig: KubeConfig;
+  /** Holds the private keys (0600 files); keep it across restarts and reboots. */
+  readonly stateDir: string;
+  /** Control-socket directory for `wg` and wireguard-go; default /var/run/wireguard. */
+  readonly wgSocketDir?: string;
+  readonly log: Logger;
+  readonly registry: Registry;
+  /** Default `auto`: the kernel device when available, else wireguard-go. */
+  readonly deviceMode?: DeviceMode;
+  /** FELIX_* overrides; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface WireguardHandle {
+  /** Stops watching and reconciling. Kernel devices stay (with their key) for the next start;
+   *  a wireguard-go device stops with its process. Published annotations stay. */
+  close(): Promise<void>;
+  /** Resolves when no reconcile or annotation update is in progress (tests, benchmarks). */
+  idle(): Promise<void>;
+}
+
+/**
+ * Loads (or creates) the keys, then watches Nodes, IPAMBlocks and FelixConfigurations and keeps
+ * the device, routes, rule and our Node's annotations in line. Resolves once started; the first
+ * full resync runs as soon as the Nodes have been listed. Throws only for bad start-up
+ * configuration (an unusable state directory).
+ */
+export async function startWireguard(opts: WireguardOptions): Promise<WireguardHandle> {
+  const log = opts.log.child({ component: 'wireguard' });
+  const [v4, v6] = await Promise.all([
+    loadOrCreateKeyPair(opts.stateDir, 4),
+    loadOrCreateKeyPair(opts.stateDir, 6),
+  ]);
+  for (const [family, load] of [
+    ['v4', v4],
+    ['v6', v6],
+  ] as const) {
+    if (load.kind === 'created' && load.replaced)
+      log.warn({ family, path: load.path, reason: load.replaced }, 'replaced unusable key file');
+    log.info(
+      { family, path: load.path, publicKey: load.keyPair.publicKey, created: load.kind === 'created' },
+      'WireGuard key ready',
+    );
+  }
+  const runner = createRunner({
+    log,
+    secretDir: opts.stateDir,
+    ...(opts.wgSocketDir === undefined ? {} : { wgSocketDir: opts.wgSocketDir }),
+  });
+  let controller: WireguardController | null = null;
+  const dataplane = new Dataplane(runner, log, opts.deviceMode ?? 'auto', (iface) =>
+    controller?.onDeviceDied(iface),
+  );
+  const metrics = new WireguardMetrics(
+    opts.registry,
+    () => controller?.devices() ?? Promise.resolve([]),
+    () => controller?.isMetricsEnabled() ?? false,
+  );
+  const ctl = new WireguardController({
+    nodeName: opts.nodeName,
+    kubeConfig: opts.kubeConfig,
+    keys: { 4: v4.keyPair, 6: v6.keyPair },
+    dataplane,
+    metrics,
+    env: opts.env ?? process.env,
+    log,
+  });
+  controller = ctl;
+  const watcher = new LinkWatcher(runner, log, (e) => ctl.onLinkEvent(e));
+  watcher.start();
+  const started = ctl
+    .start()
+    .catch((err: unknown) => log.error({ err: String(err) }, 'wireguard controller failed to start'));
+  return {
+    async close() {
+      watcher.close();
+      await ctl.close();
+      await started;
+      await dataplane.close();
+      log.info('wireguard stopped');
+    },
+    idle: () => ctl.idle(),
+  };
+}

@@ -1,0 +1,106 @@
+// Writes our WireGuard annotations onto our Node: a JSON merge patch carrying the resourceVersion
+// just read, so a concurrent writer makes it fail with 409 and we re-read and retry. Unlike
+// Felix's daemon, which gives up silently after three conflicts (spec §9.4), we keep retrying
+// with back-off until the Node says what we want.
+import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api } from '@kubernetes/client-node';
+import type { Logger } from '../daemon/log.js';
+import { backoffDelayMs } from '../daemon/backoff.js';
+import { annotationChanges } from './annotations.js';
+import type { FamilyStatus } from './reconciler.js';
+
+const CONFLICT_ATTEMPTS = 5;
+const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export class NodePublisher {
+  private statuses: readonly FamilyStatus[] = [];
+  private running: Promise<void> | null = null;
+  private isDirty = false;
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly nodeName: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Makes the Node match `statuses` eventually; calls coalesce. */
+  publish(statuses: readonly FamilyStatus[]): void {
+    this.statuses = statuses;
+    this.isDirty = true;
+    if (this.running !== null || this.closed) return;
+    this.running = this.loop().finally(() => {
+      this.running = null;
+    });
+  }
+
+  async idle(): Promise<void> {
+    while (this.running !== null) await this.running;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.idle();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.isDirty && !this.closed) {
+      this.isDirty = false;
+      try {
+        await this.patchOnce(this.statuses);
+        this.failures = 0;
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) {
+          // Retried when our Node appears (every Node event publishes again).
+          this.log.warn({ node: this.nodeName }, 'our Node does not exist; cannot publish the WireGuard key');
+          return;
+        }
+        const delay = backoffDelayMs(this.failures++, RETRY, Math.random);
+        this.log.warn(
+          { node: this.nodeName, err: describe(err), retryInMs: Math.round(delay) },
+          'could not update Node annotations',
+        );
+        if (this.retryTimer === null && !this.closed) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = null;
+            this.publish(this.statuses);
+          }, delay);
+        }
+        return;
+      }
+    }
+  }
+
+  private async patchOnce(statuses: readonly FamilyStatus[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const node = await this.core.readNode({ name: this.nodeName });
+      const changes = annotationChanges(node.metadata?.annotations ?? {}, statuses);
+      if (changes === null) return;
+      try {
+        await this.core.patchNode(
+          {
+            name: this.nodeName,
+            body: { metadata: { resourceVersion: node.metadata?.resourceVersion, annotations: changes } },
+          },
+          MERGE_PATCH,
+        );
+        this.log.info(
+          { node: this.nodeName, annotations: changes },
+          'updated WireGuard annotations on our Node',
+        );
+        return;
+      } catch (err) {
+        if (!(err instanceof ApiException && err.code === 409) || attempt >= CONFLICT_ATTEMPTS) throw err;
+        this.log.debug({ attempt }, 'Node changed while patching; re-reading');
+      }
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ApiException) return `HTTP ${err.code}`;
+  return err instanceof Error ? err.message : String(err);
+}

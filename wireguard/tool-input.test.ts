@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { routeDeleteLines, routeReplaceLines, ruleArgv, wgConfText } from './tool-input.js';
+
+const K1 = Buffer.alloc(32, 1).toString('base64');
+const PRIV = Buffer.alloc(32, 7).toString('base64');
+
+describe('wgConfText', () => {
+  it('writes the interface settings that change and each peer’s whole state', () => {
+    const text = wgConfText({ privateKey: PRIV, listenPort: 51820, firewallMark: 0x200000 }, [
+      {
+        publicKey: K1,
+        peer: {
+          endpoint: '192.0.2.2:51820',
+          allowedIps: ['198.51.100.64/26', '203.0.113.1/32'],
+          persistentKeepaliveSeconds: 25,
+        },
+      },
+    ]);
+    expect(text).toBe(
+      [
+        '[Interface]',
+        `PrivateKey = ${PRIV}`,
+        'ListenPort = 51820',
+        'FwMark = 0x200000',
+        '[Peer]',
+        `PublicKey = ${K1}`,
+        'Endpoint = 192.0.2.2:51820',
+        'AllowedIPs = 198.51.100.64/26, 203.0.113.1/32',
+        'PersistentKeepalive = 25',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('omits the AllowedIPs line for a peer with none (an empty line is a wg parse error) and turns keepalive off', () => {
+    const text = wgConfText({ privateKey: null, listenPort: null, firewallMark: null }, [
+      { publicKey: K1, peer: { endpoint: '192.0.2.2:1', allowedIps: [], persistentKeepaliveSeconds: 0 } },
+    ]);
+    expect(text).toBe(`[Peer]\nPublicKey = ${K1}\nEndpoint = 192.0.2.2:1\nPersistentKeepalive = off\n`);
+  });
+
+  it('leaves the private key out unless the device must take it', () => {
+    expect(wgConfText({ privateKey: null, listenPort: 1, firewallMark: null }, [])).toBe(
+      '[Interface]\nListenPort = 1\n',
+    );
+  });
+});
+
+describe('route batch lines', () => {
+  const v4 = { family: 4 as const, table: 1, iface: 'wireguard.cali', protocol: 3 };
+  it('routes to the device with scope link, and throws, in our table with our protocol', () => {
+    expect(
+      routeReplaceLines(v4, [
+        { dst: '198.51.100.64/26', target: 'device' },
+        { dst: '198.51.100.0/26', target: 'throw' },
+      ]),
+    ).toBe(
+      'route replace 198.51.100.64/26 dev wireguard.cali table 1 proto 3 scope link\n' +
+        'route replace throw 198.51.100.0/26 table 1 proto 3\n',
+    );
+  });
+
+  it('leaves scope out for IPv6', () => {
+    expect(
+      routeReplaceLines({ ...v4, family: 6, iface: 'wg-v6.cali' }, [
+        { dst: '2001:db8::/64', target: 'device' },
+      ]),
+    ).toBe('route replace 2001:db8::/64 dev wg-v6.cali table 1 proto 3\n');
+  });
+
+  it('deletes exactly the route observed', () => {
+    expect(
+      routeDeleteLines(v4, [
+        { dst: '198.51.100.64/26', target: 'device', protocol: 3 },
+        { dst: '198.51.100.0/26', target: 'throw', protocol: 3 },
+      ]),
+    ).toBe(
+      'route del 198.51.100.64/26 dev wireguard.cali table 1\nroute del throw 198.51.100.0/26 table 1\n',
+    );
+  });
+});
+
+describe('ruleArgv', () => {
+  it('builds Felix’s rule: priority 99, not fwmark M/M, lookup T (spec §5.3)', () => {
+    expect(
+      ruleArgv('add', 4, { priority: 99, mark: 0x200000, mask: 0x200000, invert: true, table: 1 }),
+    ).toEqual([
+      'ip',
+      '-4',
+      'rule',
+      'add',
+      'priority',
+      '99',
+      'not',
+      'fwmark',
+      '0x200000/0x200000',
+      'lookup',
+      '1',
+    ]);
+  });
+
+  it('names a foreign rule’s source and no mark when deleting it', () => {
+    expect(
+      ruleArgv('del', 6, { priority: 100, mark: 0, mask: 0, invert: false, table: 1, src: '2001:db8::/32' }),
+    ).toEqual(['ip', '-6', 'rule', 'del', 'priority', '100', 'from', '2001:db8::/32', 'lookup', '1']);
+  });
+});

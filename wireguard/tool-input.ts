@@ -1,0 +1,86 @@
+// Renders plan steps into what the tools read: `wg addconf` configuration text (stdin) and
+// `ip -batch` lines, plus the `ip rule` argv. Pure, so the exact commands are unit-tested.
+import type { IpFamily } from '../calico/ip.js';
+import type { ObservedRoute, RoutingRule } from './device-state.js';
+import type { PeerUpsert } from './plan.js';
+import type { TableRoute } from './peer-table.js';
+
+export interface InterfaceSettings {
+  /** Only when the device must take our key; the text then holds a secret (stdin only). */
+  readonly privateKey: string | null;
+  readonly listenPort: number | null;
+  readonly firewallMark: number | null;
+}
+
+/**
+ * `wg addconf` input: an [Interface] section for what changes, then one [Peer] per upsert. In a
+ * configuration file every listed peer's allowed IPs are replaced, and a peer without an
+ * AllowedIPs line ends up with none, so each section states the peer's whole state.
+ */
+export function wgConfText(settings: InterfaceSettings, peers: readonly PeerUpsert[]): string {
+  const lines: string[] = [];
+  if (settings.privateKey !== null || settings.listenPort !== null || settings.firewallMark !== null) {
+    lines.push('[Interface]');
+    if (settings.privateKey !== null) lines.push(`PrivateKey = ${settings.privateKey}`);
+    if (settings.listenPort !== null) lines.push(`ListenPort = ${settings.listenPort}`);
+    if (settings.firewallMark !== null) {
+      lines.push(
+        `FwMark = ${settings.firewallMark === 0 ? 'off' : `0x${settings.firewallMark.toString(16)}`}`,
+      );
+    }
+  }
+  for (const { publicKey, peer } of peers) {
+    lines.push('[Peer]', `PublicKey = ${publicKey}`);
+    if (peer.endpoint !== null) lines.push(`Endpoint = ${peer.endpoint}`);
+    if (peer.allowedIps.length > 0) lines.push(`AllowedIPs = ${peer.allowedIps.join(', ')}`);
+    lines.push(
+      `PersistentKeepalive = ${peer.persistentKeepaliveSeconds === 0 ? 'off' : peer.persistentKeepaliveSeconds}`,
+    );
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+export interface RouteContext {
+  readonly family: IpFamily;
+  readonly table: number;
+  readonly iface: string;
+  readonly protocol: number;
+}
+
+/** `ip -batch` lines that add or re-target routes in our table. */
+export function routeReplaceLines(ctx: RouteContext, routes: readonly TableRoute[]): string {
+  return routes
+    .map((r) =>
+      r.target === 'throw'
+        ? `route replace throw ${r.dst} table ${ctx.table} proto ${ctx.protocol}`
+        : `route replace ${r.dst} dev ${ctx.iface} table ${ctx.table} proto ${ctx.protocol}${ctx.family === 4 ? ' scope link' : ''}`,
+    )
+    .map((l) => `${l}\n`)
+    .join('');
+}
+
+/** `ip -batch` lines that delete routes from our table. */
+export function routeDeleteLines(
+  ctx: Pick<RouteContext, 'table' | 'iface'>,
+  routes: readonly ObservedRoute[],
+): string {
+  return routes
+    .map((r) =>
+      r.target === 'throw'
+        ? `route del throw ${r.dst} table ${ctx.table}`
+        : `route del ${r.dst} dev ${ctx.iface} table ${ctx.table}`,
+    )
+    .map((l) => `${l}\n`)
+    .join('');
+}
+
+/** argv for `ip rule add|del`; selects exactly the rule described. */
+export function ruleArgv(verb: 'add' | 'del', family: IpFamily, rule: RoutingRule): string[] {
+  const argv = ['ip', family === 4 ? '-4' : '-6', 'rule', verb, 'priority', String(rule.priority)];
+  if (rule.src !== undefined) argv.push('from', rule.src);
+  if (rule.invert) argv.push('not');
+  if (rule.mark !== 0 || rule.mask !== 0)
+    argv.push('fwmark', `0x${rule.mark.toString(16)}/0x${rule.mask.toString(16)}`);
+  argv.push('lookup', String(rule.table));
+  return argv;
+}
