@@ -126,7 +126,7 @@ describeWithApiServer('alp-node on the Kubernetes datastore', (api) => {
       metadata: { name: 'pre-existing', namespace: ns },
       spec: {
         podSelector: { matchLabels: { app: 'web' } },
-        ingress: [{ _from: [{ podSelector: { matchLabels: { role: 'client' } } }], ports: [{ port: 9090 }] }],
+        ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }], ports: [{ port: 9090 }] }],
       },
     });
     agent = await startAgent({
@@ -241,7 +241,6 @@ describeWithApiServer('alp-node on the Kubernetes datastore', (api) => {
       port,
       method: null,
     });
-    // client-node serializes this through its V1NetworkPolicy model, where `from` is spelt `_from`.
     const knp = (ports: unknown[] | undefined) => ({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
@@ -249,7 +248,7 @@ describeWithApiServer('alp-node on the Kubernetes datastore', (api) => {
       spec: {
         podSelector: { matchLabels: { app: 'web' } },
         ingress: [
-          { _from: [{ podSelector: { matchLabels: { role: 'client' } } }], ...(ports ? { ports } : {}) },
+          { from: [{ podSelector: { matchLabels: { role: 'client' } } }], ...(ports ? { ports } : {}) },
         ],
       },
     });

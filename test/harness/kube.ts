@@ -66,13 +66,22 @@ interface CustomTarget {
 
 let customPlurals: Promise<Map<string, string>> | undefined;
 
+/**
+ * Built-in kinds whose client-node model renames fields (V1NetworkPolicy spells `from` as `_from`):
+ * sent as raw JSON like the Calico kinds, so tests write the API's own field names.
+ */
+const RAW_BUILTIN_PLURALS: Readonly<Record<string, string>> = {
+  'networking.k8s.io/NetworkPolicy': 'networkpolicies',
+};
+
 async function customTarget(obj: KubernetesObject): Promise<CustomTarget | undefined> {
   const [group, version] = (obj.apiVersion ?? '').split('/');
   if (group === undefined || version === undefined || obj.kind === undefined) return undefined;
   customPlurals ??= readCrds().then(
     (crds) => new Map(crds.map((crd) => [`${crd.spec.group}/${crd.spec.names.kind}`, crd.spec.names.plural])),
   );
-  const plural = (await customPlurals).get(`${group}/${obj.kind}`);
+  const plural =
+    (await customPlurals).get(`${group}/${obj.kind}`) ?? RAW_BUILTIN_PLURALS[`${group}/${obj.kind}`];
   if (plural === undefined) return undefined;
   return { group, version, plural, namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? '' };
 }
