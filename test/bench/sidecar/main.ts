@@ -16,7 +16,7 @@ import { buildScaleStore } from '../../../sidecar/checker/scale-store.js';
 import { httpCheckRequest } from '../../harness/ext-authz-client.js';
 import { denyAdminSnapshot } from '../../harness/felix-messages.js';
 import { startSidecarFixture } from '../../harness/sidecar-fixture.js';
-import { percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
+import { cpuSeconds, percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
 import { runH2Load } from './h2-load.js';
 
 const { values } = parseArgs({
@@ -90,7 +90,9 @@ async function main(): Promise<void> {
     extra.rssAfterSyncMiB = rssMiB(fixture.dikastes.pid);
     await runH2Load(fixture.listen, request, expectedCode, 8, 1000); // warm-up
     for (const inFlight of [1, 64]) {
+      const cpuBefore = cpuSeconds(fixture.dikastes.pid);
       const r = await runH2Load(fixture.listen, request, expectedCode, inFlight, durationMs);
+      const sidecarCpuUs = ((cpuSeconds(fixture.dikastes.pid) - cpuBefore) / r.checks) * 1e6;
       if ((r.codes[-1] ?? 0) > 0)
         throw new Error(`${r.codes[-1]} answers differed from the expected verdict`);
       rows.push({
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
         'p50 ms': r.p50Ms,
         'p90 ms': r.p90Ms,
         'p99 ms': r.p99Ms,
+        'sidecar CPU µs/check': sidecarCpuUs,
       });
     }
     extra.rssAfterLoadMiB = rssMiB(fixture.dikastes.pid);
