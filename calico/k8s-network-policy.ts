@@ -7,7 +7,7 @@
 import type { PolicySpec, PolicyType, ResourceParseResult } from './resources.js';
 import { DEFAULT_TIER, readMetadata } from './resources.js';
 import type { EntityRuleSpec, PortSpec, ProtocolSpec, RuleSpec } from './rule-spec.js';
-import { normaliseNet, parsePort } from './rule-spec.js';
+import { NO_ENTITY, normaliseNet, parsePort } from './rule-spec.js';
 import { parseSelector } from './selector/index.js';
 import type { Issues, JsonRecord } from './spec-fields.js';
 import {
@@ -27,17 +27,6 @@ export interface ConvertedK8sPolicy {
   /** Rules Calico would drop with a warning (e.g. an invalid port), one reason each. */
   readonly droppedRules: readonly string[];
 }
-
-const NO_ENTITY: EntityRuleSpec = {
-  nets: [],
-  notNets: [],
-  selector: '',
-  notSelector: '',
-  namespaceSelector: '',
-  ports: [],
-  notPorts: [],
-  serviceAccounts: null,
-};
 
 /** Converts a networking.k8s.io/v1 NetworkPolicy or a StagedKubernetesNetworkPolicy. */
 export function convertK8sNetworkPolicy(raw: unknown): ResourceParseResult<ConvertedK8sPolicy> {

@@ -229,7 +229,8 @@ function readIcmp(obj: JsonRecord, key: string, path: string, issues: Issues): I
   return type === null && code === null ? null : { type, code };
 }
 
-const NO_ENTITY: EntityRuleSpec = {
+/** A rule side with no criteria (matches anything). */
+export const NO_ENTITY: EntityRuleSpec = {
   nets: [],
   notNets: [],
   selector: '',

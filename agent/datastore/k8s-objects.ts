@@ -3,6 +3,7 @@
 import { labelsFromObject } from '../../calico/labels.js';
 import { parseIp } from '../../calico/ip.js';
 import type { Issues, JsonRecord } from '../../calico/spec-fields.js';
+import { readMetadata } from '../../calico/resources.js';
 import {
   isRecord,
   readArray,
@@ -31,15 +32,12 @@ const ANNOTATION_POD_IPS = 'cni.projectcalico.org/podIPs';
 export type ObjectParseResult<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
+/** Calico's common metadata plus what pods need: uid, annotations, whether it is being deleted. */
 function meta(raw: JsonRecord, issues: Issues) {
   const m = readRecord(raw, 'metadata', '', issues) ?? {};
-  const name = readString(m, 'name', 'metadata', issues);
-  if (name === '') issues.push('metadata.name: required');
   return {
-    name,
-    namespace: readString(m, 'namespace', 'metadata', issues),
+    ...readMetadata(raw, issues),
     uid: readString(m, 'uid', 'metadata', issues),
-    labels: readStringMap(m, 'labels', 'metadata', issues),
     annotations: readStringMap(m, 'annotations', 'metadata', issues),
     deleting: m['deletionTimestamp'] !== undefined && m['deletionTimestamp'] !== null,
   };
