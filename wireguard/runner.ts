@@ -21,6 +21,27 @@ import { CommandError } from './command-error.js';
 export const DEFAULT_WG_SOCKET_DIR = '/var/run/wireguard';
 const DEFAULT_TIMEOUT_MS = 30_000;
 const BIND_SOCKET_DIR = `mount --bind "$1" ${DEFAULT_WG_SOCKET_DIR} && shift && exec "$@"`;
+
+/**
+ * argv that runs `argv` with `socketDir` bind-mounted over /var/run/wireguard in a private mount
+ * namespace (wg and wireguard-go hard-code that directory). The script is constant; the directory
+ * travels as an argument, never spliced into it.
+ */
+export function withSocketDir(argv: readonly string[], socketDir: string): string[] {
+  return [
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    '--',
+    'sh',
+    '-c',
+    BIND_SOCKET_DIR,
+    'sh',
+    socketDir,
+    ...argv,
+  ];
+}
 const WG_TOOLS = new Set(['wg', 'wireguard-go']);
 
 export interface RunOptions {
@@ -62,21 +83,7 @@ export function createRunner(options: RunnerOptions): Runner {
   }
   removeStaleSecretFiles(options.secretDir, log);
   const wrap = (argv: readonly string[]): string[] =>
-    isPrivateSocketDir && WG_TOOLS.has(argv[0] ?? '')
-      ? [
-          'unshare',
-          '--mount',
-          '--propagation',
-          'private',
-          '--',
-          'sh',
-          '-c',
-          BIND_SOCKET_DIR,
-          'sh',
-          socketDir,
-          ...argv,
-        ]
-      : [...argv];
+    isPrivateSocketDir && WG_TOOLS.has(argv[0] ?? '') ? withSocketDir(argv, socketDir) : [...argv];
 
   const runner: Runner = {
     wgSocketDir: socketDir,

@@ -33,13 +33,13 @@ import type { ObservedRoute, RoutingRule } from '../../wireguard/device-state.js
 import { parseRoutes, parseRules } from '../../wireguard/ip-json.js';
 import { publicKeyOf } from '../../wireguard/keys.js';
 import { parseWgDump, type WgDump } from '../../wireguard/wg-dump.js';
+import { withSocketDir } from '../../wireguard/runner.js';
 
 export const IFACE = 'wireguard.cali';
 export const IFACE6 = 'wg-v6.cali';
 export const PING_PATTERN = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const CALICO = { group: 'crd.projectcalico.org', version: 'v1' };
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const BIND = 'mount --bind "$1" /var/run/wireguard && shift && exec "$@"';
 
 export interface MeshNode {
   readonly index: number;
@@ -187,22 +187,9 @@ export class Mesh {
   /** `wg show <iface> dump` inside the node, through its private socket directory; null without a device. */
   async wgDump(i: number, iface = IFACE): Promise<WgDump | null> {
     const n = this.node(i);
-    const text = await nsRun(n.net.ns, [
-      'unshare',
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      'sh',
-      '-c',
-      BIND,
-      'sh',
-      n.wgDir,
-      'wg',
-      'show',
-      iface,
-      'dump',
-    ]).catch(() => null);
+    const text = await nsRun(n.net.ns, withSocketDir(['wg', 'show', iface, 'dump'], n.wgDir)).catch(
+      () => null,
+    );
     if (text === null) return null;
     const parsed = parseWgDump(text);
     return parsed.ok ? parsed.dump : null;
