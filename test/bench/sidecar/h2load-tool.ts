@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadExtAuthz } from '../../../proto/load.js';
 import type { CheckRequest } from '../../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
-import { percentile } from '../bench-report.js';
-import type { LoadResult } from './h2-load.js';
+import { summariseLoad, type LoadResult } from './h2-load.js';
 
 const run = promisify(execFile);
 
@@ -52,16 +51,8 @@ export async function runH2loadTool(
       .split('\n')
       .map((l) => l.split('\t'));
     const failed = rows.filter((r) => r[1] !== '200').length;
-    const latencies = rows.map((r) => Number(r[2]) / 1000).sort((a, b) => a - b);
-    return {
-      inFlight,
-      checks: rows.length,
-      checksPerSecond: rows.length / elapsedS,
-      p50Ms: percentile(latencies, 50),
-      p90Ms: percentile(latencies, 90),
-      p99Ms: percentile(latencies, 99),
-      codes: { [-1]: failed },
-    };
+    const latencies = rows.map((r) => Number(r[2]) / 1000);
+    return summariseLoad(inFlight, latencies, elapsedS, failed);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

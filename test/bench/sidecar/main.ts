@@ -142,7 +142,7 @@ async function main(): Promise<void> {
         // counts them; a timed run may leave up to `inFlight` answered but unlogged at its end.
         const counted = (await countedChecks(metricsPort, expectedCode)) - countedBefore;
         const expected = r.checks + client.extraChecks;
-        if ((r.codes[-1] ?? 0) > 0 || counted < expected || counted > expected + inFlight) {
+        if (r.wrongAnswers > 0 || counted < expected || counted > expected + inFlight) {
           throw new Error(
             `${client.name}: ${r.checks} Checks, ${counted} counted with verdict ${expectedCode}`,
           );
