@@ -131,6 +131,17 @@ export function desiredDevice(
   publicKey: string,
   mtu: number,
 ): DesiredDevice {
+  // Plain loops: at thousands of peers this runs on every change, and the maps are its cost.
+  const peers = new Map<string, DevicePeer>();
+  for (const p of table.peers) {
+    peers.set(p.publicKey, {
+      endpoint: p.endpoint,
+      allowedIps: p.allowedIps,
+      persistentKeepaliveSeconds: p.persistentKeepaliveSeconds,
+    });
+  }
+  const routes = new Map<string, RouteTarget>();
+  for (const r of table.routes) routes.set(r.dst, r.target);
   return {
     family: family.family,
     iface: family.interfaceName,
@@ -139,19 +150,10 @@ export function desiredDevice(
     firewallMark: config.firewallMark,
     publicKey,
     address: table.selfAddress?.cidr ?? null,
-    peers: new Map(
-      table.peers.map((p) => [
-        p.publicKey,
-        {
-          endpoint: p.endpoint,
-          allowedIps: p.allowedIps,
-          persistentKeepaliveSeconds: p.persistentKeepaliveSeconds,
-        },
-      ]),
-    ),
+    peers,
     table: config.routeTableIndex,
     routeProtocol: config.deviceRouteProtocol,
-    routes: new Map(table.routes.map((r) => [r.dst, r.target])),
+    routes,
     rule: {
       priority: config.routingRulePriority,
       mark: config.firewallMark,
@@ -171,6 +173,8 @@ export function desiredDevice(
 export function assumeApplied(desired: DesiredState, linkKind: string): ObservedDevice {
   if (desired.kind === 'disabled') return EMPTY_OBSERVED;
   const d = desired.device;
+  const routes = new Map<string, ObservedRoute>();
+  for (const [dst, target] of d.routes) routes.set(dst, { dst, target, protocol: d.routeProtocol });
   return {
     link: { kind: linkKind, mtu: d.mtu, isUp: true },
     wireguard: {
@@ -180,7 +184,7 @@ export function assumeApplied(desired: DesiredState, linkKind: string): Observed
       peers: d.peers,
     },
     addresses: d.address === null ? [] : [d.address],
-    routes: new Map([...d.routes].map(([dst, target]) => [dst, { dst, target, protocol: d.routeProtocol }])),
+    routes,
     rules: [d.rule],
     threaded: linkKind === 'wireguard' ? d.threaded : null,
     srcValidMark: d.needsSrcValidMark ? true : null,

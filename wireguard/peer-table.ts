@@ -7,9 +7,24 @@
 // every CIDR of our own, gets a throw route so lookups fall through to the main table.
 // Unlike Felix, where the last writer of a CIDR owns it, a CIDR claimed by two nodes belongs to
 // neither (a throw route and a reported conflict): the result does not depend on event order.
-import { cidrContains, ipFromBytes, parseCidr, parseIp, type Cidr, type IpFamily } from '../calico/ip.js';
-import { isWireguardKey } from './keys.js';
+// With a cache (the reconciler keeps one), a change to a few Nodes is patched into the previous
+// table (peer-table-update.ts) instead of recomputed: at thousands of nodes that is most of the
+// cost of one added node.
+import { ipFromBytes, parseCidr, type Cidr, type IpFamily } from '../calico/ip.js';
 import { familyInfo, type IpamBlockInfo, type NodeInfo } from './node-info.js';
+import {
+  blocksByNode,
+  cachedFacts,
+  compare,
+  conflictKey,
+  keptCidrs,
+  nodeFacts,
+  nodeOutcome,
+  paramsKey,
+  PeerTableCache,
+  type NodeFacts,
+} from './peer-table-parts.js';
+import { updatePeerTable } from './peer-table-update.js';
 
 export interface PeerTableInput {
   readonly family: IpFamily;
@@ -65,71 +80,54 @@ export interface PeerTable {
   readonly selfAddress: SelfAddress | null;
 }
 
+export { PeerTableCache };
+
 /**
- * Per-object memo of the parsing work (CIDRs, key validity), so recomputing the table after one
- * node changed costs a walk over plain data, not a re-parse of every node. Objects from the
- * informers are replaced, never mutated, when a resource changes, so identity is a safe key.
+ * The table for `input`. With a cache that saw the previous input, only the nodes a change
+ * touches are redone (same result as a full computation, which the tests check).
  */
-export class PeerTableCache {
-  readonly nodes = new WeakMap<NodeInfo, Map<string, NodeFacts>>();
-  readonly blocks = new WeakMap<IpamBlockInfo, Cidr | null>();
-}
-
-interface NodeFacts {
-  /** The node's own CIDRs of the family (pod CIDRs, interface address, host addresses with host encryption). */
-  readonly cidrs: readonly Cidr[];
-  readonly key: 'missing' | 'invalid' | 'valid';
-  readonly hasHostAddress: boolean;
-}
-
 export function computePeerTable(
   input: PeerTableInput,
   cache: PeerTableCache = new PeerTableCache(),
 ): PeerTable {
+  const prev = cache.last;
+  if (prev !== null && prev.params === paramsKey(input) && sameBlocks(prev.blocks, input.blocks)) {
+    const updated = updatePeerTable(prev, input, cache);
+    if (updated !== null) return updated;
+  }
+  return computeFull(input, cache);
+}
+
+function computeFull(input: PeerTableInput, cache: PeerTableCache): PeerTable {
   const { family } = input;
   const self = input.nodes.find((n) => n.name === input.selfName) ?? null;
   const selfAddress = chooseSelfAddress(self, input);
 
-  // Every node's CIDRs of this family, minus those covered by another CIDR of the same node.
   const facts = new Map<string, NodeFacts>();
-  // Shared with the cached facts until a block adds to a node's list (copied then).
-  const cidrsByNode = new Map<string, readonly Cidr[]>();
   for (const node of input.nodes) {
-    const f =
-      node === self ? nodeFacts(node, input, selfAddress?.ip ?? null) : cachedFacts(node, input, cache);
-    facts.set(node.name, f);
-    cidrsByNode.set(node.name, f.cidrs);
+    facts.set(
+      node.name,
+      node === self ? nodeFacts(node, input, selfAddress?.ip ?? null) : cachedFacts(node, input, cache),
+    );
   }
-  for (const block of input.blocks) {
-    if (block.node === null) continue;
-    const list = cidrsByNode.get(block.node);
-    let c = cache.blocks.get(block);
-    if (c === undefined) {
-      c = parseCidr(block.cidr);
-      cache.blocks.set(block, c);
-    }
-    if (list !== undefined && c !== null && c.family === family && !list.some((x) => x.text === c.text)) {
-      cidrsByNode.set(block.node, [...list, c]);
-    }
-  }
+  const byBlock = blocksByNode(input, cache);
+  // Every node's CIDRs of this family, minus those covered by another CIDR of the same node.
+  const kept = new Map<string, readonly Cidr[]>();
+  for (const [name, f] of facts) kept.set(name, keptCidrs(f.cidrs, byBlock.get(name)));
 
   const conflicts: PeerConflict[] = [];
-  const claims = new Map<string, string | string[]>();
-  for (const [node, list] of cidrsByNode) {
-    const kept = list.length > 1 ? dropCovered(list) : list;
-    cidrsByNode.set(node, kept);
-    for (const c of kept) {
+  const claims = new Map<string, string[]>();
+  for (const [node, list] of kept) {
+    for (const c of list) {
       const prev = claims.get(c.text);
-      claims.set(
-        c.text,
-        prev === undefined ? node : typeof prev === 'string' ? [prev, node] : [...prev, node],
-      );
+      if (prev === undefined) claims.set(c.text, [node]);
+      else prev.push(node);
     }
   }
-  const contested = new Set<string>();
+  const routes: TableRoute[] = [];
   for (const [cidr, nodes] of claims) {
-    if (typeof nodes === 'string') continue;
-    contested.add(cidr);
+    if (nodes.length < 2) continue;
+    routes.push({ dst: cidr, target: 'throw' });
     conflicts.push({ kind: 'cidr-claimed-twice', cidr, nodes: [...nodes].sort() });
   }
 
@@ -147,80 +145,45 @@ export function computePeerTable(
   }
 
   const peers: Peer[] = [];
-  const routes: TableRoute[] = [...contested].map((dst) => ({ dst, target: 'throw' as const }));
   for (const node of input.nodes) {
-    const texts = (cidrsByNode.get(node.name) ?? []).map((c) => c.text);
-    const cidrs = contested.size === 0 ? texts : texts.filter((t) => !contested.has(t));
-    const eligible =
-      node !== self && isEligible(node, facts.get(node.name) as NodeFacts, input, keyOwners, conflicts);
-    for (const dst of cidrs) routes.push({ dst, target: eligible ? 'device' : 'throw' });
-    if (!eligible) continue;
-    const info = familyInfo(node, family);
-    const host = info.hostAddress as string;
-    peers.push({
-      node: node.name,
-      publicKey: info.publicKey as string,
-      endpoint: family === 4 ? `${host}:${input.listenPort}` : `[${host}]:${input.listenPort}`,
-      allowedIps: cidrs.length > 1 ? cidrs.sort(compare) : cidrs,
-      persistentKeepaliveSeconds: input.persistentKeepaliveSeconds,
-    });
+    const name = node.name;
+    const out = nodeOutcome(
+      node,
+      node === self,
+      facts.get(name) as NodeFacts,
+      kept.get(name) as readonly Cidr[],
+      claims,
+      keyOwners,
+      input,
+    );
+    for (const r of out.routes) routes.push(r);
+    if (out.peer !== null) peers.push(out.peer);
+    if (out.conflict !== null) conflicts.push(out.conflict);
   }
   peers.sort((a, b) => compare(a.node, b.node));
   routes.sort((a, b) => compare(a.dst, b.dst));
   conflicts.sort((a, b) => compare(conflictKey(a), conflictKey(b)));
-  return { family, peers, routes, conflicts, selfAddress };
+  const result: PeerTable = { family, peers, routes, conflicts, selfAddress };
+  // Two nodes of one name have no incremental meaning; the next call then starts afresh too.
+  cache.last =
+    facts.size !== input.nodes.length
+      ? null
+      : {
+          params: paramsKey(input),
+          blocks: input.blocks,
+          blocksByNode: byBlock,
+          byName: new Map(input.nodes.map((n) => [n.name, n])),
+          facts,
+          kept,
+          claims,
+          keyOwners,
+          result,
+        };
+  return result;
 }
 
-function cachedFacts(node: NodeInfo, input: PeerTableInput, cache: PeerTableCache): NodeFacts {
-  const variant = `${input.family}${input.hostEncryptionEnabled ? 'h' : ''}`;
-  let byVariant = cache.nodes.get(node);
-  if (byVariant === undefined) {
-    byVariant = new Map();
-    cache.nodes.set(node, byVariant);
-  }
-  let f = byVariant.get(variant);
-  if (f === undefined) {
-    f = nodeFacts(node, input, familyInfo(node, input.family).interfaceAddress);
-    byVariant.set(variant, f);
-  }
-  return f;
-}
-
-function nodeFacts(node: NodeInfo, input: PeerTableInput, interfaceAddress: string | null): NodeFacts {
-  const { family } = input;
-  const full = family === 4 ? 32 : 128;
-  const cidrs: Cidr[] = [];
-  const add = (text: string): void => {
-    const c = parseCidr(text);
-    if (c !== null && c.family === family && !cidrs.some((x) => x.text === c.text)) cidrs.push(c);
-  };
-  for (const c of node.podCidrs) add(c);
-  if (interfaceAddress !== null) add(`${interfaceAddress}/${full}`);
-  if (input.hostEncryptionEnabled) for (const ip of node.hostAddresses) add(`${ip}/${full}`);
-  const info = familyInfo(node, family);
-  return {
-    cidrs,
-    key: info.publicKey === null ? 'missing' : isWireguardKey(info.publicKey) ? 'valid' : 'invalid',
-    hasHostAddress: info.hostAddress !== null && parseIp(info.hostAddress)?.family === family,
-  };
-}
-
-function isEligible(
-  node: NodeInfo,
-  facts: NodeFacts,
-  input: PeerTableInput,
-  keyOwners: ReadonlyMap<string, readonly string[]>,
-  conflicts: PeerConflict[],
-): boolean {
-  if (facts.key !== 'valid') {
-    conflicts.push({ kind: facts.key === 'missing' ? 'missing-key' : 'invalid-key', node: node.name });
-    return false;
-  }
-  if (!facts.hasHostAddress) {
-    conflicts.push({ kind: 'no-host-address', node: node.name });
-    return false;
-  }
-  return (keyOwners.get(familyInfo(node, input.family).publicKey as string) ?? []).length === 1;
+function sameBlocks(a: readonly IpamBlockInfo[], b: readonly IpamBlockInfo[]): boolean {
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 }
 
 /**
@@ -251,36 +214,4 @@ function chooseSelfAddress(self: NodeInfo | null, input: PeerTableInput): SelfAd
   if (info.interfaceAddress !== null) return make(info.interfaceAddress, 'annotation');
   if (input.hostEncryptionEnabled && info.hostAddress !== null) return make(info.hostAddress, 'host-address');
   return null;
-}
-
-/** Drops CIDRs strictly inside another CIDR of the same list (e.g. a /32 inside its /24). */
-function dropCovered(list: readonly Cidr[]): readonly Cidr[] {
-  if (list.length < 2) return list;
-  return list.filter((c) => !list.some((o) => o !== c && o.prefixLength < c.prefixLength && covers(o, c)));
-}
-
-function covers(outer: Cidr, inner: Cidr): boolean {
-  const ip = ipFromBytes(inner.bytes);
-  return ip !== null && cidrContains(outer, ip);
-}
-
-function conflictKey(c: PeerConflict): string {
-  switch (c.kind) {
-    case 'missing-key':
-    case 'invalid-key':
-    case 'no-host-address':
-      return `${c.kind} ${c.node}`;
-    case 'duplicate-key':
-      return `${c.kind} ${c.nodes.join(',')}`;
-    case 'cidr-claimed-twice':
-      return `${c.kind} ${c.cidr}`;
-    default: {
-      const never: never = c;
-      return String(never);
-    }
-  }
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
