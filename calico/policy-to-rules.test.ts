@@ -10,6 +10,7 @@ import {
 import type { PolicySpec } from './resources.js';
 import { parseCalicoResource } from './resources.js';
 import type { EntityRuleSpec } from './rule-spec.js';
+import { NO_ENTITY } from './rule-spec.js';
 import { parseSelector } from './selector/index.js';
 
 function policy(kind: string, spec: Record<string, unknown>, namespace?: string): PolicySpec {
@@ -30,17 +31,7 @@ function setById(r: PolicyRules, id: string | undefined): IpSetSpec {
   return s;
 }
 
-const entity = (e: Partial<EntityRuleSpec>): EntityRuleSpec => ({
-  nets: [],
-  notNets: [],
-  selector: '',
-  notSelector: '',
-  namespaceSelector: '',
-  ports: [],
-  notPorts: [],
-  serviceAccounts: null,
-  ...e,
-});
+const entity = (e: Partial<EntityRuleSpec>): EntityRuleSpec => ({ ...NO_ENTITY, ...e });
 
 describe('entitySelectorText (Calico’s GetEntityRuleSelector)', () => {
   it.each([

@@ -7,7 +7,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { describe, it } from 'vitest';
+import { describeWhen } from './prerequisite-gate.js';
 
 const TOOLS = ['ip', 'wg', 'wireguard-go', 'tcpdump', 'ping', 'unshare'];
 
@@ -27,21 +27,15 @@ export function netnsUnavailableReason(): string | null {
  * the machine cannot run them, failed in CI (CI=true), run otherwise.
  */
 export function describeAsRoot(name: string, fn: () => void): void {
-  const reason = netnsUnavailableReason();
-  if (reason === null) {
-    describe(name, fn);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () =>
-      it('has root and the WireGuard tools', () => {
-        throw new Error(`cannot run "${name}": ${reason}`);
-      }),
-    );
-    return;
-  }
-  console.warn(`\n${'='.repeat(90)}\nSKIPPED "${name}": ${reason}\n${'='.repeat(90)}`);
-  describe.skip(`${name} [skipped: ${reason}]`, fn);
+  describeWhen(
+    name,
+    {
+      what: 'root and the WireGuard tools',
+      missing: netnsUnavailableReason(),
+      hint: 'run as root after: apt-get install -y --no-install-recommends wireguard-tools wireguard-go iproute2 tcpdump iputils-ping util-linux',
+    },
+    fn,
+  );
 }
 
 /** True when this kernel can create a WireGuard link (checked in a scratch namespace). */

@@ -3,7 +3,8 @@
 // The rule: with a server, run; in CI (CI=true) without one, fail; elsewhere, skip loudly and say
 // how to get the binaries.
 import { KubeConfig } from '@kubernetes/client-node';
-import { describe, inject, it } from 'vitest';
+import { inject } from 'vitest';
+import { describeWhen } from '../prerequisite-gate.js';
 import { HOW_TO_GET_ASSETS } from './assets.js';
 import { startEnvtest, type Envtest, type EnvtestOptions } from './envtest.js';
 
@@ -86,21 +87,14 @@ export function requireApiServer(): ApiServer {
  */
 export function describeWithApiServer(name: string, fn: (api: ApiServer) => void): void {
   const status = apiServerStatus();
-  if (status.kind === 'ready') {
-    describe(name, () => fn(handleFor(status)));
-    return;
-  }
-  if (status.kind === 'failed' || process.env.CI === 'true') {
-    describe(name, () => {
-      it('has a kube-apiserver', () => {
-        throw new Error(`${status.reason}\nTo get one: ${HOW_TO_GET_ASSETS}`);
-      });
-    });
-    return;
-  }
-  console.warn(
-    `SKIPPED "${name}": needs a kube-apiserver (${status.reason}). To run it: ${HOW_TO_GET_ASSETS}.`,
+  describeWhen(
+    name,
+    {
+      what: 'a kube-apiserver',
+      missing: status.kind === 'ready' ? null : status.reason,
+      hint: HOW_TO_GET_ASSETS,
+      alwaysFail: status.kind === 'failed',
+    },
+    () => fn(status.kind === 'ready' ? handleFor(status) : unusable(status.reason)),
   );
-  describe.skip(`${name} [skipped: no kube-apiserver; ${HOW_TO_GET_ASSETS}]`, () =>
-    fn(unusable(status.reason)));
 }
