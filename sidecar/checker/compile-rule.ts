@@ -15,7 +15,7 @@ import type {
   PortClause,
   RuleAction,
 } from './compiled.js';
-import { normalizeRulePath } from './match-http.js';
+import { normalizeHttpPath } from './http-path.js';
 
 export type BindSlot = (id: string) => IpSetSlot;
 
@@ -153,7 +153,7 @@ class RuleCompiler {
     const out: PathEntry[] = [];
     for (const p of paths) {
       if (p.kind === 'none') continue;
-      const path = normalizeRulePath(p.value);
+      const path = normalizeHttpPath(p.value);
       if (path === null) {
         this.warnings.push(`http ${p.kind} path "${p.value}" cannot be normalised; it is skipped`);
         continue;

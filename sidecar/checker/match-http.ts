@@ -1,18 +1,7 @@
 // HTTP method and path clauses of a rule (spec §5.8). Paths are compared as normalised byte
 // strings (the UTF-8 bytes Go would compare): rule paths are normalised once at compile time,
 // the request path at most once per Check.
-import { normalizeHttpPath } from './http-path.js';
 import type { MethodClause, PathEntry } from './compiled.js';
-
-/** Normalises a rule's exact or prefix path; null if Calico would skip the entry. */
-export function normalizeRulePath(path: string): string | null {
-  return normalizeHttpPath(path);
-}
-
-/** Normalises a request path that starts with `/`; null means "matches no path entry". */
-export function normalizeRequestPath(rawPath: string): string | null {
-  return normalizeHttpPath(rawPath);
-}
 
 /** A request without HTTP attributes (null method) passes any method list. */
 export function matchMethods(clause: MethodClause, method: string | null): boolean {

@@ -3,7 +3,8 @@
 // exactly when Calico's would: only once every source, destination and method clause matched,
 // and before the L4 protocol, which Calico checks last.
 import type { CompiledRule, IdentityClause } from './compiled.js';
-import { matchMethods, matchPaths, normalizeRequestPath } from './match-http.js';
+import { normalizeHttpPath } from './http-path.js';
+import { matchMethods, matchPaths } from './match-http.js';
 import { matchIpPortSets, matchIpSets, matchNet, matchNotNet, portClauseHits } from './match-ip.js';
 import type { PeerIdentity, RequestContext } from './request-context.js';
 
@@ -58,7 +59,7 @@ export function matchRule(r: CompiledRule, ctx: RequestContext): RuleMatch {
   if (r.methods !== null && !matchMethods(r.methods, ctx.method)) return NO_MATCH;
   if (r.paths !== null && ctx.rawPath !== null) {
     if (ctx.pathInvalid) return INVALID_PATH;
-    if (ctx.normalizedPath === undefined) ctx.normalizedPath = normalizeRequestPath(ctx.rawPath);
+    if (ctx.normalizedPath === undefined) ctx.normalizedPath = normalizeHttpPath(ctx.rawPath);
     if (!matchPaths(r.paths, ctx.normalizedPath)) return NO_MATCH;
   }
   // With pathsDeferProtocol the path clause above has already answered INVALID_PATH.
