@@ -3,7 +3,7 @@
 // resulting PolicySync messages through the real protobuf encoding into the sidecar's own policy
 // store, and the request through the sidecar's own decide() — no second evaluator to drift.
 import type { Verdict } from '../sidecar/checker/decide.js';
-import { decide } from '../sidecar/checker/decide.js';
+import { decide, describeDecision } from '../sidecar/checker/decide.js';
 import { flowFromCheckRequest } from '../sidecar/checker/flow.js';
 import { PolicyStore } from '../sidecar/store/policy-store.js';
 import { parseIp } from '../calico/ip.js';
@@ -140,33 +140,7 @@ const CODE_NAMES: Readonly<Record<number, string>> = {
 
 /** The verdict in words: ALLOW or DENY, and what decided it. */
 export function describeVerdict(v: Verdict): { readonly verdict: 'ALLOW' | 'DENY'; readonly reason: string } {
-  const d = v.decidedBy;
-  let reason: string;
-  if (d === null) reason = v.message || v.reason;
-  else {
-    switch (d.kind) {
-      case 'policy-rule':
-        reason = `tier ${d.tier}, policy ${d.policy}, rule ${d.ruleIndex}`;
-        break;
-      case 'end-of-tier':
-        reason = `tier ${d.tier}: no policy matched (tier default action)`;
-        break;
-      case 'profile-rule':
-        reason = `profile ${d.policy}, rule ${d.ruleIndex}`;
-        break;
-      case 'no-profiles':
-        reason = 'no policy matched and the endpoint has no profiles';
-        break;
-      case 'no-profile-matched':
-        reason = 'no policy or profile rule matched';
-        break;
-      default: {
-        const never: never = d.kind;
-        reason = String(never);
-      }
-    }
-  }
-  return { verdict: v.code === 0 ? 'ALLOW' : 'DENY', reason };
+  return { verdict: v.code === 0 ? 'ALLOW' : 'DENY', reason: describeDecision(v) };
 }
 
 export function formatExplanation(e: Explanation): string {

@@ -8,6 +8,7 @@ import { INTERNAL, PERMISSION_DENIED } from './verdict.js';
 import type { Outcome, Verdict } from './verdict.js';
 
 export type { Decision, StatusCode, Verdict, VerdictReason } from './verdict.js';
+export { describeDecision } from './verdict.js';
 
 // Dikastes answers INTERNAL with an empty message here (spec §4.1); we say why.
 const NO_ENDPOINT_MESSAGE =

@@ -51,3 +51,25 @@ export interface Outcome {
   readonly reason: VerdictReason;
   readonly decidedBy: Decision | null;
 }
+
+/** One human phrase for what decided a verdict: the rule, the tier default, or the error. */
+export function describeDecision(v: Verdict): string {
+  const d = v.decidedBy;
+  if (d === null) return v.message !== '' ? v.message : v.reason;
+  switch (d.kind) {
+    case 'policy-rule':
+      return `tier ${d.tier}, policy ${d.policy}, rule ${d.ruleIndex}`;
+    case 'end-of-tier':
+      return `tier ${d.tier}: no policy matched (tier default action)`;
+    case 'profile-rule':
+      return `profile ${d.policy}, rule ${d.ruleIndex}`;
+    case 'no-profiles':
+      return 'no policy matched and the endpoint has no profiles';
+    case 'no-profile-matched':
+      return 'no policy or profile rule matched';
+    default: {
+      const never: never = d.kind;
+      return String(never);
+    }
+  }
+}
