@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'proto/gen/**', 'bench-results/**'] },
+  {
+    ignores: ['dist/**', 'dist-test/**', 'node_modules/**', '.cache/**', 'proto/gen/**', 'bench-results/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{calico,sidecar,wireguard,agent,daemon,proto}/**/*.test.ts'],
+          include: ['{calico,policy,sidecar,wireguard,agent,daemon,node,proto,testing}/**/*.test.ts'],
         },
       },
       {

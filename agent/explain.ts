@@ -2,10 +2,10 @@
 // which tier, policy and rule decide it? The resources go through the agent's calculation, the
 // resulting PolicySync messages through the real protobuf encoding into the sidecar's own policy
 // store, and the request through the sidecar's own decide() — no second evaluator to drift.
-import type { Verdict } from '../sidecar/checker/decide.js';
-import { decide, describeDecision } from '../sidecar/checker/decide.js';
-import { flowFromCheckRequest } from '../sidecar/checker/flow.js';
-import { PolicyStore } from '../sidecar/store/policy-store.js';
+import type { Verdict } from '../policy/decide.js';
+import { decide, describeDecision } from '../policy/decide.js';
+import { flowFromCheckRequest } from '../policy/flow.js';
+import { PolicyStore } from '../policy/policy-store.js';
 import { parseIp } from '../calico/ip.js';
 import type { CheckRequest } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
 import { loadExtAuthz, loadFelix } from '../proto/load.js';

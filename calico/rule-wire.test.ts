@@ -4,7 +4,7 @@ import type { Rule__Output } from '../proto/gen/felix/Rule.js';
 import type { Rule, PathMatch, ProtocolMatch } from './rule.js';
 import { emptyRule } from './rule.js';
 import { ruleFromWire, ruleToWire } from './rule-wire.js';
-import { seededRandom } from './seeded-random.js';
+import { seededRandom } from '../testing/seeded-random.js';
 
 /** Encodes a rule inside an ActivePolicyUpdate and decodes it, as PolicySync does. */
 function throughWire(rule: Rule): Rule__Output {

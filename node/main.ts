@@ -6,10 +6,10 @@ import { createLogger, type Logger } from '../daemon/log.js';
 import { startMetricsServer } from '../daemon/metrics-server.js';
 import { startWireguard } from '../wireguard/index.js';
 import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
-import { openDatastore, readFelixConfigurationSpecs } from './datastore/open-datastore.js';
-import { runExplainCommand } from './explain-command.js';
-import { startPolicySyncAgent } from './policy-sync-agent.js';
-import { policySyncSettings, type PolicySyncSettings } from './policy-sync-config.js';
+import { openDatastore, readFelixConfigurationSpecs } from '../agent/datastore/open-datastore.js';
+import { runExplainCommand } from '../agent/explain-command.js';
+import { startPolicySyncAgent } from '../agent/policy-sync-agent.js';
+import { policySyncSettings, type PolicySyncSettings } from '../agent/policy-sync-config.js';
 
 /** Anything main starts: it must stop cleanly when asked. */
 interface Component {

@@ -1,13 +1,13 @@
 // How each PolicySync payload changes the store (spec §2.5). Bad data never throws: a message
 // without its id is rejected with a reason, a malformed IP-set member is skipped with a warning.
-import { labelsFromObject } from '../../calico/labels.js';
-import { policyKey } from '../../calico/policy-id.js';
-import type { Rule } from '../../calico/rule.js';
-import { ruleFromWire } from '../../calico/rule-wire.js';
-import type { IPSetDeltaUpdate__Output } from '../../proto/gen/felix/IPSetDeltaUpdate.js';
-import type { IPSetUpdate__Output } from '../../proto/gen/felix/IPSetUpdate.js';
-import type { Rule__Output } from '../../proto/gen/felix/Rule.js';
-import type { ToDataplane__Output } from '../../proto/gen/felix/ToDataplane.js';
+import { labelsFromObject } from '../calico/labels.js';
+import { policyKey } from '../calico/policy-id.js';
+import type { Rule } from '../calico/rule.js';
+import { ruleFromWire } from '../calico/rule-wire.js';
+import type { IPSetDeltaUpdate__Output } from '../proto/gen/felix/IPSetDeltaUpdate.js';
+import type { IPSetUpdate__Output } from '../proto/gen/felix/IPSetUpdate.js';
+import type { Rule__Output } from '../proto/gen/felix/Rule.js';
+import type { ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
 import { endpointFromWire, policyIdFromWire } from './endpoint-from-wire.js';
 import { createIpSet } from './ip-set.js';
 import type { IpSet, IpSetType } from './ip-set.js';

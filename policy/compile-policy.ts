@@ -1,7 +1,7 @@
 // Compiles a policy's or profile's inbound rules into one evaluator, and releases its IP-set slots
 // when it is replaced or removed.
-import type { Rule } from '../../calico/rule.js';
-import type { IpSetSlot, IpSetSlots } from '../store/ip-set-slots.js';
+import type { Rule } from '../calico/rule.js';
+import type { IpSetSlot, IpSetSlots } from './ip-set-slots.js';
 import type { CompiledRule, CompiledRuleList } from './compiled.js';
 import { compileRule } from './compile-rule.js';
 

@@ -1,10 +1,10 @@
 // Compiles one Calico rule into the fixed shape a Check walks: selectors and CIDRs parsed, rule
 // paths normalised, IP sets bound to slots, the namespace scoping of spec §5.4 resolved.
-import { parseCidr } from '../../calico/ip.js';
-import type { Cidr } from '../../calico/ip.js';
-import type { Rule, PortRange, ProtocolMatch, ServiceAccountMatch } from '../../calico/rule.js';
-import { parseSelectorCached } from '../../calico/selector/index.js';
-import type { IpSetSlot } from '../store/ip-set-slots.js';
+import { parseCidr } from '../calico/ip.js';
+import type { Cidr } from '../calico/ip.js';
+import type { Rule, PortRange, ProtocolMatch, ServiceAccountMatch } from '../calico/rule.js';
+import { parseSelectorCached } from '../calico/selector/index.js';
+import type { IpSetSlot } from './ip-set-slots.js';
 import type {
   CompiledRule,
   IdentityClause,

@@ -1,8 +1,8 @@
 // Shapes of compiled policies, profiles and the endpoint: built when the store changes, read by
 // every Check. Plain data with fixed fields, so rule evaluation stays monomorphic and allocation-free.
-import type { Cidr } from '../../calico/ip.js';
-import type { Labels } from '../../calico/labels.js';
-import type { IpSetSlot } from '../store/ip-set-slots.js';
+import type { Cidr } from '../calico/ip.js';
+import type { Labels } from '../calico/labels.js';
+import type { IpSetSlot } from './ip-set-slots.js';
 
 /** Rule actions after case-folding; `invalid` is any other string (spec §4.4). */
 export type RuleAction = 'allow' | 'deny' | 'pass' | 'log' | 'invalid';

@@ -1,10 +1,10 @@
 // Runs every decide case through the wire codecs, a PolicyStore and decide().
 import { describe, expect, it } from 'vitest';
-import { PolicyStore } from '../store/policy-store.js';
-import { decideCases } from './decide.cases.js';
+import { PolicyStore } from './policy-store.js';
+import { decideCases } from '../testing/decide-cases/decide.cases.js';
 import { decide } from './decide.js';
 import { flowFromCheckRequest } from './flow.js';
-import { decodeCheckRequest, decodeToDataplane } from './wire-round-trip.cases.js';
+import { decodeCheckRequest, decodeToDataplane } from '../testing/wire-round-trip.js';
 
 describe('decide cases (spec §7 and the deliberate differences)', () => {
   it('has unique case names', () => {

@@ -1,14 +1,14 @@
 // Property: the compiled evaluator (PolicyStore + decide) and the plain reference interpreter agree
 // on code, deciding rule and error message, for random stores and requests, staged shadow included.
 import { describe, expect, it } from 'vitest';
-import { PolicyStore } from '../store/policy-store.js';
+import { PolicyStore } from './policy-store.js';
 import { decide } from './decide.js';
 import { flowFromCheckRequest } from './flow.js';
-import { randomRequest, randomSnapshot } from './random-store.cases.js';
-import { referenceDecide } from './reference-decide.js';
-import { referenceState } from './reference-state.js';
-import { seededRandom } from '../../calico/seeded-random.js';
-import { decodeCheckRequest, decodeToDataplane } from './wire-round-trip.cases.js';
+import { randomRequest, randomSnapshot } from '../testing/random-store.js';
+import { referenceDecide } from '../testing/reference-decide.js';
+import { referenceState } from '../testing/reference-state.js';
+import { seededRandom } from '../testing/seeded-random.js';
+import { decodeCheckRequest, decodeToDataplane } from '../testing/wire-round-trip.js';
 
 const STORES = 150;
 const REQUESTS_PER_STORE = 4;

@@ -1,11 +1,11 @@
 // decide(): which rule decided, the staged shadow verdict, and what the wire cannot express
 // (arbitrary protocol numbers). The wire-level cases are in decide.cases.ts.
 import { describe, expect, it } from 'vitest';
-import { NO_LABELS } from '../../calico/labels.js';
-import { parseIp } from '../../calico/ip.js';
-import type { Rule } from '../../proto/gen/felix/Rule.js';
-import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
-import { PolicyStore } from '../store/policy-store.js';
+import { NO_LABELS } from '../calico/labels.js';
+import { parseIp } from '../calico/ip.js';
+import type { Rule } from '../proto/gen/felix/Rule.js';
+import type { ToDataplane } from '../proto/gen/felix/ToDataplane.js';
+import { PolicyStore } from './policy-store.js';
 import { decide } from './decide.js';
 import type { Flow } from './flow.js';
 import { flowFromCheckRequest } from './flow.js';
@@ -19,8 +19,8 @@ import {
   sgnp,
   tier,
   wrapAllow,
-} from './wire-builders.cases.js';
-import { decodeCheckRequest, decodeToDataplane } from './wire-round-trip.cases.js';
+} from '../testing/wire-builders.js';
+import { decodeCheckRequest, decodeToDataplane } from '../testing/wire-round-trip.js';
 
 const ALLOW: Rule = { action: 'allow' };
 

@@ -1,10 +1,10 @@
 // felix.WorkloadEndpoint → what a Check walks: the ingress side of each tier, in Felix's order, and
 // the profile ids. Dikastes uses nothing else from the endpoint (spec §2.1).
-import { isStagedKind, policyKey, renderPolicyId } from '../../calico/policy-id.js';
-import type { PolicyId } from '../../calico/policy-id.js';
-import type { CompiledEndpoint, CompiledTier, CompiledTierPolicy } from '../checker/compiled.js';
-import type { PolicyID__Output } from '../../proto/gen/felix/PolicyID.js';
-import type { WorkloadEndpoint__Output } from '../../proto/gen/felix/WorkloadEndpoint.js';
+import { isStagedKind, policyKey, renderPolicyId } from '../calico/policy-id.js';
+import type { PolicyId } from '../calico/policy-id.js';
+import type { CompiledEndpoint, CompiledTier, CompiledTierPolicy } from './compiled.js';
+import type { PolicyID__Output } from '../proto/gen/felix/PolicyID.js';
+import type { WorkloadEndpoint__Output } from '../proto/gen/felix/WorkloadEndpoint.js';
 
 function text(v: unknown): string {
   return typeof v === 'string' ? v : '';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckRequest__Output } from '../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
+import type { CheckRequest__Output } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
 import { flowFromCheckRequest } from './flow.js';
-import { request } from './wire-builders.cases.js';
-import { decodeCheckRequest } from './wire-round-trip.cases.js';
+import { request } from '../testing/wire-builders.js';
+import { decodeCheckRequest } from '../testing/wire-round-trip.js';
 
 const flowOf = (req: Parameters<typeof decodeCheckRequest>[0]) =>
   flowFromCheckRequest(decodeCheckRequest(req));

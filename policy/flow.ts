@@ -1,13 +1,13 @@
 // The flow a Check asks about, read once from Envoy's CheckRequest into plain data (spec §5.1).
 // Every level of the request may be missing; each attribute then takes Calico's default.
-import { NO_LABELS, labelsFromObject } from '../../calico/labels.js';
-import type { Labels } from '../../calico/labels.js';
-import { parseIp } from '../../calico/ip.js';
-import type { Ip } from '../../calico/ip.js';
-import type { Address__Output } from '../../proto/gen/envoy/config/core/v3/Address.js';
-import type { SocketAddress__Output } from '../../proto/gen/envoy/config/core/v3/SocketAddress.js';
-import type { _envoy_service_auth_v3_AttributeContext_Peer__Output as Peer__Output } from '../../proto/gen/envoy/service/auth/v3/AttributeContext.js';
-import type { CheckRequest__Output } from '../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
+import { NO_LABELS, labelsFromObject } from '../calico/labels.js';
+import type { Labels } from '../calico/labels.js';
+import { parseIp } from '../calico/ip.js';
+import type { Ip } from '../calico/ip.js';
+import type { Address__Output } from '../proto/gen/envoy/config/core/v3/Address.js';
+import type { SocketAddress__Output } from '../proto/gen/envoy/config/core/v3/SocketAddress.js';
+import type { _envoy_service_auth_v3_AttributeContext_Peer__Output as Peer__Output } from '../proto/gen/envoy/service/auth/v3/AttributeContext.js';
+import type { CheckRequest__Output } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
 
 export interface FlowPeer {
   /** `attributes.<peer>.principal`; `''` when absent (plaintext, or no peer at all). */

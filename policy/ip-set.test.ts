@@ -1,7 +1,7 @@
 // IP sets of the policy store: membership per type, idempotence, and rejection of bad members.
 import { describe, expect, it } from 'vitest';
-import type { Ip } from '../../calico/ip.js';
-import { parseIp } from '../../calico/ip.js';
+import type { Ip } from '../calico/ip.js';
+import { parseIp } from '../calico/ip.js';
 import type { IpSetType } from './ip-set.js';
 import { createIpSet, ipPortKey } from './ip-set.js';
 

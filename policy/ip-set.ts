@@ -4,9 +4,9 @@
 // IP_AND_PORT members as raw strings and panics on a malformed NET member. Here `10.0.0.1` and
 // `::ffff:10.0.0.1` are the same member, and a malformed member is rejected with a reason.
 
-import { CidrTrie } from '../../calico/cidr-trie.js';
-import type { Ip } from '../../calico/ip.js';
-import { parseCidr, parseIp } from '../../calico/ip.js';
+import { CidrTrie } from '../calico/cidr-trie.js';
+import type { Ip } from '../calico/ip.js';
+import { parseCidr, parseIp } from '../calico/ip.js';
 
 /** The proto enum names of IPSetUpdate.IPSetType. */
 export type IpSetType = 'IP' | 'IP_AND_PORT' | 'NET';

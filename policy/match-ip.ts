@@ -1,8 +1,8 @@
 // Address and port clauses of a rule: CIDR lists, IP sets, IP-and-port sets, ports and named ports
 // (spec §5.6, §5.7). Called only after the rule's IP-set slots were found present.
-import { cidrContains } from '../../calico/ip.js';
-import type { Ip } from '../../calico/ip.js';
-import type { IpSetSlot } from '../store/ip-set-slots.js';
+import { cidrContains } from '../calico/ip.js';
+import type { Ip } from '../calico/ip.js';
+import type { IpSetSlot } from './ip-set-slots.js';
 import type { NetList, PortClause } from './compiled.js';
 
 /** Positive nets: some CIDR before the first malformed one contains the IP. */

@@ -1,8 +1,8 @@
 // PolicyStore.apply: every payload of spec §2.5, malformed ones included; apply never throws.
 import { describe, expect, it } from 'vitest';
-import type { ToDataplane, ToDataplane__Output } from '../../proto/gen/felix/ToDataplane.js';
-import { decide } from '../checker/decide.js';
-import { flowFromCheckRequest } from '../checker/flow.js';
+import type { ToDataplane, ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
+import { decide } from './decide.js';
+import { flowFromCheckRequest } from './flow.js';
 import {
   endpoint,
   gnp,
@@ -17,8 +17,8 @@ import {
   spiffe,
   tier,
   wrapAllow,
-} from '../checker/wire-builders.cases.js';
-import { decodeCheckRequest, decodeToDataplane } from '../checker/wire-round-trip.cases.js';
+} from '../testing/wire-builders.js';
+import { decodeCheckRequest, decodeToDataplane } from '../testing/wire-round-trip.js';
 import { PolicyStore } from './policy-store.js';
 import type { ApplyResult } from './policy-store.js';
 

@@ -1,9 +1,9 @@
 // The policy store of one pod, fed by PolicySync (spec §2.5, §3). Policies and profiles are
 // compiled as they arrive, so a Check only walks ready-made evaluators. Not safe to share across
 // threads; on one event loop, a Check always sees whole messages applied.
-import type { Labels } from '../../calico/labels.js';
-import type { ToDataplane__Output } from '../../proto/gen/felix/ToDataplane.js';
-import type { CompiledEndpoint, CompiledRuleList } from '../checker/compiled.js';
+import type { Labels } from '../calico/labels.js';
+import type { ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
+import type { CompiledEndpoint, CompiledRuleList } from './compiled.js';
 import { applyUpdate } from './apply-update.js';
 import type { ApplyResult } from './apply-update.js';
 import { StoreState } from './store-state.js';

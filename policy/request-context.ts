@@ -1,10 +1,10 @@
 // Everything a Check derives from its flow, computed once: peer identities with their labels,
 // address strings for IP-and-port lookups, and (lazily) the normalised HTTP path (spec §5.2, §6).
-import { NO_LABELS } from '../../calico/labels.js';
-import type { Labels } from '../../calico/labels.js';
-import { ipText } from '../../calico/ip.js';
-import type { Ip } from '../../calico/ip.js';
-import { parseSpiffeId } from '../../calico/spiffe.js';
+import { NO_LABELS } from '../calico/labels.js';
+import type { Labels } from '../calico/labels.js';
+import { ipText } from '../calico/ip.js';
+import type { Ip } from '../calico/ip.js';
+import { parseSpiffeId } from '../calico/spiffe.js';
 import type { Flow, FlowPeer } from './flow.js';
 
 /** A peer known by its SPIFFE id. The anonymous peer (empty principal) is represented by null. */

@@ -1,11 +1,11 @@
 // The production-scale store of spec §6 has the shape Calico's benchmark describes, is
 // deterministic, and decides PERMISSION_DENIED at the tier's end. (Timing lives in the benchmark.)
 import { describe, expect, it } from 'vitest';
-import { PolicyStore } from '../store/policy-store.js';
+import { PolicyStore } from './policy-store.js';
 import { decide } from './decide.js';
 import { flowFromCheckRequest } from './flow.js';
-import { buildScaleStore } from './scale-store.js';
-import { decodeCheckRequest, decodeToDataplane } from './wire-round-trip.cases.js';
+import { buildScaleStore } from '../testing/scale-store.js';
+import { decodeCheckRequest, decodeToDataplane } from '../testing/wire-round-trip.js';
 
 describe('buildScaleStore', () => {
   const built = buildScaleStore();

@@ -1,11 +1,11 @@
 // The tables behind a PolicyStore (spec §3), holding compiled policies and profiles. Internal to
 // sidecar/store: apply-update.ts writes it, PolicyStore exposes narrow reads to the checker.
-import type { Labels } from '../../calico/labels.js';
-import type { PolicyId } from '../../calico/policy-id.js';
-import { renderPolicyId } from '../../calico/policy-id.js';
-import type { Rule } from '../../calico/rule.js';
-import { compileRuleList, releaseRuleList } from '../checker/compile-policy.js';
-import type { CompiledEndpoint, CompiledRuleList } from '../checker/compiled.js';
+import type { Labels } from '../calico/labels.js';
+import type { PolicyId } from '../calico/policy-id.js';
+import { renderPolicyId } from '../calico/policy-id.js';
+import type { Rule } from '../calico/rule.js';
+import { compileRuleList, releaseRuleList } from './compile-policy.js';
+import type { CompiledEndpoint, CompiledRuleList } from './compiled.js';
 import type { IpSet } from './ip-set.js';
 import { IpSetSlots } from './ip-set-slots.js';
 

@@ -3,7 +3,7 @@
 // `x-alp-decision` header) so a policy deny and an error can be told apart in Envoy's access log;
 // the reason is only put in the body when --deny-details is on.
 import type { CheckResponse } from '../proto/gen/envoy/service/auth/v3/CheckResponse.js';
-import { describeDecision, type Verdict } from './checker/decide.js';
+import { describeDecision, type Verdict } from '../policy/decide.js';
 
 export const DECISION_HEADER = 'x-alp-decision';
 

@@ -4,9 +4,9 @@ import type * as grpc from '@grpc/grpc-js';
 import type { CheckRequest__Output } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
 import type { CheckResponse } from '../proto/gen/envoy/service/auth/v3/CheckResponse.js';
 import type { Logger } from '../daemon/log.js';
-import { decide, type Verdict } from './checker/decide.js';
-import { flowFromCheckRequest, type Flow } from './checker/flow.js';
-import type { PolicyStore } from './store/policy-store.js';
+import { decide, type Verdict } from '../policy/decide.js';
+import { flowFromCheckRequest, type Flow } from '../policy/flow.js';
+import type { PolicyStore } from '../policy/policy-store.js';
 import { checkResponseFor } from './check-response.js';
 import type { CheckResult, SidecarMetrics } from './metrics.js';
 

@@ -1,6 +1,6 @@
 // The sidecar's Prometheus metrics: Check results and latency, PolicySync state, store sizes.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StoreStats } from './store/policy-store.js';
+import type { StoreStats } from '../policy/policy-store.js';
 
 export type CheckResult = 'allowed' | 'denied' | 'internal' | 'invalid_argument';
 

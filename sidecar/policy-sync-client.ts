@@ -9,7 +9,7 @@ import type { PolicySyncClient as PolicySyncGrpcClient } from '../proto/gen/feli
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../daemon/backoff.js';
 import type { Logger } from '../daemon/log.js';
 import { unixTarget } from '../daemon/unix-socket.js';
-import { PolicyStore } from './store/policy-store.js';
+import { PolicyStore } from '../policy/policy-store.js';
 
 export interface PolicySyncClientOptions {
   /** Path of the PolicySync Unix socket. */

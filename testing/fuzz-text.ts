@@ -1,7 +1,7 @@
 // Shared by the parser fuzz tests: a seeded PRNG (so failures reproduce) and a text
 // mutator that damages valid tool output the way truncation, garbage and odd versions might.
 
-import { seededRandom as sharedSeededRandom } from '../calico/seeded-random.js';
+import { seededRandom as sharedSeededRandom } from './seeded-random.js';
 
 export type Random = () => number;
 

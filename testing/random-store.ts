@@ -1,10 +1,10 @@
 // Random PolicySync snapshots and Check requests for property tests. Values come from small pools,
 // so rules match often and every clause, difference and error path gets exercised.
-import type { CheckRequest } from '../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
-import type { PolicyID } from '../../proto/gen/felix/PolicyID.js';
-import type { Rule } from '../../proto/gen/felix/Rule.js';
-import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
-import type { SeededRandom } from '../../calico/seeded-random.js';
+import type { CheckRequest } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
+import type { PolicyID } from '../proto/gen/felix/PolicyID.js';
+import type { Rule } from '../proto/gen/felix/Rule.js';
+import type { ToDataplane } from '../proto/gen/felix/ToDataplane.js';
+import type { SeededRandom } from './seeded-random.js';
 import {
   endpoint,
   ipSet,
@@ -15,7 +15,7 @@ import {
   serviceAccount,
   spiffe,
   tier,
-} from './wire-builders.cases.js';
+} from './wire-builders.js';
 
 const IPS = ['10.0.0.1', '10.0.0.2', '10.0.1.5', '192.0.2.10', 'fd00::1', 'fd00::80', '::ffff:10.0.0.2'];
 const CIDRS = [

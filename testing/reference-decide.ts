@@ -1,19 +1,19 @@
 // A plain interpreter of spec §4–§5 with alp-mesh's deliberate differences, written to be read
 // rather than to be fast: no compilation, no caching, every clause in Calico's order. Property tests
 // check the compiled evaluator (decide.ts) against it.
-import { cidrContains, ipText, parseCidr } from '../../calico/ip.js';
-import type { Ip } from '../../calico/ip.js';
-import { NO_LABELS } from '../../calico/labels.js';
-import type { Labels } from '../../calico/labels.js';
-import { isStagedKind, policyKey, renderPolicyId } from '../../calico/policy-id.js';
-import type { PortRange, ProtocolMatch, Rule, ServiceAccountMatch } from '../../calico/rule.js';
-import { referencedIpSetIds } from '../../calico/rule.js';
-import { parseSelector } from '../../calico/selector/index.js';
-import { parseSpiffeId } from '../../calico/spiffe.js';
-import type { Flow, FlowPeer } from './flow.js';
-import { normalizeHttpPath } from './http-path.js';
+import { cidrContains, ipText, parseCidr } from '../calico/ip.js';
+import type { Ip } from '../calico/ip.js';
+import { NO_LABELS } from '../calico/labels.js';
+import type { Labels } from '../calico/labels.js';
+import { isStagedKind, policyKey, renderPolicyId } from '../calico/policy-id.js';
+import type { PortRange, ProtocolMatch, Rule, ServiceAccountMatch } from '../calico/rule.js';
+import { referencedIpSetIds } from '../calico/rule.js';
+import { parseSelector } from '../calico/selector/index.js';
+import { parseSpiffeId } from '../calico/spiffe.js';
+import type { Flow, FlowPeer } from '../policy/flow.js';
+import { normalizeHttpPath } from '../policy/http-path.js';
 import type { ReferenceState } from './reference-state.js';
-import type { Decision } from './verdict.js';
+import type { Decision } from '../policy/verdict.js';
 
 export interface ReferenceVerdict {
   code: number;

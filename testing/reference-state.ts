@@ -1,14 +1,14 @@
 // The reference interpreter's store: the PolicySync payloads of spec §2.5 applied to plain maps,
 // with no compilation. Used only to cross-check PolicyStore + decide in property tests.
-import { labelsFromObject } from '../../calico/labels.js';
-import type { Labels } from '../../calico/labels.js';
-import { policyKey } from '../../calico/policy-id.js';
-import type { Rule } from '../../calico/rule.js';
-import { ruleFromWire } from '../../calico/rule-wire.js';
-import type { ToDataplane__Output } from '../../proto/gen/felix/ToDataplane.js';
-import type { WorkloadEndpoint__Output } from '../../proto/gen/felix/WorkloadEndpoint.js';
-import { createIpSet } from '../store/ip-set.js';
-import type { IpSet, IpSetType } from '../store/ip-set.js';
+import { labelsFromObject } from '../calico/labels.js';
+import type { Labels } from '../calico/labels.js';
+import { policyKey } from '../calico/policy-id.js';
+import type { Rule } from '../calico/rule.js';
+import { ruleFromWire } from '../calico/rule-wire.js';
+import type { ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
+import type { WorkloadEndpoint__Output } from '../proto/gen/felix/WorkloadEndpoint.js';
+import { createIpSet } from '../policy/ip-set.js';
+import type { IpSet, IpSetType } from '../policy/ip-set.js';
 
 export interface ReferenceState {
   endpoint: WorkloadEndpoint__Output | null;

@@ -4,11 +4,11 @@
 // one of 3,708 NET sets (~256k unique /32s in 10/8). Every rule is guarded by port 65001, which the
 // flow never uses, so a Check walks all 19,992 rules and ends in the tier's default deny.
 // Pure and deterministic: the same seed gives the same messages.
-import type { CheckRequest } from '../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
-import type { Rule } from '../../proto/gen/felix/Rule.js';
-import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
-import { seededRandom } from '../../calico/seeded-random.js';
-import type { SeededRandom } from '../../calico/seeded-random.js';
+import type { CheckRequest } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
+import type { Rule } from '../proto/gen/felix/Rule.js';
+import type { ToDataplane } from '../proto/gen/felix/ToDataplane.js';
+import { seededRandom } from './seeded-random.js';
+import type { SeededRandom } from './seeded-random.js';
 
 export interface ScaleStore {
   readonly messages: ToDataplane[];

@@ -1,11 +1,11 @@
 // Builders for decide cases in wire form: proto-loader input objects, snake_case, exactly what a
 // scripted Felix streams over PolicySync and what Envoy sends in a Check.
-import type { SocketAddress } from '../../proto/gen/envoy/config/core/v3/SocketAddress.js';
-import type { CheckRequest } from '../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
-import type { PolicyID } from '../../proto/gen/felix/PolicyID.js';
-import type { Rule } from '../../proto/gen/felix/Rule.js';
-import type { TierInfo } from '../../proto/gen/felix/TierInfo.js';
-import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
+import type { SocketAddress } from '../proto/gen/envoy/config/core/v3/SocketAddress.js';
+import type { CheckRequest } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
+import type { PolicyID } from '../proto/gen/felix/PolicyID.js';
+import type { Rule } from '../proto/gen/felix/Rule.js';
+import type { TierInfo } from '../proto/gen/felix/TierInfo.js';
+import type { ToDataplane } from '../proto/gen/felix/ToDataplane.js';
 
 export const GNP = 'GlobalNetworkPolicy';
 export const NP = 'NetworkPolicy';

@@ -2,14 +2,14 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../daemon/log.js';
-import { WireguardController } from './controller.js';
-import { Dataplane, type DeviceMode } from './dataplane.js';
-import { loadOrCreateKeyPair } from './key-store.js';
-import { LinkWatcher } from './link-watcher.js';
-import { WireguardMetrics } from './metrics.js';
-import { createRunner } from './runner.js';
+import { WireguardController } from './shell/controller.js';
+import { Dataplane, type DeviceMode } from './shell/dataplane.js';
+import { loadOrCreateKeyPair } from './shell/key-store.js';
+import { LinkWatcher } from './shell/link-watcher.js';
+import { WireguardMetrics } from './shell/metrics.js';
+import { createRunner } from './shell/runner.js';
 
-export type { DeviceMode } from './dataplane.js';
+export type { DeviceMode } from './shell/dataplane.js';
 
 export interface WireguardOptions {
   readonly nodeName: string;

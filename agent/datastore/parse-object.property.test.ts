@@ -1,7 +1,7 @@
 // Property: whatever a datastore hands us, parsing never throws, and anything accepted as a
 // policy compiles into rules (so a bad object can never take the calculation down).
 import { describe, expect, it } from 'vitest';
-import { seededRandom, type SeededRandom } from '../../calico/seeded-random.js';
+import { seededRandom, type SeededRandom } from '../../testing/seeded-random.js';
 import { compilePolicy } from '../calc/compiled-policy.js';
 import { parseClusterObject } from './parse-object.js';
 

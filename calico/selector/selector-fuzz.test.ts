@@ -5,7 +5,7 @@ import type { SelectorNode } from './ast.js';
 import { renderSelector } from './ast.js';
 import { compileSelector, evaluateSelector } from './evaluate.js';
 import { parseSelector } from './index.js';
-import { seededRandom } from '../seeded-random.js';
+import { seededRandom } from '../../testing/seeded-random.js';
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;

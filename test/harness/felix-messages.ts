@@ -1,9 +1,9 @@
 // PolicySync messages in wire form for integration tests: the builders the decision cases use,
 // plus removals and a small ready-made snapshot.
 import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
-import { endpoint, gnp, gnpPolicy, profile, tier } from '../../sidecar/checker/wire-builders.cases.js';
+import { endpoint, gnp, gnpPolicy, profile, tier } from '../../testing/wire-builders.js';
 
-export { endpoint, gnp, gnpPolicy, ipSet, profile, tier } from '../../sidecar/checker/wire-builders.cases.js';
+export { endpoint, gnp, gnpPolicy, ipSet, profile, tier } from '../../testing/wire-builders.js';
 
 export function endpointRemove(): ToDataplane {
   return {

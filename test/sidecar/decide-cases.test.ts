@@ -3,7 +3,8 @@
 // ext_authz Check over its Unix socket. The same cases run in-process in
 // sidecar/checker/decide.cases.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decideCases, type DecideCase } from '../../sidecar/checker/decide.cases.js';
+import type { DecideCase } from '../../testing/decide-cases/decide-case.js';
+import { decideCases } from '../../testing/decide-cases/decide.cases.js';
 import { startSidecarFixture, type SidecarFixture } from '../harness/sidecar-fixture.js';
 
 const SHARDS = 4;

@@ -29,11 +29,11 @@ import {
   type UnderlayNode,
 } from '../harness/netns.js';
 import { REPO_ROOT } from '../harness/process.js';
-import type { ObservedRoute, RoutingRule } from '../../wireguard/device-state.js';
-import { parseRoutes, parseRules } from '../../wireguard/ip-json.js';
-import { publicKeyOf } from '../../wireguard/keys.js';
-import { parseWgDump, type WgDump } from '../../wireguard/wg-dump.js';
-import { withSocketDir } from '../../wireguard/runner.js';
+import type { ObservedRoute, RoutingRule } from '../../wireguard/core/device-state.js';
+import { parseRoutes, parseRules } from '../../wireguard/core/ip-json.js';
+import { publicKeyOf } from '../../wireguard/core/keys.js';
+import { parseWgDump, type WgDump } from '../../wireguard/core/wg-dump.js';
+import { withSocketDir } from '../../wireguard/shell/runner.js';
 
 export const IFACE = 'wireguard.cali';
 export const IFACE6 = 'wg-v6.cali';

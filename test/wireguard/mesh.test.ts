@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
 import { waitFor } from '../harness/kube.js';
 import { describeAsRoot, kernelHasWireguard, run as runCmd } from '../harness/netns.js';
-import { generateKeyPair } from '../../wireguard/keys.js';
+import { generateKeyPair } from '../../wireguard/core/keys.js';
 import { IFACE, Mesh, PING_PATTERN, podCidr } from './mesh-fixture.js';
 
 const KEY = 'projectcalico.org/WireguardPublicKey';

@@ -2,25 +2,12 @@
 // one or more per deliberate difference (issue 3 §3), as wire data. The unit runner
 // (decide.cases.test.ts) and the lead's gRPC suite run the same list: stream `messages` over
 // PolicySync, then InSync, then send `request` to Check.
-import type { CheckRequest } from '../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
-import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
 import { checkTestCases } from './check-test.cases.js';
 import { differenceCases } from './differences.cases.js';
 import { matchL4NetCases } from './match-l4-net.cases.js';
 import { matchPeerHttpCases } from './match-peer-http.cases.js';
 import { pathNormalisationCases } from './path-normalisation.cases.js';
-
-export interface DecideCase {
-  /** `<spec row> <what it checks>`, unique. */
-  name: string;
-  /** Proto-loader input objects, snake_case, without in_sync. */
-  messages: ToDataplane[];
-  request: CheckRequest;
-  /** alp-mesh's answer; `message` is compared exactly when given. */
-  expect: { code: number; message?: string };
-  /** Set where Calico's Dikastes answers with another code. */
-  calico?: { code: number; why: string };
-}
+import type { DecideCase } from './decide-case.js';
 
 /**
  * Spec rows with no black-box form, and why: they run as unit tests elsewhere or not at all.

@@ -1,8 +1,8 @@
 // Issue 3 §3: where alp-mesh deliberately answers otherwise than Dikastes, and the behaviours next
-// to each difference that stay Calico's. `calico` records Dikastes' code where it differs.
+// to each difference that stay Calico's. Comments name what Dikastes does instead.
 import type { Rule } from '../../proto/gen/felix/Rule.js';
 import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
-import type { DecideCase } from './decide.cases.js';
+import type { DecideCase } from './decide-case.js';
 import {
   endpoint,
   gnp,
@@ -15,12 +15,12 @@ import {
   tier,
   wrapAllow,
   wrapRules,
-} from './wire-builders.cases.js';
+} from '../wire-builders.js';
 
 const ALLOW: Rule = { action: 'allow' };
 
 // (a) Named ports: Felix's named-port sets hold `<ip>,<proto>:<port>`; Dikastes looks up "80".
-const NAMED_PORT_WHY = 'Dikastes looks up the bare port in the named-port set and never finds it (spec §8.1)';
+// Dikastes looks up the bare port in the named-port set and never finds it (spec §8.1).
 const dstNamed = ipSet('np:http', ['10.0.0.2,tcp:80'], 'IP_AND_PORT');
 const srcNamed = ipSet('np:client', ['10.0.0.1,tcp:45000'], 'IP_AND_PORT');
 const namedPortCases: DecideCase[] = [
@@ -29,7 +29,6 @@ const namedPortCases: DecideCase[] = [
     messages: wrapAllow({ dst_named_port_ip_set_ids: ['np:http'] }, [dstNamed]),
     request: request({ dst: { ip: '10.0.0.2', port: 80 } }),
     expect: { code: 0 },
-    calico: { code: 7, why: NAMED_PORT_WHY },
   },
   {
     name: '(a) a destination named port does not match another port',
@@ -48,7 +47,6 @@ const namedPortCases: DecideCase[] = [
     messages: wrapAllow({ src_named_port_ip_set_ids: ['np:client'] }, [srcNamed]),
     request: request({ src: { ip: '10.0.0.1', port: 45000 } }),
     expect: { code: 0 },
-    calico: { code: 7, why: NAMED_PORT_WHY },
   },
   {
     name: '(a) a port range or a named port: the named port suffices',
@@ -57,14 +55,12 @@ const namedPortCases: DecideCase[] = [
     ]),
     request: request({ dst: { ip: '10.0.0.2', port: 80 } }),
     expect: { code: 0 },
-    calico: { code: 7, why: NAMED_PORT_WHY },
   },
   {
     name: '(a) a negated destination named port excludes its member',
     messages: wrapAllow({ not_dst_named_port_ip_set_ids: ['np:http'] }, [dstNamed]),
     request: request({ dst: { ip: '10.0.0.2', port: 80 } }),
     expect: { code: 7 },
-    calico: { code: 0, why: NAMED_PORT_WHY },
   },
   {
     name: '(a) a negated destination named port lets other ports through',
@@ -77,26 +73,24 @@ const namedPortCases: DecideCase[] = [
     messages: wrapAllow({ not_src_named_port_ip_set_ids: ['np:client'] }, [srcNamed]),
     request: request({ src: { ip: '10.0.0.1', port: 45000 } }),
     expect: { code: 7 },
-    calico: { code: 0, why: NAMED_PORT_WHY },
   },
 ];
 
 // (b) NET sets match at every prefix length.
-const TRIE_WHY = "Dikastes' NET trie never matches /25–/31 and /121–/127 (spec §3)";
-const netCase = (cidr: string, ip: string, bug: boolean): DecideCase => ({
+// Dikastes' NET trie never matches /25–/31 and /121–/127 (spec §3): the first four fail there.
+const netCase = (cidr: string, ip: string): DecideCase => ({
   name: `(b) NET set member ${cidr} contains ${ip}`,
   messages: wrapAllow({ src_ip_set_ids: ['s:net'] }, [ipSet('s:net', [cidr], 'NET')]),
   request: request({ src: { ip } }),
   expect: { code: 0 },
-  ...(bug ? { calico: { code: 7, why: TRIE_WHY } } : {}),
 });
 const netSetCases: DecideCase[] = [
-  netCase('10.1.2.8/30', '10.1.2.9', true),
-  netCase('10.1.2.0/25', '10.1.2.5', true),
-  netCase('10.1.2.6/31', '10.1.2.7', true),
-  netCase('fd00::/121', 'fd00::5', true),
-  netCase('10.1.2.0/24', '10.1.2.200', false),
-  netCase('10.1.2.9/32', '10.1.2.9', false),
+  netCase('10.1.2.8/30', '10.1.2.9'),
+  netCase('10.1.2.0/25', '10.1.2.5'),
+  netCase('10.1.2.6/31', '10.1.2.7'),
+  netCase('fd00::/121', 'fd00::5'),
+  netCase('10.1.2.0/24', '10.1.2.200'),
+  netCase('10.1.2.9/32', '10.1.2.9'),
   {
     name: '(b) NET set member 10.1.2.8/30 does not contain 10.1.2.12',
     messages: wrapAllow({ src_ip_set_ids: ['s:net'] }, [ipSet('s:net', ['10.1.2.8/30'], 'NET')]),
@@ -106,38 +100,29 @@ const netSetCases: DecideCase[] = [
 ];
 
 // (c) A rule that is reached and references a missing IP set fails the Check.
-const MISSING_WHY = 'Dikastes ignores a missing IP set (fail-open, spec §8.3)';
+// Dikastes ignores a missing IP set (fail-open, spec §8.3).
 const missing = (ruleIndex: number, owner: string): string =>
   `rule ${ruleIndex} of ${owner} references IP set "s:missing" that is missing from the policy store`;
-const missingCase = (
-  name: string,
-  messages: ToDataplane[],
-  calicoCode: number | null,
-  message: string,
-): DecideCase => ({
+const missingCase = (name: string, messages: ToDataplane[], message: string): DecideCase => ({
   name: `(c) ${name}`,
   messages,
   request: request(),
   expect: { code: 13, message },
-  ...(calicoCode === null ? {} : { calico: { code: calicoCode, why: MISSING_WHY } }),
 });
 const missingSetCases: DecideCase[] = [
   missingCase(
     'a missing source set',
     wrapAllow({ src_ip_set_ids: ['s:missing'] }),
-    0,
     missing(0, 'policy gnp/policy1'),
   ),
   missingCase(
     'a missing negated set',
     wrapAllow({ not_dst_ip_set_ids: ['s:missing'] }),
-    0,
     missing(0, 'policy gnp/policy1'),
   ),
   missingCase(
     'a missing IP-port set',
     wrapAllow({ dst_ip_port_set_ids: ['s:missing'] }),
-    0,
     missing(0, 'policy gnp/policy1'),
   ),
   missingCase(
@@ -146,7 +131,6 @@ const missingSetCases: DecideCase[] = [
       { action: 'allow', dst_ports: [{ first: 9999, last: 9999 }] },
       { action: 'allow', src_ip_set_ids: ['s:missing'], dst_ports: [{ first: 9999, last: 9999 }] },
     ]),
-    7,
     missing(1, 'policy gnp/policy1'),
   ),
   missingCase(
@@ -156,13 +140,11 @@ const missingSetCases: DecideCase[] = [
       ...wrapAllow({ src_ip_set_ids: ['s:missing'] }),
       { ipset_remove: { id: 's:missing' } },
     ],
-    0,
     missing(0, 'policy gnp/policy1'),
   ),
   missingCase(
     'a missing set in a profile rule',
     [profile('profile1', [{ action: 'allow', src_ip_set_ids: ['s:missing'] }]), endpoint([], ['profile1'])],
-    0,
     missing(0, 'profile profile1'),
   ),
   {
@@ -174,21 +156,18 @@ const missingSetCases: DecideCase[] = [
 ];
 
 // (d) A present principal must be a SPIFFE id; the empty principal stays anonymous.
-const PRINCIPAL_WHY =
-  'Dikastes treats an unparsable principal as no identity and lets identity clauses pass (spec §8.4)';
+// Dikastes treats an unparsable principal as no identity and lets identity clauses pass (spec §8.4).
 const principalCase = (
   name: string,
   src: string,
   dst: string,
   code: number,
-  calicoCode?: number,
   message?: string,
 ): DecideCase => ({
   name: `(d) ${name}`,
   messages: wrapAllow({ src_service_account_match: { names: ['sam'] } }),
   request: request({ src: { principal: src }, dst: { principal: dst } }),
   expect: message === undefined ? { code } : { code, message },
-  ...(calicoCode === undefined ? {} : { calico: { code: calicoCode, why: PRINCIPAL_WHY } }),
 });
 const principalCases: DecideCase[] = [
   principalCase(
@@ -196,18 +175,16 @@ const principalCases: DecideCase[] = [
     'spiffe://malformed',
     '',
     7,
-    0,
     'source principal "spiffe://malformed" is not a SPIFFE id: expected spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>',
   ),
-  principalCase('a non-SPIFFE destination principal is refused', '', 'http://cluster.local/ns/a/sa/b', 7, 0),
+  principalCase('a non-SPIFFE destination principal is refused', '', 'http://cluster.local/ns/a/sa/b', 7),
   principalCase(
     'a SPIFFE id with a trailing slash is refused',
     'spiffe://cluster.local/ns/default/sa/sam/',
     '',
     7,
-    0,
   ),
-  principalCase('an empty part is refused', 'spiffe://cluster.local/ns//sa/sam', '', 7, 0),
+  principalCase('an empty part is refused', 'spiffe://cluster.local/ns//sa/sam', '', 7),
   principalCase('empty principals are anonymous and pass SA clauses', '', '', 0),
   principalCase(
     'a SPIFFE principal with the named SA matches',
@@ -219,12 +196,7 @@ const principalCases: DecideCase[] = [
 ];
 
 // (e) Tier default actions, case-insensitively: pass continues, anything else denies.
-const tierDefaultCase = (
-  defaultAction: string,
-  code: number,
-  calicoCode?: number,
-  why?: string,
-): DecideCase => ({
+const tierDefaultCase = (defaultAction: string, code: number): DecideCase => ({
   name: `(e) tier default action ${JSON.stringify(defaultAction)} after no match`,
   messages: [
     gnpPolicy('policy1', []),
@@ -233,18 +205,17 @@ const tierDefaultCase = (
   ],
   request: request(),
   expect: { code },
-  ...(calicoCode === undefined ? {} : { calico: { code: calicoCode, why: why ?? '' } }),
 });
-const CASE_WHY = 'Dikastes continues only on the exact string "Pass" (spec §4.2)';
-const PARSE_WHY = 'Dikastes rejects an unparsable tier default with INVALID_ARGUMENT (spec §4.2)';
+// Dikastes continues only on the exact string "Pass", and rejects an unparsable tier default with
+// INVALID_ARGUMENT (spec §4.2).
 const tierDefaultCases: DecideCase[] = [
   tierDefaultCase('Pass', 0),
-  tierDefaultCase('pass', 0, 7, CASE_WHY),
-  tierDefaultCase('PASS', 0, 7, CASE_WHY),
+  tierDefaultCase('pass', 0),
+  tierDefaultCase('PASS', 0),
   tierDefaultCase('Deny', 7),
   tierDefaultCase('Allow', 7),
-  tierDefaultCase('', 7, 3, PARSE_WHY),
-  tierDefaultCase('bogus', 7, 3, PARSE_WHY),
+  tierDefaultCase('', 7),
+  tierDefaultCase('bogus', 7),
   {
     name: '(e) an empty tier default does not stop a later policy of the tier from allowing',
     messages: [
@@ -254,10 +225,7 @@ const tierDefaultCases: DecideCase[] = [
     ],
     request: request(),
     expect: { code: 0 },
-    calico: {
-      code: 3,
-      why: 'Dikastes parses the tier default at the first policy that does not match (spec §8.6)',
-    },
+    // Dikastes answers 3: Dikastes parses the tier default at the first policy that does not match (spec §8.6).
   },
 ];
 

@@ -1,7 +1,7 @@
 // Spec §7.2 #99–#128 (TestMatchRule, namespace scoping, L4 protocol, nets, IP-port sets) as
 // black-box cases: the criterion in one allow rule, tier default Deny, no profiles.
 import type { Rule } from '../../proto/gen/felix/Rule.js';
-import type { DecideCase } from './decide.cases.js';
+import type { DecideCase } from './decide-case.js';
 import {
   endpoint,
   http,
@@ -13,7 +13,7 @@ import {
   spiffe,
   tier,
   wrapAllow,
-} from './wire-builders.cases.js';
+} from '../wire-builders.js';
 
 const yes = (matches: boolean): { code: number } => ({ code: matches ? 0 : 7 });
 

@@ -1,8 +1,8 @@
 // Spec §7.2 #1–#61, #97, #98 (match_test.go: names, labels, methods, paths): each criterion in a
 // single allow rule under a tier with default Deny and no profiles; OK when it matches.
 import type { HTTPMatch } from '../../proto/gen/felix/HTTPMatch.js';
-import type { DecideCase } from './decide.cases.js';
-import { http, request, serviceAccount, spiffe, wrapAllow } from './wire-builders.cases.js';
+import type { DecideCase } from './decide-case.js';
+import { http, request, serviceAccount, spiffe, wrapAllow } from '../wire-builders.js';
 
 const yes = (matches: boolean): { code: number } => ({ code: matches ? 0 : 7 });
 

@@ -1,8 +1,8 @@
 // Spec §7.2 #62–#95 (TestNormalizeHTTPPath) and the further vectors of §5.8, black-box: a request
 // whose path normalises to R is allowed by a rule `exact R`; one whose normalisation fails matches
 // not even `prefix /`; one without a leading `/` is INVALID_ARGUMENT.
-import type { DecideCase } from './decide.cases.js';
-import { http, wrapAllow } from './wire-builders.cases.js';
+import type { DecideCase } from './decide-case.js';
+import { http, wrapAllow } from '../wire-builders.js';
 
 /** A rule path that normalises to `bytes`: escape what normalisation would cut, decode or reject. */
 function ruleEncoding(bytes: string): string {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { annotationChanges } from './annotations.js';
-import type { FamilyStatus } from './reconciler.js';
+import { annotationChanges, type FamilyStatus } from './annotations.js';
 
 const KEY = Buffer.alloc(32, 5).toString('base64');
 const v4 = (o: Partial<FamilyStatus> = {}): FamilyStatus => ({

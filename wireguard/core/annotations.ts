@@ -1,14 +1,23 @@
 // What our Node's WireGuard annotations should say, given each family's state (spec §2.4):
 // the public key while the family is enabled and programmed, and the device address when we
 // chose it (network + 1 of our pod CIDR); both removed when the family is disabled. Pure.
-import type { IpFamily } from '../calico/ip.js';
+import type { IpFamily } from '../../calico/ip.js';
 import {
   ANNOTATION_INTERFACE_ADDR_V4,
   ANNOTATION_INTERFACE_ADDR_V6,
   ANNOTATION_PUBLIC_KEY_V4,
   ANNOTATION_PUBLIC_KEY_V6,
 } from './node-info.js';
-import type { FamilyStatus } from './reconciler.js';
+import type { SelfAddress } from './peer-table-types.js';
+
+/** What one family's reconciler last applied, as the annotations need it. */
+export interface FamilyStatus {
+  readonly family: IpFamily;
+  readonly enabled: boolean;
+  readonly publicKey: string;
+  readonly selfAddress: SelfAddress | null;
+  readonly peers: number;
+}
 
 /** Annotation → new value, or null to delete it (a JSON merge patch's `annotations`). */
 export type AnnotationChanges = Readonly<Record<string, string | null>>;

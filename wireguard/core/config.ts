@@ -7,7 +7,7 @@
 // a bad value, we apply changes live, so a bad value keeps the field's last good value (the
 // previous config's) and only falls through to lower sources when there is no previous config.
 // Per-selector FelixConfigurations (spec.nodeSelector) are not read.
-import type { IpFamily } from '../calico/ip.js';
+import type { IpFamily } from '../../calico/ip.js';
 import {
   boolField,
   ifaceField,

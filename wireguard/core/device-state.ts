@@ -1,9 +1,9 @@
 // The two sides plan.ts compares: the device, addresses, routes and rule we want for one family
 // (built from config + peer table + our key), and what is observed on the host (or, for a delta
 // apply, what we applied last). Pure.
-import type { IpFamily } from '../calico/ip.js';
+import type { IpFamily } from '../../calico/ip.js';
 import type { FamilyConfig, WireguardConfig } from './config.js';
-import type { PeerTable, RouteTarget } from './peer-table.js';
+import type { PeerTable, RouteTarget } from './peer-table-types.js';
 
 export interface DevicePeer {
   readonly endpoint: string | null;

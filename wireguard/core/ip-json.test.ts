@@ -1,6 +1,6 @@
 // Parsers of `ip -j` output, fed real iproute2 6.1 output captured in a scratch namespace.
 import { describe, expect, it } from 'vitest';
-import { mutate, seededRandom } from './fuzz-text.cases.js';
+import { mutate, seededRandom } from '../../testing/fuzz-text.js';
 import { parseAddresses, parseLinks, parseRoutes, parseRules } from './ip-json.js';
 import { parseLinkEvent } from './ip-monitor.js';
 

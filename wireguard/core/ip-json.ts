@@ -1,7 +1,7 @@
 // Parsers for iproute2's JSON output (`ip -j …`): links, addresses, the routes of our table and
 // the rules pointing at it. Untrusted text: never throws; a malformed document is a rejection,
 // a malformed entry is skipped.
-import { parseCidr, parseIp, type IpFamily } from '../calico/ip.js';
+import { parseCidr, parseIp, type IpFamily } from '../../calico/ip.js';
 import type { ObservedRoute, RoutingRule } from './device-state.js';
 
 export type Parsed<T> =

@@ -2,10 +2,10 @@
 // once per Node object), a node's CIDRs after IPAM blocks and covering, the per-node outcome
 // (routes, peer, conflict) given the global claims, the memo the caller keeps, and the orderings.
 // Pure; the memo is plain data the caller owns.
-import { cidrContains, ipFromBytes, parseCidr, parseIp, type Cidr } from '../calico/ip.js';
+import { cidrContains, ipFromBytes, parseCidr, parseIp, type Cidr } from '../../calico/ip.js';
 import { isWireguardKey } from './keys.js';
 import { familyInfo, type IpamBlockInfo, type NodeInfo } from './node-info.js';
-import type { Peer, PeerConflict, PeerTable, PeerTableInput, TableRoute } from './peer-table.js';
+import type { Peer, PeerConflict, PeerTable, PeerTableInput, TableRoute } from './peer-table-types.js';
 
 export interface NodeFacts {
   /** The node's own CIDRs of the family (pod CIDRs, interface address, host addresses with host encryption). */

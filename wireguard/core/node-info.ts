@@ -3,7 +3,7 @@
 // nothing here throws. Host addresses follow Calico's KDD projection (spec §2.4, §3.3): the
 // projectcalico.org/IPv4Address (IPv6Address) annotation in CIDR form, else the first InternalIP,
 // else the first ExternalIP of the family.
-import { parseCidr, parseIp, type IpFamily } from '../calico/ip.js';
+import { parseCidr, parseIp, type IpFamily } from '../../calico/ip.js';
 
 export const ANNOTATION_PUBLIC_KEY_V4 = 'projectcalico.org/WireguardPublicKey';
 export const ANNOTATION_PUBLIC_KEY_V6 = 'projectcalico.org/WireguardPublicKeyV6';

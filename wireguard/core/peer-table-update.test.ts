@@ -3,7 +3,8 @@
 // blocks — including nodes that share CIDRs or keys, which make far-away nodes change state.
 import { describe, expect, it } from 'vitest';
 import type { IpamBlockInfo, NodeInfo } from './node-info.js';
-import { computePeerTable, PeerTableCache, type PeerTableInput } from './peer-table.js';
+import { computePeerTable, PeerTableCache } from './peer-table.js';
+import type { PeerTableInput } from './peer-table-types.js';
 
 const key = (n: number): string => Buffer.alloc(32, n).toString('base64');
 const SELF_KEY = key(99);

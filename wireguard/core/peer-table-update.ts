@@ -3,7 +3,7 @@
 // previous sorted lists are patched, so one added node costs a walk over names, not a rebuild.
 // Pure apart from advancing the state it is handed (the caller's cache); returns null when a
 // full computation is the simpler answer (our own Node changed, duplicate names, many changes).
-import type { Cidr } from '../calico/ip.js';
+import type { Cidr } from '../../calico/ip.js';
 import { familyInfo, type NodeInfo } from './node-info.js';
 import {
   cachedFacts,
@@ -14,8 +14,8 @@ import {
   type NodeFacts,
   type PeerTableCache,
   type TableState,
-} from './peer-table-parts.js';
-import type { Peer, PeerConflict, PeerTable, PeerTableInput, TableRoute } from './peer-table.js';
+} from './node-facts.js';
+import type { Peer, PeerConflict, PeerTable, PeerTableInput, TableRoute } from './peer-table-types.js';
 
 /** Beyond this share of changed nodes, patching saves nothing over recomputing. */
 const MAX_CHANGED_SHARE = 0.25;

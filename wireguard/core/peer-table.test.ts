@@ -1,9 +1,10 @@
 // Peer eligibility, allowed IPs, throw routes and conflicts (spec §4.4 and the peer/route cases
 // of §8.1). Numbers in brackets name the spec §8 case a test mirrors.
 import { describe, expect, it } from 'vitest';
-import type { IpFamily } from '../calico/ip.js';
+import type { IpFamily } from '../../calico/ip.js';
 import type { IpamBlockInfo, NodeInfo } from './node-info.js';
-import { computePeerTable, type PeerTableInput } from './peer-table.js';
+import { computePeerTable } from './peer-table.js';
+import type { PeerTableInput } from './peer-table-types.js';
 
 const key = (n: number): string => Buffer.alloc(32, n).toString('base64');
 const SELF_KEY = key(99);

@@ -10,7 +10,7 @@
 // With a cache (the reconciler keeps one), a change to a few Nodes is patched into the previous
 // table (peer-table-update.ts) instead of recomputed: at thousands of nodes that is most of the
 // cost of one added node.
-import { ipFromBytes, parseCidr, type Cidr, type IpFamily } from '../calico/ip.js';
+import { ipFromBytes, parseCidr, type Cidr } from '../../calico/ip.js';
 import { familyInfo, type IpamBlockInfo, type NodeInfo } from './node-info.js';
 import {
   blocksByNode,
@@ -23,62 +23,17 @@ import {
   paramsKey,
   PeerTableCache,
   type NodeFacts,
-} from './peer-table-parts.js';
+} from './node-facts.js';
+import type {
+  Peer,
+  PeerConflict,
+  PeerTable,
+  PeerTableInput,
+  SelfAddress,
+  SelfAddressSource,
+  TableRoute,
+} from './peer-table-types.js';
 import { updatePeerTable } from './peer-table-update.js';
-
-export interface PeerTableInput {
-  readonly family: IpFamily;
-  readonly selfName: string;
-  readonly selfPublicKey: string;
-  readonly nodes: readonly NodeInfo[];
-  readonly blocks: readonly IpamBlockInfo[];
-  readonly listenPort: number;
-  readonly persistentKeepaliveSeconds: number;
-  readonly hostEncryptionEnabled: boolean;
-}
-
-export interface Peer {
-  readonly node: string;
-  readonly publicKey: string;
-  /** `ip:port` or `[ip]:port`; the port is our own listen port, as in Felix (spec §9.8). */
-  readonly endpoint: string;
-  /** Canonical CIDRs, sorted. */
-  readonly allowedIps: readonly string[];
-  readonly persistentKeepaliveSeconds: number;
-}
-
-export type RouteTarget = 'device' | 'throw';
-
-export interface TableRoute {
-  readonly dst: string;
-  readonly target: RouteTarget;
-}
-
-export type PeerConflict =
-  | { readonly kind: 'missing-key'; readonly node: string }
-  | { readonly kind: 'invalid-key'; readonly node: string }
-  | { readonly kind: 'no-host-address'; readonly node: string }
-  | { readonly kind: 'duplicate-key'; readonly publicKey: string; readonly nodes: readonly string[] }
-  | { readonly kind: 'cidr-claimed-twice'; readonly cidr: string; readonly nodes: readonly string[] };
-
-export type SelfAddressSource = 'pod-cidr' | 'annotation' | 'host-address';
-
-export interface SelfAddress {
-  /** A full-length CIDR (`/32` or `/128`) for the device. */
-  readonly cidr: string;
-  readonly ip: string;
-  readonly source: SelfAddressSource;
-}
-
-export interface PeerTable {
-  readonly family: IpFamily;
-  /** Sorted by node name. */
-  readonly peers: readonly Peer[];
-  /** Sorted by destination text. */
-  readonly routes: readonly TableRoute[];
-  readonly conflicts: readonly PeerConflict[];
-  readonly selfAddress: SelfAddress | null;
-}
 
 export { PeerTableCache };
 

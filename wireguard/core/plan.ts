@@ -2,7 +2,7 @@
 // Order when enabled: link, MTU, up, address, WireGuard keys/port/mark/peers, routes, then the
 // rule last, so the table is populated before traffic is steered into it. When disabled: the
 // rule first (stop steering), then the device, then the leftover throw routes.
-import type { IpFamily } from '../calico/ip.js';
+import type { IpFamily } from '../../calico/ip.js';
 import type {
   DesiredDevice,
   DesiredState,
@@ -12,7 +12,7 @@ import type {
   ObservedRoute,
   RoutingRule,
 } from './device-state.js';
-import type { TableRoute } from './peer-table.js';
+import type { TableRoute } from './peer-table-types.js';
 
 export interface PeerUpsert {
   readonly publicKey: string;

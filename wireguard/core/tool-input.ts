@@ -1,9 +1,9 @@
 // Renders plan steps into what the tools read: `wg addconf` configuration text (stdin) and
 // `ip -batch` lines, plus the `ip rule` argv. Pure, so the exact commands are unit-tested.
-import type { IpFamily } from '../calico/ip.js';
+import type { IpFamily } from '../../calico/ip.js';
 import type { ObservedRoute, RoutingRule } from './device-state.js';
 import type { PeerUpsert } from './plan.js';
-import type { TableRoute } from './peer-table.js';
+import type { TableRoute } from './peer-table-types.js';
 
 export interface InterfaceSettings {
   /** Only when the device must take our key; the text then holds a secret (stdin only). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalEndpoint, parseWgDump } from './wg-dump.js';
-import { mutate, seededRandom } from './fuzz-text.cases.js';
+import { mutate, seededRandom } from '../../testing/fuzz-text.js';
 
 const key = (n: number): string => Buffer.alloc(32, n).toString('base64');
 const PRIVATE = key(200);

@@ -1,7 +1,7 @@
 // Parser for `wg show <iface> dump`: tab-separated, the interface line first, then one line per
 // peer. The interface line's first field is the PRIVATE KEY: it is dropped here and never kept,
 // and the text must never be logged. Untrusted input: never throws, rejects with a reason.
-import { parseCidr, parseIp } from '../calico/ip.js';
+import { parseCidr, parseIp } from '../../calico/ip.js';
 import { isWireguardKey } from './keys.js';
 
 export interface WgDumpPeer {

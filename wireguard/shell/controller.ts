@@ -2,19 +2,25 @@
 // IP family → our Node's annotations. Also turns device trouble (a link deleted or downed behind
 // our back, a wireguard-go child that died, a watch that recovered) into full resyncs.
 import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import type { IpFamily } from '../calico/ip.js';
-import type { Logger } from '../daemon/log.js';
-import { annotationChanges } from './annotations.js';
-import { computeWireguardConfig, type ConfigProblem, type WireguardConfig } from './config.js';
+import type { IpFamily } from '../../calico/ip.js';
+import type { Logger } from '../../daemon/log.js';
+import { annotationChanges } from '../core/annotations.js';
+import { computeWireguardConfig, type ConfigProblem, type WireguardConfig } from '../core/config.js';
 import type { Dataplane } from './dataplane.js';
 import { ResourceInformers, type InformerEvent } from './informers.js';
-import type { LinkEvent } from './ip-monitor.js';
-import type { KeyPair } from './keys.js';
+import type { LinkEvent } from '../core/ip-monitor.js';
+import type { KeyPair } from '../core/keys.js';
 import type { DeviceSnapshot, WireguardMetrics } from './metrics.js';
-import { ipamBlockFromObject, nodeInfoFromObject, type IpamBlockInfo, type NodeInfo } from './node-info.js';
+import {
+  ipamBlockFromObject,
+  nodeInfoFromObject,
+  type IpamBlockInfo,
+  type NodeInfo,
+} from '../core/node-info.js';
 import { NodePublisher } from './node-publisher.js';
-import { FamilyReconciler, type FamilyStatus } from './reconciler.js';
-import type { Step } from './plan.js';
+import type { FamilyStatus } from '../core/annotations.js';
+import { FamilyReconciler } from './reconciler.js';
+import type { Step } from '../core/plan.js';
 
 export interface ControllerOptions {
   readonly nodeName: string;

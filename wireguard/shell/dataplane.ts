@@ -3,10 +3,10 @@
 // the wireguard-go fallback. A thin shell: every decision was made by plan.ts.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IpFamily } from '../calico/ip.js';
-import type { Logger } from '../daemon/log.js';
+import type { IpFamily } from '../../calico/ip.js';
+import type { Logger } from '../../daemon/log.js';
 import { CommandError } from './command-error.js';
-import { EMPTY_OBSERVED, type ObservedDevice } from './device-state.js';
+import { EMPTY_OBSERVED, type ObservedDevice } from '../core/device-state.js';
 import {
   parseAddresses,
   parseLinks,
@@ -14,14 +14,14 @@ import {
   parseRules,
   type LinkInfo,
   type Parsed,
-} from './ip-json.js';
-import type { PrivateKeyText } from './keys.js';
-import { FOREIGN_TUN, type Step } from './plan.js';
+} from '../core/ip-json.js';
+import type { PrivateKeyText } from '../core/keys.js';
+import { FOREIGN_TUN, type Step } from '../core/plan.js';
 import type { Runner } from './runner.js';
-import { routeDeleteLines, routeReplaceLines, ruleArgv, wgConfText } from './tool-input.js';
+import { routeDeleteLines, routeReplaceLines, ruleArgv, wgConfText } from '../core/tool-input.js';
 import { uapiSet, uapiSetText } from './uapi.js';
 import { UserspaceDevices } from './userspace-device.js';
-import { parseWgDump, type WgDump } from './wg-dump.js';
+import { parseWgDump, type WgDump } from '../core/wg-dump.js';
 
 /** `auto`: kernel WireGuard when `ip link add … type wireguard` works, else wireguard-go. */
 export type DeviceMode = 'auto' | 'kernel' | 'userspace';

@@ -13,8 +13,8 @@ import {
   type KubernetesObject,
   type ObjectCache,
 } from '@kubernetes/client-node';
-import { backoffDelayMs } from '../daemon/backoff.js';
-import type { Logger } from '../daemon/log.js';
+import { backoffDelayMs } from '../../daemon/backoff.js';
+import type { Logger } from '../../daemon/log.js';
 
 export type ResourceKind = 'nodes' | 'ipamblocks' | 'felixconfigurations';
 

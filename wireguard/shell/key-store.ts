@@ -3,8 +3,8 @@
 // is regenerated whenever the device is recreated (spec §2.1), peers never have to relearn it.
 import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IpFamily } from '../calico/ip.js';
-import { generateKeyPair, keyPairFromPrivate, type KeyPair } from './keys.js';
+import type { IpFamily } from '../../calico/ip.js';
+import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/keys.js';
 
 export type KeyLoad =
   | { readonly kind: 'loaded'; readonly keyPair: KeyPair; readonly path: string }

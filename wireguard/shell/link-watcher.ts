@@ -1,8 +1,8 @@
 // Follows `ip -o monitor link` and reports events for the interfaces we care about, so a device
 // deleted or downed behind our back is repaired within moments. Restarts the monitor if it dies.
 import type { ChildProcess } from 'node:child_process';
-import type { Logger } from '../daemon/log.js';
-import { parseLinkEvent, type LinkEvent } from './ip-monitor.js';
+import type { Logger } from '../../daemon/log.js';
+import { parseLinkEvent, type LinkEvent } from '../core/ip-monitor.js';
 import type { Runner } from './runner.js';
 
 const RESTART_MS = 1_000;

@@ -5,8 +5,8 @@
 // Our own reconcile metrics are prefixed `alp_wireguard_`.
 import { hostname } from 'node:os';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { IpFamily } from '../calico/ip.js';
-import type { WgDump } from './wg-dump.js';
+import type { IpFamily } from '../../calico/ip.js';
+import type { WgDump } from '../core/wg-dump.js';
 
 export interface DeviceSnapshot {
   readonly iface: string;

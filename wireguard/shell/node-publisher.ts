@@ -3,10 +3,10 @@
 // Felix's daemon, which gives up silently after three conflicts (spec §9.4), we keep retrying
 // with back-off until the Node says what we want.
 import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api } from '@kubernetes/client-node';
-import type { Logger } from '../daemon/log.js';
-import { backoffDelayMs } from '../daemon/backoff.js';
-import { annotationChanges } from './annotations.js';
-import type { FamilyStatus } from './reconciler.js';
+import type { Logger } from '../../daemon/log.js';
+import { backoffDelayMs } from '../../daemon/backoff.js';
+import { annotationChanges } from '../core/annotations.js';
+import type { FamilyStatus } from '../core/annotations.js';
 
 const CONFLICT_ATTEMPTS = 5;
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };

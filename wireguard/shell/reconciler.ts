@@ -3,10 +3,10 @@
 // on config changes and when the device disappears or goes down); otherwise a change is planned
 // against what we applied last, so a single added node costs one small `wg` and `ip` call.
 // One run at a time; updates arriving meanwhile coalesce into the next run.
-import type { IpFamily } from '../calico/ip.js';
-import { backoffDelayMs } from '../daemon/backoff.js';
-import type { Logger } from '../daemon/log.js';
-import { familyConfig, type FamilyConfig, type WireguardConfig } from './config.js';
+import type { IpFamily } from '../../calico/ip.js';
+import { backoffDelayMs } from '../../daemon/backoff.js';
+import type { Logger } from '../../daemon/log.js';
+import { familyConfig, type FamilyConfig, type WireguardConfig } from '../core/config.js';
 import type { Dataplane } from './dataplane.js';
 import {
   assumeApplied,
@@ -14,11 +14,13 @@ import {
   deviceMtu,
   type DesiredState,
   type ObservedDevice,
-} from './device-state.js';
-import type { KeyPair } from './keys.js';
-import type { IpamBlockInfo, NodeInfo } from './node-info.js';
-import { computePeerTable, PeerTableCache, type PeerConflict, type SelfAddress } from './peer-table.js';
-import { planDevice, type Step } from './plan.js';
+} from '../core/device-state.js';
+import type { KeyPair } from '../core/keys.js';
+import type { IpamBlockInfo, NodeInfo } from '../core/node-info.js';
+import { computePeerTable, PeerTableCache } from '../core/peer-table.js';
+import type { FamilyStatus } from '../core/annotations.js';
+import type { PeerConflict, SelfAddress } from '../core/peer-table-types.js';
+import { planDevice, type Step } from '../core/plan.js';
 
 export interface ReconcileInputs {
   readonly config: WireguardConfig;
@@ -27,14 +29,6 @@ export interface ReconcileInputs {
 }
 
 /** What the controller publishes on our Node after a successful apply. */
-export interface FamilyStatus {
-  readonly family: IpFamily;
-  readonly enabled: boolean;
-  readonly publicKey: string;
-  readonly selfAddress: SelfAddress | null;
-  readonly peers: number;
-}
-
 export interface ReconcileObserver {
   onApplied(status: FamilyStatus, kind: 'full' | 'delta', durationMs: number, steps: readonly Step[]): void;
   onError(family: IpFamily, err: unknown): void;

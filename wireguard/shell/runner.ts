@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Logger } from '../daemon/log.js';
+import type { Logger } from '../../daemon/log.js';
 import { CommandError } from './command-error.js';
 
 export const DEFAULT_WG_SOCKET_DIR = '/var/run/wireguard';

@@ -3,8 +3,8 @@
 // a `wg` process: a single added node then costs one socket round trip, and the private key never
 // leaves this process (no file, no pipe). Kernel devices are still configured with `wg`.
 import { connect } from 'node:net';
-import type { PeerUpsert } from './plan.js';
-import type { InterfaceSettings } from './tool-input.js';
+import type { PeerUpsert } from '../core/plan.js';
+import type { InterfaceSettings } from '../core/tool-input.js';
 
 const TIMEOUT_MS = 10_000;
 

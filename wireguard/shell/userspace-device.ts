@@ -6,8 +6,8 @@
 // death (after a back-off if it keeps dying young) and the controller's full resync recreates the
 // device and its configuration. Stopping a child removes its device.
 import type { ChildProcess } from 'node:child_process';
-import type { Logger } from '../daemon/log.js';
-import { backoffDelayMs } from '../daemon/backoff.js';
+import type { Logger } from '../../daemon/log.js';
+import { backoffDelayMs } from '../../daemon/backoff.js';
 import { CommandError } from './command-error.js';
 import type { Runner } from './runner.js';
 

@@ -2,8 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { HealthCheckRequest as _dikastes_HealthCheckRequest, HealthCheckRequest__Output as _dikastes_HealthCheckRequest__Output } from '../dikastes/HealthCheckRequest.js';
-import type { HealthCheckResponse as _dikastes_HealthCheckResponse, HealthCheckResponse__Output as _dikastes_HealthCheckResponse__Output } from '../dikastes/HealthCheckResponse.js';
+import type { HealthCheckRequest as _dikastes_HealthCheckRequest, HealthCheckRequest__Output as _dikastes_HealthCheckRequest__Output } from './HealthCheckRequest.js';
+import type { HealthCheckResponse as _dikastes_HealthCheckResponse, HealthCheckResponse__Output as _dikastes_HealthCheckResponse__Output } from './HealthCheckResponse.js';
 
 export interface HealthzClient extends grpc.Client {
   CheckLiveness(argument: _dikastes_HealthCheckRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_dikastes_HealthCheckResponse__Output>): grpc.ClientUnaryCall;

@@ -1,6 +1,6 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { ProfileID as _felix_ProfileID, ProfileID__Output as _felix_ProfileID__Output } from '../felix/ProfileID.js';
+import type { ProfileID as _felix_ProfileID, ProfileID__Output as _felix_ProfileID__Output } from './ProfileID.js';
 
 export interface ActiveProfileRemove {
   'id'?: (_felix_ProfileID | null);

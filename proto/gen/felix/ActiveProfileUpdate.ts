@@ -1,7 +1,7 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { ProfileID as _felix_ProfileID, ProfileID__Output as _felix_ProfileID__Output } from '../felix/ProfileID.js';
-import type { Profile as _felix_Profile, Profile__Output as _felix_Profile__Output } from '../felix/Profile.js';
+import type { ProfileID as _felix_ProfileID, ProfileID__Output as _felix_ProfileID__Output } from './ProfileID.js';
+import type { Profile as _felix_Profile, Profile__Output as _felix_Profile__Output } from './Profile.js';
 
 export interface ActiveProfileUpdate {
   'id'?: (_felix_ProfileID | null);

@@ -2,10 +2,10 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { DataplaneStats as _felix_DataplaneStats, DataplaneStats__Output as _felix_DataplaneStats__Output } from '../felix/DataplaneStats.js';
-import type { ReportResult as _felix_ReportResult, ReportResult__Output as _felix_ReportResult__Output } from '../felix/ReportResult.js';
-import type { SyncRequest as _felix_SyncRequest, SyncRequest__Output as _felix_SyncRequest__Output } from '../felix/SyncRequest.js';
-import type { ToDataplane as _felix_ToDataplane, ToDataplane__Output as _felix_ToDataplane__Output } from '../felix/ToDataplane.js';
+import type { DataplaneStats as _felix_DataplaneStats, DataplaneStats__Output as _felix_DataplaneStats__Output } from './DataplaneStats.js';
+import type { ReportResult as _felix_ReportResult, ReportResult__Output as _felix_ReportResult__Output } from './ReportResult.js';
+import type { SyncRequest as _felix_SyncRequest, SyncRequest__Output as _felix_SyncRequest__Output } from './SyncRequest.js';
+import type { ToDataplane as _felix_ToDataplane, ToDataplane__Output as _felix_ToDataplane__Output } from './ToDataplane.js';
 
 export interface PolicySyncClient extends grpc.Client {
   Report(argument: _felix_DataplaneStats, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_felix_ReportResult__Output>): grpc.ClientUnaryCall;

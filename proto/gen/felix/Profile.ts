@@ -1,6 +1,6 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { Rule as _felix_Rule, Rule__Output as _felix_Rule__Output } from '../felix/Rule.js';
+import type { Rule as _felix_Rule, Rule__Output as _felix_Rule__Output } from './Rule.js';
 
 export interface Profile {
   'inbound_rules'?: (_felix_Rule)[];

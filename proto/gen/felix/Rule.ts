@@ -1,12 +1,12 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { IPVersion as _felix_IPVersion, IPVersion__Output as _felix_IPVersion__Output } from '../felix/IPVersion.js';
-import type { Protocol as _felix_Protocol, Protocol__Output as _felix_Protocol__Output } from '../felix/Protocol.js';
-import type { PortRange as _felix_PortRange, PortRange__Output as _felix_PortRange__Output } from '../felix/PortRange.js';
-import type { IcmpTypeAndCode as _felix_IcmpTypeAndCode, IcmpTypeAndCode__Output as _felix_IcmpTypeAndCode__Output } from '../felix/IcmpTypeAndCode.js';
-import type { ServiceAccountMatch as _felix_ServiceAccountMatch, ServiceAccountMatch__Output as _felix_ServiceAccountMatch__Output } from '../felix/ServiceAccountMatch.js';
-import type { HTTPMatch as _felix_HTTPMatch, HTTPMatch__Output as _felix_HTTPMatch__Output } from '../felix/HTTPMatch.js';
-import type { RuleMetadata as _felix_RuleMetadata, RuleMetadata__Output as _felix_RuleMetadata__Output } from '../felix/RuleMetadata.js';
+import type { IPVersion as _felix_IPVersion, IPVersion__Output as _felix_IPVersion__Output } from './IPVersion.js';
+import type { Protocol as _felix_Protocol, Protocol__Output as _felix_Protocol__Output } from './Protocol.js';
+import type { PortRange as _felix_PortRange, PortRange__Output as _felix_PortRange__Output } from './PortRange.js';
+import type { IcmpTypeAndCode as _felix_IcmpTypeAndCode, IcmpTypeAndCode__Output as _felix_IcmpTypeAndCode__Output } from './IcmpTypeAndCode.js';
+import type { ServiceAccountMatch as _felix_ServiceAccountMatch, ServiceAccountMatch__Output as _felix_ServiceAccountMatch__Output } from './ServiceAccountMatch.js';
+import type { HTTPMatch as _felix_HTTPMatch, HTTPMatch__Output as _felix_HTTPMatch__Output } from './HTTPMatch.js';
+import type { RuleMetadata as _felix_RuleMetadata, RuleMetadata__Output as _felix_RuleMetadata__Output } from './RuleMetadata.js';
 
 export interface Rule {
   'action'?: (string);

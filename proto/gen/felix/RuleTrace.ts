@@ -1,7 +1,7 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { PolicyID as _felix_PolicyID, PolicyID__Output as _felix_PolicyID__Output } from '../felix/PolicyID.js';
-import type { ProfileID as _felix_ProfileID, ProfileID__Output as _felix_ProfileID__Output } from '../felix/ProfileID.js';
+import type { PolicyID as _felix_PolicyID, PolicyID__Output as _felix_PolicyID__Output } from './PolicyID.js';
+import type { ProfileID as _felix_ProfileID, ProfileID__Output as _felix_ProfileID__Output } from './ProfileID.js';
 
 // Original file: /work/main/proto/felix/felixbackend.proto
 

@@ -1,6 +1,6 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { Action as _felix_Action, Action__Output as _felix_Action__Output } from '../felix/Action.js';
+import type { Action as _felix_Action, Action__Output as _felix_Action__Output } from './Action.js';
 import type { Long } from '@grpc/proto-loader';
 
 // Original file: /work/main/proto/felix/felixbackend.proto

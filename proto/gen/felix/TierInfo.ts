@@ -1,6 +1,6 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { PolicyID as _felix_PolicyID, PolicyID__Output as _felix_PolicyID__Output } from '../felix/PolicyID.js';
+import type { PolicyID as _felix_PolicyID, PolicyID__Output as _felix_PolicyID__Output } from './PolicyID.js';
 
 export interface TierInfo {
   'name'?: (string);

@@ -1,19 +1,19 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { InSync as _felix_InSync, InSync__Output as _felix_InSync__Output } from '../felix/InSync.js';
-import type { IPSetUpdate as _felix_IPSetUpdate, IPSetUpdate__Output as _felix_IPSetUpdate__Output } from '../felix/IPSetUpdate.js';
-import type { IPSetDeltaUpdate as _felix_IPSetDeltaUpdate, IPSetDeltaUpdate__Output as _felix_IPSetDeltaUpdate__Output } from '../felix/IPSetDeltaUpdate.js';
-import type { IPSetRemove as _felix_IPSetRemove, IPSetRemove__Output as _felix_IPSetRemove__Output } from '../felix/IPSetRemove.js';
-import type { ActiveProfileUpdate as _felix_ActiveProfileUpdate, ActiveProfileUpdate__Output as _felix_ActiveProfileUpdate__Output } from '../felix/ActiveProfileUpdate.js';
-import type { ActiveProfileRemove as _felix_ActiveProfileRemove, ActiveProfileRemove__Output as _felix_ActiveProfileRemove__Output } from '../felix/ActiveProfileRemove.js';
-import type { ActivePolicyUpdate as _felix_ActivePolicyUpdate, ActivePolicyUpdate__Output as _felix_ActivePolicyUpdate__Output } from '../felix/ActivePolicyUpdate.js';
-import type { ActivePolicyRemove as _felix_ActivePolicyRemove, ActivePolicyRemove__Output as _felix_ActivePolicyRemove__Output } from '../felix/ActivePolicyRemove.js';
-import type { WorkloadEndpointUpdate as _felix_WorkloadEndpointUpdate, WorkloadEndpointUpdate__Output as _felix_WorkloadEndpointUpdate__Output } from '../felix/WorkloadEndpointUpdate.js';
-import type { WorkloadEndpointRemove as _felix_WorkloadEndpointRemove, WorkloadEndpointRemove__Output as _felix_WorkloadEndpointRemove__Output } from '../felix/WorkloadEndpointRemove.js';
-import type { ServiceAccountUpdate as _felix_ServiceAccountUpdate, ServiceAccountUpdate__Output as _felix_ServiceAccountUpdate__Output } from '../felix/ServiceAccountUpdate.js';
-import type { ServiceAccountRemove as _felix_ServiceAccountRemove, ServiceAccountRemove__Output as _felix_ServiceAccountRemove__Output } from '../felix/ServiceAccountRemove.js';
-import type { NamespaceUpdate as _felix_NamespaceUpdate, NamespaceUpdate__Output as _felix_NamespaceUpdate__Output } from '../felix/NamespaceUpdate.js';
-import type { NamespaceRemove as _felix_NamespaceRemove, NamespaceRemove__Output as _felix_NamespaceRemove__Output } from '../felix/NamespaceRemove.js';
+import type { InSync as _felix_InSync, InSync__Output as _felix_InSync__Output } from './InSync.js';
+import type { IPSetUpdate as _felix_IPSetUpdate, IPSetUpdate__Output as _felix_IPSetUpdate__Output } from './IPSetUpdate.js';
+import type { IPSetDeltaUpdate as _felix_IPSetDeltaUpdate, IPSetDeltaUpdate__Output as _felix_IPSetDeltaUpdate__Output } from './IPSetDeltaUpdate.js';
+import type { IPSetRemove as _felix_IPSetRemove, IPSetRemove__Output as _felix_IPSetRemove__Output } from './IPSetRemove.js';
+import type { ActiveProfileUpdate as _felix_ActiveProfileUpdate, ActiveProfileUpdate__Output as _felix_ActiveProfileUpdate__Output } from './ActiveProfileUpdate.js';
+import type { ActiveProfileRemove as _felix_ActiveProfileRemove, ActiveProfileRemove__Output as _felix_ActiveProfileRemove__Output } from './ActiveProfileRemove.js';
+import type { ActivePolicyUpdate as _felix_ActivePolicyUpdate, ActivePolicyUpdate__Output as _felix_ActivePolicyUpdate__Output } from './ActivePolicyUpdate.js';
+import type { ActivePolicyRemove as _felix_ActivePolicyRemove, ActivePolicyRemove__Output as _felix_ActivePolicyRemove__Output } from './ActivePolicyRemove.js';
+import type { WorkloadEndpointUpdate as _felix_WorkloadEndpointUpdate, WorkloadEndpointUpdate__Output as _felix_WorkloadEndpointUpdate__Output } from './WorkloadEndpointUpdate.js';
+import type { WorkloadEndpointRemove as _felix_WorkloadEndpointRemove, WorkloadEndpointRemove__Output as _felix_WorkloadEndpointRemove__Output } from './WorkloadEndpointRemove.js';
+import type { ServiceAccountUpdate as _felix_ServiceAccountUpdate, ServiceAccountUpdate__Output as _felix_ServiceAccountUpdate__Output } from './ServiceAccountUpdate.js';
+import type { ServiceAccountRemove as _felix_ServiceAccountRemove, ServiceAccountRemove__Output as _felix_ServiceAccountRemove__Output } from './ServiceAccountRemove.js';
+import type { NamespaceUpdate as _felix_NamespaceUpdate, NamespaceUpdate__Output as _felix_NamespaceUpdate__Output } from './NamespaceUpdate.js';
+import type { NamespaceRemove as _felix_NamespaceRemove, NamespaceRemove__Output as _felix_NamespaceRemove__Output } from './NamespaceRemove.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ToDataplane {

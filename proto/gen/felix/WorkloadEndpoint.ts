@@ -1,6 +1,6 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { TierInfo as _felix_TierInfo, TierInfo__Output as _felix_TierInfo__Output } from '../felix/TierInfo.js';
+import type { TierInfo as _felix_TierInfo, TierInfo__Output as _felix_TierInfo__Output } from './TierInfo.js';
 
 export interface WorkloadEndpoint {
   'state'?: (string);

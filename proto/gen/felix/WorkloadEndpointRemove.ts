@@ -1,6 +1,6 @@
 // Original file: /work/main/proto/felix/felixbackend.proto
 
-import type { WorkloadEndpointID as _felix_WorkloadEndpointID, WorkloadEndpointID__Output as _felix_WorkloadEndpointID__Output } from '../felix/WorkloadEndpointID.js';
+import type { WorkloadEndpointID as _felix_WorkloadEndpointID, WorkloadEndpointID__Output as _felix_WorkloadEndpointID__Output } from './WorkloadEndpointID.js';
 
 export interface WorkloadEndpointRemove {
   'id'?: (_felix_WorkloadEndpointID | null);

@@ -9,10 +9,10 @@ import type {
   CheckRequest,
   CheckRequest__Output,
 } from '../../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
-import { PolicyStore } from '../../../sidecar/store/policy-store.js';
-import { decide } from '../../../sidecar/checker/decide.js';
-import { flowFromCheckRequest } from '../../../sidecar/checker/flow.js';
-import { buildScaleStore } from '../../../sidecar/checker/scale-store.js';
+import { PolicyStore } from '../../../policy/policy-store.js';
+import { decide } from '../../../policy/decide.js';
+import { flowFromCheckRequest } from '../../../policy/flow.js';
+import { buildScaleStore } from '../../../testing/scale-store.js';
 import { httpCheckRequest } from '../../harness/ext-authz-client.js';
 import { denyAdminSnapshot } from '../../harness/felix-messages.js';
 import { startSidecarFixture } from '../../harness/sidecar-fixture.js';

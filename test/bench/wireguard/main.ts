@@ -18,12 +18,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../../../daemon/log.js';
-import { computeWireguardConfig } from '../../../wireguard/config.js';
-import { Dataplane } from '../../../wireguard/dataplane.js';
-import { generateKeyPair } from '../../../wireguard/keys.js';
-import { computePeerTable } from '../../../wireguard/peer-table.js';
-import { FamilyReconciler, type ReconcileInputs } from '../../../wireguard/reconciler.js';
-import { createRunner, DEFAULT_WG_SOCKET_DIR } from '../../../wireguard/runner.js';
+import { computeWireguardConfig } from '../../../wireguard/core/config.js';
+import { Dataplane } from '../../../wireguard/shell/dataplane.js';
+import { generateKeyPair } from '../../../wireguard/core/keys.js';
+import { computePeerTable } from '../../../wireguard/core/peer-table.js';
+import { FamilyReconciler, type ReconcileInputs } from '../../../wireguard/shell/reconciler.js';
+import { createRunner, DEFAULT_WG_SOCKET_DIR } from '../../../wireguard/shell/runner.js';
 import { percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
 import { syntheticNode } from './synthetic-nodes.js';
 

@@ -1,7 +1,7 @@
 // Synthetic Nodes for the WireGuard benchmark: node i has host address 198.18.<i/256>.<i%256>
 // and pod CIDR 198.19.<(8i)/256>.<(8i)%256>/29 (both in 198.18.0.0/15, RFC 2544's benchmark
 // range; /29 so that 8,000 nodes fit).
-import type { NodeInfo } from '../../../wireguard/node-info.js';
+import type { NodeInfo } from '../../../wireguard/core/node-info.js';
 
 export function syntheticNode(i: number, publicKey: string | null): NodeInfo {
   if (i >= 8192) throw new Error('at most 8191 synthetic nodes');

@@ -1,6 +1,6 @@
 // Original file: /work/main/proto/envoy/service/auth/v3/external_auth.proto
 
-import type { AttributeContext as _envoy_service_auth_v3_AttributeContext, AttributeContext__Output as _envoy_service_auth_v3_AttributeContext__Output } from '../../../../envoy/service/auth/v3/AttributeContext.js';
+import type { AttributeContext as _envoy_service_auth_v3_AttributeContext, AttributeContext__Output as _envoy_service_auth_v3_AttributeContext__Output } from './AttributeContext.js';
 
 export interface CheckRequest {
   'attributes'?: (_envoy_service_auth_v3_AttributeContext | null);
