@@ -18,16 +18,13 @@ import type {
   Rule,
   ServiceAccountMatch as SaMatch,
 } from './rule.js';
+import { asString } from './spec-fields.js';
 
 type Maybe<T> = T | null | undefined;
 
 function strings(list: Maybe<readonly unknown[]>): string[] {
   if (list == null) return [];
   return list.filter((s): s is string => typeof s === 'string');
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
 }
 
 function int(v: unknown): number {
@@ -45,7 +42,7 @@ function protocolFromWire(p: Maybe<Protocol__Output>): ProtocolMatch | null {
     case 'number':
       return { kind: 'number', number: int(p.number) };
     case 'name':
-      return { kind: 'name', name: str(p.name) };
+      return { kind: 'name', name: asString(p.name) };
     default:
       return { kind: 'empty' };
   }
@@ -71,14 +68,14 @@ function icmpFromWire(
 
 function saMatchFromWire(m: Maybe<ServiceAccountMatch__Output>): SaMatch | null {
   if (m == null) return null;
-  return { selector: str(m.selector), names: strings(m.names) };
+  return { selector: asString(m.selector), names: strings(m.names) };
 }
 
 function httpMatchFromWire(m: Maybe<HTTPMatch__Output>): HttpMatch | null {
   if (m == null) return null;
   const paths: PathMatch[] = (m.paths ?? []).map((p) => {
-    if (p?.path_match === 'exact') return { kind: 'exact', value: str(p.exact) };
-    if (p?.path_match === 'prefix') return { kind: 'prefix', value: str(p.prefix) };
+    if (p?.path_match === 'exact') return { kind: 'exact', value: asString(p.exact) };
+    if (p?.path_match === 'prefix') return { kind: 'prefix', value: asString(p.prefix) };
     return { kind: 'none' };
   });
   return { methods: strings(m.methods), paths };
@@ -93,7 +90,7 @@ function annotationsFromWire(obj: Maybe<Readonly<Record<string, unknown>>>): Map
 /** Decodes a felix.Rule as proto-loader delivers it (snake_case, defaults, oneof names). */
 export function ruleFromWire(wire: Rule__Output): Rule {
   return {
-    action: str(wire.action),
+    action: asString(wire.action),
     ipVersion: ipVersionFromWire(wire.ip_version),
     protocol: protocolFromWire(wire.protocol),
     notProtocol: protocolFromWire(wire.not_protocol),
@@ -116,21 +113,21 @@ export function ruleFromWire(wire: Rule__Output): Rule {
     notDstNamedPortIpSetIds: strings(wire.not_dst_named_port_ip_set_ids),
     icmp: icmpFromWire(wire.icmp, wire.icmp_type, wire.icmp_type_code),
     notIcmp: icmpFromWire(wire.not_icmp, wire.not_icmp_type, wire.not_icmp_type_code),
-    originalSrcSelector: str(wire.original_src_selector),
-    originalDstSelector: str(wire.original_dst_selector),
-    originalSrcNamespaceSelector: str(wire.original_src_namespace_selector),
-    originalDstNamespaceSelector: str(wire.original_dst_namespace_selector),
-    originalNotSrcSelector: str(wire.original_not_src_selector),
-    originalNotDstSelector: str(wire.original_not_dst_selector),
-    originalSrcService: str(wire.original_src_service),
-    originalSrcServiceNamespace: str(wire.original_src_service_namespace),
-    originalDstService: str(wire.original_dst_service),
-    originalDstServiceNamespace: str(wire.original_dst_service_namespace),
+    originalSrcSelector: asString(wire.original_src_selector),
+    originalDstSelector: asString(wire.original_dst_selector),
+    originalSrcNamespaceSelector: asString(wire.original_src_namespace_selector),
+    originalDstNamespaceSelector: asString(wire.original_dst_namespace_selector),
+    originalNotSrcSelector: asString(wire.original_not_src_selector),
+    originalNotDstSelector: asString(wire.original_not_dst_selector),
+    originalSrcService: asString(wire.original_src_service),
+    originalSrcServiceNamespace: asString(wire.original_src_service_namespace),
+    originalDstService: asString(wire.original_dst_service),
+    originalDstServiceNamespace: asString(wire.original_dst_service_namespace),
     srcServiceAccountMatch: saMatchFromWire(wire.src_service_account_match),
     dstServiceAccountMatch: saMatchFromWire(wire.dst_service_account_match),
     httpMatch: httpMatchFromWire(wire.http_match),
     annotations: annotationsFromWire(wire.metadata?.annotations),
-    ruleId: str(wire.rule_id),
+    ruleId: asString(wire.rule_id),
   };
 }
 

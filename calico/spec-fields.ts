@@ -91,3 +91,31 @@ export function readStringMap(
   }
   return out;
 }
+
+// Lenient readers for wire and tool output (proto-loader objects, `ip -j` JSON), where an absent
+// or mistyped field reads as empty, as Go's getters do, and the caller decides what empty means.
+
+/** The string, or '' when `v` is not one. */
+export function asString(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** The string, or null when `v` is not one. */
+export function asStringOrNull(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+/** The object, or null when `v` is not a plain object. */
+export function asRecord(v: unknown): JsonRecord | null {
+  return isRecord(v) ? v : null;
+}
+
+/** `obj[key]` when `obj` is a plain object; undefined otherwise. */
+export function fieldOf(obj: unknown, key: string): unknown {
+  return isRecord(obj) ? obj[key] : undefined;
+}
+
+/** The array's elements, or [] when `v` is not an array. Elements are returned unchecked. */
+export function asList<T>(v: unknown): (T | null)[] {
+  return Array.isArray(v) ? (v as (T | null)[]) : [];
+}

@@ -12,6 +12,7 @@ import { endpointFromWire, policyIdFromWire } from './endpoint-from-wire.js';
 import { createIpSet } from './ip-set.js';
 import type { IpSet, IpSetType } from './ip-set.js';
 import type { StoreState } from './store-state.js';
+import { asString } from '../calico/spec-fields.js';
 
 export type ApplyResult =
   | { readonly ok: true; readonly warnings: readonly string[] }
@@ -26,10 +27,6 @@ function ok(warnings: readonly string[] = NO_WARNINGS): ApplyResult {
 
 function reject(reason: string): ApplyResult {
   return { ok: false, reason };
-}
-
-function text(v: unknown): string {
-  return typeof v === 'string' ? v : '';
 }
 
 /** Collects member warnings, keeping the first few and counting the rest. */
@@ -74,7 +71,7 @@ function ipSetType(v: unknown): IpSetType | null {
 }
 
 function applyIpSetUpdate(state: StoreState, u: IPSetUpdate__Output): ApplyResult {
-  const id = text(u.id);
+  const id = asString(u.id);
   if (id === '') return reject('IPSetUpdate without an id');
   const type = ipSetType(u.type);
   // As in Calico, an unknown type stores nothing and leaves any old set in place.
@@ -88,7 +85,7 @@ function applyIpSetUpdate(state: StoreState, u: IPSetUpdate__Output): ApplyResul
 }
 
 function applyIpSetDelta(state: StoreState, u: IPSetDeltaUpdate__Output): ApplyResult {
-  const id = text(u.id);
+  const id = asString(u.id);
   const set = state.ipSets.get(id);
   if (set === null) return reject(`IPSetDeltaUpdate for unknown IP set ${JSON.stringify(id)} ignored`);
   const warnings = new MemberWarnings(id);
@@ -116,7 +113,7 @@ function applyPayload(state: StoreState, msg: ToDataplane__Output): ApplyResult 
         ? reject('empty ipset_delta_update')
         : applyIpSetDelta(state, msg.ipset_delta_update);
     case 'ipset_remove':
-      state.ipSets.remove(text(msg.ipset_remove?.id));
+      state.ipSets.remove(asString(msg.ipset_remove?.id));
       return ok();
     case 'active_policy_update': {
       const wireId = msg.active_policy_update?.id;
@@ -127,7 +124,7 @@ function applyPayload(state: StoreState, msg: ToDataplane__Output): ApplyResult 
       const model =
         policy == null
           ? null
-          : { namespace: text(policy.namespace), rules: rulesFromWire(policy.inbound_rules) };
+          : { namespace: asString(policy.namespace), rules: rulesFromWire(policy.inbound_rules) };
       return ok(state.putPolicy(policyKey(id), id, model));
     }
     case 'active_policy_remove': {
@@ -141,13 +138,16 @@ function applyPayload(state: StoreState, msg: ToDataplane__Output): ApplyResult 
       if (wireId == null) return reject('ActiveProfileUpdate without a profile id ignored');
       const profile = msg.active_profile_update?.profile;
       return ok(
-        state.putProfile(text(wireId.name), profile == null ? null : rulesFromWire(profile.inbound_rules)),
+        state.putProfile(
+          asString(wireId.name),
+          profile == null ? null : rulesFromWire(profile.inbound_rules),
+        ),
       );
     }
     case 'active_profile_remove': {
       const wireId = msg.active_profile_remove?.id;
       if (wireId == null) return reject('ActiveProfileRemove without a profile id ignored');
-      state.removeProfile(text(wireId.name));
+      state.removeProfile(asString(wireId.name));
       return ok();
     }
     case 'workload_endpoint_update': {
@@ -163,8 +163,8 @@ function applyPayload(state: StoreState, msg: ToDataplane__Output): ApplyResult 
       const id = msg.service_account_update?.id;
       if (id == null) return reject('ServiceAccountUpdate without an id ignored');
       state.putServiceAccount(
-        text(id.namespace),
-        text(id.name),
+        asString(id.namespace),
+        asString(id.name),
         labelsFromObject(msg.service_account_update?.labels),
       );
       return ok();
@@ -172,19 +172,19 @@ function applyPayload(state: StoreState, msg: ToDataplane__Output): ApplyResult 
     case 'service_account_remove': {
       const id = msg.service_account_remove?.id;
       if (id == null) return reject('ServiceAccountRemove without an id ignored');
-      state.removeServiceAccount(text(id.namespace), text(id.name));
+      state.removeServiceAccount(asString(id.namespace), asString(id.name));
       return ok();
     }
     case 'namespace_update': {
       const id = msg.namespace_update?.id;
       if (id == null) return reject('NamespaceUpdate without an id ignored');
-      state.putNamespace(text(id.name), labelsFromObject(msg.namespace_update?.labels));
+      state.putNamespace(asString(id.name), labelsFromObject(msg.namespace_update?.labels));
       return ok();
     }
     case 'namespace_remove': {
       const id = msg.namespace_remove?.id;
       if (id == null) return reject('NamespaceRemove without an id ignored');
-      state.removeNamespace(text(id.name));
+      state.removeNamespace(asString(id.name));
       return ok();
     }
     case 'in_sync':

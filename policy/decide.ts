@@ -1,5 +1,5 @@
 // The ext_authz decision: Calico's Dikastes semantics (spec §4, §5), ingress only, with the
-// deliberate differences of issue 3 §3, plus a shadow evaluation of staged policies.
+// deliberate differences listed in the README (Differences from Calico's Dikastes), plus a shadow evaluation of staged policies.
 import type { PolicyStore } from './policy-store.js';
 import { evaluateEndpoint } from './evaluate.js';
 import type { Flow } from './flow.js';

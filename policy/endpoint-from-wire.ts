@@ -5,14 +5,11 @@ import type { PolicyId } from '../calico/policy-id.js';
 import type { CompiledEndpoint, CompiledTier, CompiledTierPolicy } from './compiled.js';
 import type { PolicyID__Output } from '../proto/gen/felix/PolicyID.js';
 import type { WorkloadEndpoint__Output } from '../proto/gen/felix/WorkloadEndpoint.js';
-
-function text(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
+import { asList, asString } from '../calico/spec-fields.js';
 
 /** PolicyID from the wire; absent fields read as "", as Go's getters do. */
 export function policyIdFromWire(id: PolicyID__Output): PolicyId {
-  return { name: text(id.name), namespace: text(id.namespace), kind: text(id.kind) };
+  return { name: asString(id.name), namespace: asString(id.namespace), kind: asString(id.kind) };
 }
 
 function tierPolicy(wire: PolicyID__Output | null | undefined): CompiledTierPolicy {
@@ -20,19 +17,15 @@ function tierPolicy(wire: PolicyID__Output | null | undefined): CompiledTierPoli
   return { key: policyKey(id), rendered: renderPolicyId(id), staged: isStagedKind(id.kind) };
 }
 
-function list<T>(v: unknown): (T | null)[] {
-  return Array.isArray(v) ? (v as (T | null)[]) : [];
-}
-
 export function endpointFromWire(ep: WorkloadEndpoint__Output): CompiledEndpoint {
-  const tiers: CompiledTier[] = list<WorkloadEndpoint__Output['tiers'][number]>(ep.tiers).map((t) => ({
-    name: text(t?.name),
+  const tiers: CompiledTier[] = asList<WorkloadEndpoint__Output['tiers'][number]>(ep.tiers).map((t) => ({
+    name: asString(t?.name),
     // Unlike Dikastes (exact "Pass", and INVALID_ARGUMENT for unparsable values), any casing of
-    // "pass" continues and everything else denies: issue 3 §3e, spec §8 item 6.
-    defaultPass: text(t?.default_action).toLowerCase() === 'pass',
-    ingress: list<PolicyID__Output>(t?.ingress_policies).map(tierPolicy),
+    // "pass" continues and everything else denies (spec §8 item 6).
+    defaultPass: asString(t?.default_action).toLowerCase() === 'pass',
+    ingress: asList<PolicyID__Output>(t?.ingress_policies).map(tierPolicy),
   }));
-  const profileIds = list<unknown>(ep.profile_ids).filter((p): p is string => typeof p === 'string');
+  const profileIds = asList<unknown>(ep.profile_ids).filter((p): p is string => typeof p === 'string');
   const hasStaged = tiers.some((t) => t.ingress.some((p) => p.staged));
   return { tiers, profileIds, hasStaged };
 }

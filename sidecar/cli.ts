@@ -7,7 +7,8 @@ export const DEFAULT_LISTEN = '/var/run/dikastes/dikastes.sock';
 /** Unlike Calico (whose default is the useless relative path `localhost:50051`), the socket path
  *  Felix's per-pod PolicySync socket has inside the pod. */
 export const DEFAULT_DIAL = '/var/run/felix/nodeagent/socket';
-/** Felix splits IP sets to stay under 4 MiB; we accept far larger messages (issue: ≥ 16 MiB). */
+/** Felix splits IP sets to stay under 4 MiB; we accept far larger messages, for IP sets of
+ * whole clusters in one update. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface CommonOptions {

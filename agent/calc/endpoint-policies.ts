@@ -28,10 +28,6 @@ export const IMPLICIT_DEFAULT_TIER: TierSpec = {
   defaultAction: 'Deny',
 };
 
-export function policySelects(p: PolicyPlacement, endpointLabels: Labels): boolean {
-  return p.endpointSelector.matches(endpointLabels);
-}
-
 interface TierKey {
   readonly name: string;
   readonly spec: TierSpec | null;
@@ -62,8 +58,9 @@ function compareOrders(a: number | null, b: number | null): number {
 
 /**
  * The endpoint's tier list, as sent in WorkloadEndpoint.tiers. A tier without a Tier resource
- * gets an empty default action, as Felix sends it (Dikastes then answers INVALID_ARGUMENT when
- * no policy in it matches: fail closed).
+ * gets an empty default action, as Felix sends it. The sidecar treats anything but "pass" as
+ * deny when no policy in the tier matches (Dikastes would answer INVALID_ARGUMENT; both fail
+ * closed; spec §8 item 6).
  */
 export function orderTiers(
   policies: Iterable<PolicyPlacement>,

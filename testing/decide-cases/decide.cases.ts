@@ -1,5 +1,5 @@
 // Every black-box decision case: Calico's check_test.go and match_test.go (spec §7.1, §7.2) and
-// one or more per deliberate difference (issue 3 §3), as wire data. The unit runner
+// one or more per deliberate difference (README, Differences from Calico's Dikastes), as wire data. The unit runner
 // (decide.cases.test.ts) and the lead's gRPC suite run the same list: stream `messages` over
 // PolicySync, then InSync, then send `request` to Check.
 import { checkTestCases } from './check-test.cases.js';

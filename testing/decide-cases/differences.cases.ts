@@ -1,5 +1,6 @@
-// Issue 3 §3: where alp-mesh deliberately answers otherwise than Dikastes, and the behaviours next
-// to each difference that stay Calico's. Comments name what Dikastes does instead.
+// The README's "Differences from Calico's Dikastes": where alp-mesh deliberately answers otherwise
+// than Dikastes, and the behaviours next to each difference that stay Calico's. Comments name what
+// Dikastes does instead.
 import type { Rule } from '../../proto/gen/felix/Rule.js';
 import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
 import type { DecideCase } from './decide-case.js';

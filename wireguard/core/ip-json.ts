@@ -3,6 +3,7 @@
 // a malformed entry is skipped.
 import { parseCidr, parseIp, type IpFamily } from '../../calico/ip.js';
 import type { ObservedRoute, RoutingRule } from './device-state.js';
+import { asRecord, asStringOrNull } from '../../calico/spec-fields.js';
 
 export type Parsed<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
@@ -19,11 +20,11 @@ export interface LinkInfo {
 /** `ip -j -d link show [dev X]`. */
 export function parseLinks(text: string): Parsed<LinkInfo[]> {
   return parseArray(text, (e) => {
-    const name = str(e.ifname);
+    const name = asStringOrNull(e.ifname);
     const mtu = e.mtu;
     if (name === null || typeof mtu !== 'number') return null;
     const flags = Array.isArray(e.flags) ? e.flags : [];
-    const kind = str(obj(e.linkinfo)?.info_kind) ?? 'unknown';
+    const kind = asStringOrNull(asRecord(e.linkinfo)?.info_kind) ?? 'unknown';
     return { name, kind, mtu, isUp: flags.includes('UP') };
   });
 }
@@ -34,11 +35,11 @@ export function parseAddresses(text: string, family: IpFamily): Parsed<string[]>
   if (!links.ok) return links;
   const out: string[] = [];
   for (const info of links.value.flat()) {
-    const a = obj(info);
+    const a = asRecord(info);
     if (a === null || a.family !== (family === 4 ? 'inet' : 'inet6') || a.scope !== 'global') continue;
-    const c = parseCidr(`${str(a.local) ?? ''}/${String(a.prefixlen)}`);
+    const c = parseCidr(`${asStringOrNull(a.local) ?? ''}/${String(a.prefixlen)}`);
     // Keep the host part: 10.0.0.1/24 is a different address from 10.0.0.0/24.
-    const ip = parseIp(str(a.local) ?? '');
+    const ip = parseIp(asStringOrNull(a.local) ?? '');
     if (c !== null && ip !== null) out.push(`${ip.text}/${c.prefixLength}`);
   }
   return { ok: true, value: out };
@@ -60,12 +61,12 @@ const PROTOCOLS: Readonly<Record<string, number>> = {
  */
 export function parseRoutes(text: string, family: IpFamily, iface: string): Parsed<ObservedRoute[]> {
   return parseArray(text, (e) => {
-    const type = str(e.type) ?? 'unicast';
+    const type = asStringOrNull(e.type) ?? 'unicast';
     let target: ObservedRoute['target'];
     if (type === 'throw') target = 'throw';
     else if (type === 'unicast' && e.dev === iface && e.gateway === undefined) target = 'device';
     else return null;
-    const dst = routeDestination(str(e.dst), family);
+    const dst = routeDestination(asStringOrNull(e.dst), family);
     if (dst === null) return null;
     // iproute2 omits `proto boot`, the default for routes added by hand.
     const p = e.protocol;
@@ -82,7 +83,7 @@ export function parseRules(text: string, table: number): Parsed<RoutingRule[]> {
     const mark = e.fwmark === undefined ? 0 : hexOrDec(e.fwmark);
     const mask = e.fwmask === undefined ? (e.fwmark === undefined ? 0 : 0xffffffff) : hexOrDec(e.fwmask);
     if (mark === null || mask === null) return null;
-    const src = str(e.src);
+    const src = asStringOrNull(e.src);
     const rule: RoutingRule = { priority: e.priority, mark, mask, invert: 'not' in e, table };
     return src === null || src === 'all' ? rule : { ...rule, src: srcText(src, e.srclen) };
   });
@@ -117,18 +118,10 @@ function parseArray<T>(text: string, each: (e: Record<string, unknown>) => T | n
   if (!Array.isArray(doc)) return { ok: false, reason: 'not a JSON array' };
   const out: T[] = [];
   for (const item of doc) {
-    const e = obj(item);
+    const e = asRecord(item);
     if (e === null) continue;
     const v = each(e);
     if (v !== null) out.push(v);
   }
   return { ok: true, value: out };
-}
-
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
 }

@@ -24,11 +24,6 @@ export function isWireguardKey(text: string): boolean {
   return Buffer.from(text, 'base64').toString('base64') === text;
 }
 
-/** True for the all-zero key, which WireGuard prints for "no key" in some outputs. */
-export function isZeroKey(text: string): boolean {
-  return text === 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
-}
-
 /** A fresh private key, clamped exactly as `wg genkey` does. */
 export function generatePrivateKey(random: (n: number) => Buffer = randomBytes): PrivateKeyText {
   const raw = random(32);

@@ -4,6 +4,7 @@
 // projectcalico.org/IPv4Address (IPv6Address) annotation in CIDR form, else the first InternalIP,
 // else the first ExternalIP of the family.
 import { parseCidr, parseIp, type IpFamily } from '../../calico/ip.js';
+import { asStringOrNull, fieldOf } from '../../calico/spec-fields.js';
 
 export const ANNOTATION_PUBLIC_KEY_V4 = 'projectcalico.org/WireguardPublicKey';
 export const ANNOTATION_PUBLIC_KEY_V6 = 'projectcalico.org/WireguardPublicKeyV6';
@@ -43,16 +44,16 @@ export function familyInfo(node: NodeInfo, family: IpFamily): NodeFamilyInfo {
 }
 
 export function nodeInfoFromObject(obj: unknown): NodeInfo | null {
-  const name = str(field(field(obj, 'metadata'), 'name'));
+  const name = asStringOrNull(fieldOf(fieldOf(obj, 'metadata'), 'name'));
   if (name === null || name === '') return null;
-  const annotations = field(field(obj, 'metadata'), 'annotations');
-  const annotation = (key: string): string | null => str(field(annotations, key));
-  const spec = field(obj, 'spec');
-  const podCidrTexts = [...strings(field(spec, 'podCIDRs')), ...strings([field(spec, 'podCIDR')])];
+  const annotations = fieldOf(fieldOf(obj, 'metadata'), 'annotations');
+  const annotation = (key: string): string | null => asStringOrNull(fieldOf(annotations, key));
+  const spec = fieldOf(obj, 'spec');
+  const podCidrTexts = [...strings(fieldOf(spec, 'podCIDRs')), ...strings([fieldOf(spec, 'podCIDR')])];
   const podCidrs = unique(podCidrTexts.map((t) => parseCidr(t)?.text ?? null));
-  const addresses = arr(field(field(obj, 'status'), 'addresses')).map((a) => ({
-    type: str(field(a, 'type')),
-    ip: parseIp(str(field(a, 'address')) ?? ''),
+  const addresses = arr(fieldOf(fieldOf(obj, 'status'), 'addresses')).map((a) => ({
+    type: asStringOrNull(fieldOf(a, 'type')),
+    ip: parseIp(asStringOrNull(fieldOf(a, 'address')) ?? ''),
   }));
   const hostAddress = (family: IpFamily, bgpAnnotation: string): string | null => {
     const bgp = parseCidr(annotation(bgpAnnotation) ?? '');
@@ -83,11 +84,11 @@ export function nodeInfoFromObject(obj: unknown): NodeInfo | null {
 }
 
 export function ipamBlockFromObject(obj: unknown): IpamBlockInfo | null {
-  const name = str(field(field(obj, 'metadata'), 'name'));
-  const spec = field(obj, 'spec');
-  const cidr = parseCidr(str(field(spec, 'cidr')) ?? '');
-  if (name === null || cidr === null || field(spec, 'deleted') === true) return null;
-  const affinity = str(field(spec, 'affinity')) ?? '';
+  const name = asStringOrNull(fieldOf(fieldOf(obj, 'metadata'), 'name'));
+  const spec = fieldOf(obj, 'spec');
+  const cidr = parseCidr(asStringOrNull(fieldOf(spec, 'cidr')) ?? '');
+  if (name === null || cidr === null || fieldOf(spec, 'deleted') === true) return null;
+  const affinity = asStringOrNull(fieldOf(spec, 'affinity')) ?? '';
   const node = affinity.startsWith('host:') && affinity.length > 5 ? affinity.slice(5) : null;
   return { name, cidr: cidr.text, node };
 }
@@ -100,16 +101,6 @@ function bareAddress(text: string | null, family: IpFamily): string | null {
   const cidr = parseCidr(text);
   if (cidr === null || cidr.family !== family || cidr.prefixLength !== (family === 4 ? 32 : 128)) return null;
   return cidr.text.split('/')[0] as string;
-}
-
-function field(obj: unknown, key: string): unknown {
-  return typeof obj === 'object' && obj !== null && !Array.isArray(obj)
-    ? (obj as Record<string, unknown>)[key]
-    : undefined;
-}
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
 }
 
 function nonEmpty(v: string | null): string | null {

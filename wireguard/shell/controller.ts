@@ -44,7 +44,8 @@ export class WireguardController {
   private config: WireguardConfig | null = null;
   /** The last config computed, so an invalid new value keeps the last good one. */
   private previousConfig: WireguardConfig | null = null;
-  /** The last config computed, so an invalid new value keeps the last good one. */ private lastProblems = '';
+  /** The problems last reported, so an unchanged invalid config is logged once, not on every event. */
+  private lastProblems = '';
   private isSynced = false;
   private isScheduled = false;
   private isClosed = false;

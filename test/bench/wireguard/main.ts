@@ -5,7 +5,7 @@
 // table computed, device created (kernel WireGuard if available, else wireguard-go), N peers
 // configured, N+1 routes and the rule installed — the same FamilyReconciler alp-node runs, minus
 // the API server. Then one Node added (delta apply, median of --incremental runs), a periodic
-// full resync of the unchanged device, and RSS. Targets (issue 5): 5,000 peers ≤ 2 s full,
+// full resync of the unchanged device, and RSS. Targets: 5,000 peers ≤ 2 s full,
 // ≤ 50 ms incremental.
 //
 // The parent process creates a scratch network namespace and re-runs this file inside it, so
