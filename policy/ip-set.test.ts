@@ -12,9 +12,8 @@ function ip(text: string): Ip {
 }
 
 describe('IP sets', () => {
-  it('IP: membership is by canonical address, so v4-mapped and plain v4 are one member', () => {
+  it('IP: membership is by canonical address text', () => {
     const set = createIpSet('IP');
-    expect(set.add('::ffff:10.0.0.1')).toBeNull();
     expect(set.add('10.0.0.1')).toBeNull();
     expect(set.add('2001:DB8:0::1')).toBeNull();
     expect(set.size).toBe(2);
@@ -27,12 +26,27 @@ describe('IP sets', () => {
     expect(set.containsKey('<nil>')).toBe(false);
   });
 
+  it('IP: a member written as ::ffff:a.b.c.d is its own member and never matches IPv4, as in Calico', () => {
+    const set = createIpSet('IP');
+    expect(set.add('::ffff:10.0.0.1')).toBeNull();
+    expect(set.containsIp(ip('10.0.0.1'))).toBe(false);
+    expect(set.containsIp(ip('::ffff:10.0.0.1'))).toBe(false); // the request address reads as IPv4
+    expect(set.containsKey('10.0.0.1')).toBe(false);
+    expect(set.add('10.0.0.1')).toBeNull();
+    expect(set.size).toBe(2);
+    expect(set.containsIp(ip('::ffff:10.0.0.1'))).toBe(true);
+    set.remove('0:0:0:0:0:ffff:10.0.0.1'); // the same mapped member, written out in full
+    expect(set.size).toBe(1);
+    expect(set.containsIp(ip('10.0.0.1'))).toBe(true);
+  });
+
   it('IP: add and remove are idempotent', () => {
     const set = createIpSet('IP');
     set.add('10.0.0.1');
     set.add('10.0.0.1');
     expect(set.size).toBe(1);
     set.remove('::ffff:10.0.0.1');
+    expect(set.size).toBe(1);
     set.remove('10.0.0.1');
     set.remove('10.0.0.99');
     expect(set.size).toBe(0);
@@ -45,7 +59,7 @@ describe('IP sets', () => {
     expect(set.add('::ffff:192.168.1.7,udp:53')).toBeNull();
     expect(set.add('fd00::0001,sctp:9000')).toBeNull();
     expect(set.containsKey('192.168.1.1,tcp:80')).toBe(true);
-    expect(set.containsKey('192.168.1.7,udp:53')).toBe(true);
+    expect(set.containsKey('192.168.1.7,udp:53')).toBe(false); // written v4-mapped: never an IPv4 key
     expect(set.containsKey('fd00::1,sctp:9000')).toBe(true);
     expect(set.containsKey(ipPortKey(ip('192.168.1.1'), 'tcp', 80))).toBe(true);
     expect(set.containsKey('192.168.1.1,udp:80')).toBe(false); // protocol matters
@@ -74,6 +88,21 @@ describe('IP sets', () => {
     set.remove('10.0.0.5,tcp:8080');
     expect(set.containsKey('10.0.0.5,tcp:8080')).toBe(false);
     expect(set.containsKey('10.0.0.5,tcp:9090')).toBe(true);
+  });
+
+  it('NET: a v4-mapped IPv6 prefix is an IPv6 network and contains no IPv4 address, as in Calico', () => {
+    const set = createIpSet('NET');
+    expect(set.add('::ffff:10.0.0.0/104')).toBeNull();
+    expect(set.add('::ffff:0:0/96')).toBeNull();
+    expect(set.size).toBe(2);
+    for (const a of ['10.1.2.3', '::ffff:10.1.2.3', '192.0.2.1'])
+      expect(set.containsIp(ip(a)), a).toBe(false);
+    expect(set.add('10.0.0.0/8')).toBeNull();
+    expect(set.containsIp(ip('::ffff:10.1.2.3'))).toBe(true);
+    set.remove('::ffff:10.0.0.0/104');
+    set.remove('::ffff:0:0/96');
+    expect(set.size).toBe(1);
+    expect(set.containsIp(ip('10.1.2.3'))).toBe(true);
   });
 
   it('NET: containment holds at every prefix length, including /25–/31 and /121–/127', () => {

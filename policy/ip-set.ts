@@ -1,11 +1,15 @@
 // The IP sets of the sidecar's policy store: IP, IP_AND_PORT and NET members with lookups per type.
 //
-// Unlike Dikastes, members are validated and canonicalised on add (spec §3): Calico stores IP and
-// IP_AND_PORT members as raw strings and panics on a malformed NET member. Here `10.0.0.1` and
-// `::ffff:10.0.0.1` are the same member, and a malformed member is rejected with a reason.
+// Unlike Dikastes, members are validated on add and a malformed one is rejected with a reason
+// (Calico panics on a malformed NET member). Matching stays Calico's (spec §3, §5.1): IP and
+// IP_AND_PORT sets compare canonical address text, and a request's v4-mapped address reads as
+// dotted IPv4, so a member written as `::ffff:a.b.c.d` never matches an IPv4 request. A NET member
+// written as a v4-mapped IPv6 prefix sits in Calico's v6 trie, where no address is ever looked up
+// (v4 and v4-mapped addresses go to the v4 trie): it is kept, and matches nothing. Rule `nets`
+// are different: they follow Go's IPNet.Contains, where `::ffff:0:0/96` contains all of IPv4.
 
 import { CidrTrie } from '../calico/cidr-trie.js';
-import type { Ip } from '../calico/ip.js';
+import type { Cidr, Ip } from '../calico/ip.js';
 import { parseCidr, parseIp } from '../calico/ip.js';
 
 /** The proto enum names of IPSetUpdate.IPSetType. */
@@ -50,7 +54,20 @@ function canonicalIpMember(member: string): Canonical {
   const ip = parseIp(member);
   return ip === null
     ? { ok: false, reason: `not an IP address: ${JSON.stringify(member)}` }
-    : { ok: true, key: ip.text };
+    : { ok: true, key: memberText(member, ip) };
+}
+
+/**
+ * A member's canonical text. A v4-mapped address written in IPv6 form keeps an IPv6 text, which
+ * no request address equals, as in Calico's string sets.
+ */
+function memberText(written: string, ip: Ip): string {
+  return ip.family === 4 && written.includes(':') ? `::ffff:${ip.text}` : ip.text;
+}
+
+/** True for a NET member that Calico's trie files as IPv6 although it covers IPv4 addresses. */
+function isMappedNet(written: string, cidr: Cidr): boolean {
+  return cidr.family === 4 && written.slice(0, written.indexOf('/')).includes(':');
 }
 
 const IP_PORT_TAIL = /^([a-z0-9]+):([0-9]{1,5})$/;
@@ -60,13 +77,14 @@ function canonicalIpPortMember(member: string): Canonical {
   const comma = member.indexOf(',');
   const bad = (why: string): Canonical => ({ ok: false, reason: `${why}: ${JSON.stringify(member)}` });
   if (comma < 0) return bad('expected <ip>,<proto>:<port>');
-  const ip = parseIp(member.slice(0, comma));
+  const written = member.slice(0, comma);
+  const ip = parseIp(written);
   if (ip === null) return bad('not an IP address before the comma');
   const tail = IP_PORT_TAIL.exec(member.slice(comma + 1));
   if (tail === null) return bad('expected <proto>:<port> after the comma, proto in [a-z0-9]');
   const port = Number(tail[2]);
   if (port > 65535) return bad('port out of range');
-  return { ok: true, key: ipPortKey(ip, tail[1] as string, port) };
+  return { ok: true, key: `${memberText(written, ip)},${tail[1] as string}:${port}` };
 }
 
 function createKeySet(
@@ -97,20 +115,25 @@ function createKeySet(
 
 function createNetSet(): IpSet {
   const trie = new CidrTrie();
+  /** v4-mapped IPv6 prefixes, by canonical IPv4 text: members that never match (see top). */
+  const mapped = new Set<string>();
   return {
     type: 'NET',
     get size() {
-      return trie.size;
+      return trie.size + mapped.size;
     },
     add(member) {
       const cidr = parseCidr(member);
       if (cidr === null) return `not a CIDR: ${JSON.stringify(member)}`;
-      trie.add(cidr);
+      if (isMappedNet(member, cidr)) mapped.add(cidr.text);
+      else trie.add(cidr);
       return null;
     },
     remove(member) {
       const cidr = parseCidr(member);
-      if (cidr !== null) trie.remove(cidr);
+      if (cidr === null) return;
+      if (isMappedNet(member, cidr)) mapped.delete(cidr.text);
+      else trie.remove(cidr);
     },
     containsIp: (ip) => trie.containsIp(ip),
     containsKey: () => false,
