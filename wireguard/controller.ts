@@ -2,7 +2,13 @@
 // IP family → our Node's annotations. Also turns device trouble (a link deleted or downed behind
 // our back, a wireguard-go child that died, a watch that recovered) into full resyncs.
 import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  felixConfigurationFromObject,
+  selectFelixConfigurations,
+  type FelixConfigurationResource,
+} from '../calico/felix-configuration.js';
 import type { IpFamily } from '../calico/ip.js';
+import { labelsFromObject, type Labels } from '../calico/labels.js';
 import type { Logger } from '../daemon/log.js';
 import { annotationChanges } from './annotations.js';
 import { computeWireguardConfig, type ConfigProblem, type WireguardConfig } from './config.js';
@@ -38,7 +44,9 @@ export class WireguardController {
   private config: WireguardConfig | null = null;
   /** The last config computed, so an invalid new value keeps the last good one. */
   private previousConfig: WireguardConfig | null = null;
-  /** The last config computed, so an invalid new value keeps the last good one. */ private lastProblems = '';
+  private lastConfigReport = '';
+  /** Our Node's labels, which pick the selector-scoped FelixConfiguration; null without our Node. */
+  private ownLabels: Labels | null = null;
   private isSynced = false;
   private isScheduled = false;
   private isClosed = false;
@@ -146,7 +154,10 @@ export class WireguardController {
         const info = e.type === 'upsert' ? nodeInfoFromObject(e.object) : null;
         if (info === null) this.nodes.delete(name);
         else this.nodes.set(name, info);
-        if (name === this.opts.nodeName) this.maybePublish();
+        if (name === this.opts.nodeName) {
+          this.onOwnLabels(e.type === 'upsert' ? labelsFromObject(e.object.metadata?.labels) : null);
+          this.maybePublish();
+        }
         break;
       }
       case 'ipamblocks': {
@@ -156,7 +167,7 @@ export class WireguardController {
         break;
       }
       case 'felixconfigurations':
-        if (name !== 'default' && name !== `node.${this.opts.nodeName}`) return;
+        // Any resource may select us through its nodeSelector, so every change is a candidate.
         this.config = null;
         break;
       default: {
@@ -183,24 +194,41 @@ export class WireguardController {
     for (const r of this.reconcilers) r.update(inputs);
   }
 
+  /** A label change can move us into or out of a selector-scoped FelixConfiguration. */
+  private onOwnLabels(labels: Labels | null): void {
+    if (sameLabels(labels, this.ownLabels)) return;
+    this.ownLabels = labels;
+    this.config = null;
+  }
+
   private currentConfig(): WireguardConfig {
     if (this.config !== null) return this.config;
-    const spec = (name: string): unknown =>
-      (this.informers.get('felixconfigurations', name) as { spec?: unknown } | undefined)?.spec ?? null;
+    const resources = this.informers
+      .list('felixconfigurations')
+      .map(felixConfigurationFromObject)
+      .filter((r): r is FelixConfigurationResource => r !== null);
+    const selection = selectFelixConfigurations(resources, this.opts.nodeName, this.ownLabels);
     const result = computeWireguardConfig(
-      { defaultSpec: spec('default'), nodeSpec: spec(`node.${this.opts.nodeName}`), env: this.opts.env },
+      { layers: selection.layers, env: this.opts.env },
       this.previousConfig,
     );
-    this.reportProblems(result.problems);
+    this.reportProblems(selection, result.problems);
     this.config = result.config;
     this.previousConfig = result.config;
     return result.config;
   }
 
-  private reportProblems(problems: readonly ConfigProblem[]): void {
-    const text = JSON.stringify(problems);
-    if (text === this.lastProblems) return;
-    this.lastProblems = text;
+  private reportProblems(
+    selection: ReturnType<typeof selectFelixConfigurations>,
+    problems: readonly ConfigProblem[],
+  ): void {
+    const applied = selection.layers.map((l) => `${l.source}:${l.name}`);
+    const text = JSON.stringify([applied, selection.problems, problems]);
+    if (text === this.lastConfigReport) return;
+    this.lastConfigReport = text;
+    this.opts.log.info({ felixConfigurations: applied }, 'FelixConfigurations that apply to this node');
+    for (const p of selection.problems)
+      this.opts.log.warn(p, 'selector-scoped FelixConfiguration not applied');
     for (const p of problems)
       this.opts.log.warn(p, 'invalid WireGuard setting ignored; keeping the last good value');
   }
@@ -238,6 +266,13 @@ export class WireguardController {
     if (own !== undefined && annotationChanges(own.metadata?.annotations ?? {}, statuses) === null) return;
     this.publisher.publish(statuses);
   }
+}
+
+function sameLabels(a: Labels | null, b: Labels | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 function summarize(steps: readonly Step[]): Record<string, number> {
