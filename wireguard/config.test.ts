@@ -36,6 +36,7 @@ describe('computeWireguardConfig', () => {
       firewallMark: 0x200000,
       deviceRouteProtocol: 3,
       mtuIfacePattern: DEFAULT_CONFIG.mtuIfacePattern,
+      routeSyncDisabled: false,
     });
   });
 
@@ -160,6 +161,12 @@ describe('computeWireguardConfig', () => {
       spec: { routeTableRanges: [{ min: 253, max: 260 }] },
       field: 'routeTableIndex',
       want: 256,
+    },
+    {
+      rule: 'routeSyncDisabled is a boolean',
+      spec: { routeSyncDisabled: true },
+      field: 'routeSyncDisabled',
+      want: true,
     },
     {
       rule: 'the mark is the 6th bit of iptablesMarkMask',

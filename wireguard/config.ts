@@ -45,6 +45,8 @@ export interface WireguardConfig {
   readonly firewallMark: number;
   readonly deviceRouteProtocol: number;
   readonly mtuIfacePattern: string;
+  /** Leave routing table T alone: no routes added or removed; device, peers and rule as usual. */
+  readonly routeSyncDisabled: boolean;
 }
 
 export interface FamilyConfig {
@@ -152,6 +154,7 @@ const FIELDS: { readonly [K in keyof WireguardConfig]: FieldSpec<WireguardConfig
     },
   },
   deviceRouteProtocol: intField(['deviceRouteProtocol'], ['DeviceRouteProtocol'], 3, 0, 255),
+  routeSyncDisabled: boolField(['routeSyncDisabled'], ['RouteSyncDisabled'], false),
   mtuIfacePattern: {
     yaml: ['mtuIfacePattern'],
     env: ['MTUIfacePattern'],

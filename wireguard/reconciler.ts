@@ -151,7 +151,10 @@ export class FamilyReconciler {
       // Unlike Felix (spec §9.11), a renamed device or moved table leaves nothing behind.
       const old = this.lastTarget;
       const observed = await this.dataplane.observe(this.family, old.iface, old.table);
-      const plan = planDevice({ kind: 'disabled', teardown: { family: this.family, ...old } }, observed);
+      const plan = planDevice(
+        { kind: 'disabled', teardown: { family: this.family, ...old, routeSync: routeSync(inputs.config) } },
+        observed,
+      );
       await this.dataplane.execute(plan.steps, this.keyPair.privateKey);
       this.lastTarget = null;
       full = true;
@@ -173,7 +176,12 @@ export class FamilyReconciler {
       assumeApplied(
         this.lastDesired ?? {
           kind: 'disabled',
-          teardown: { family: this.family, iface: fam.interfaceName, table },
+          teardown: {
+            family: this.family,
+            iface: fam.interfaceName,
+            table,
+            routeSync: routeSync(inputs.config),
+          },
         },
         this.linkKind(fam.interfaceName),
       );
@@ -201,7 +209,15 @@ export class FamilyReconciler {
     const table = inputs.config.routeTableIndex;
     if (!fam.enabled) {
       return {
-        desired: { kind: 'disabled', teardown: { family: this.family, iface: fam.interfaceName, table } },
+        desired: {
+          kind: 'disabled',
+          teardown: {
+            family: this.family,
+            iface: fam.interfaceName,
+            table,
+            routeSync: routeSync(inputs.config),
+          },
+        },
         peers: 0,
         selfAddress: null,
       };
@@ -279,5 +295,10 @@ function globalPart(c: WireguardConfig): unknown[] {
     c.deviceRouteProtocol,
     c.mtuIfacePattern,
     c.threadingEnabled,
+    c.routeSyncDisabled,
   ];
+}
+
+function routeSync(c: WireguardConfig): boolean {
+  return !c.routeSyncDisabled;
 }
