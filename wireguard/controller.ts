@@ -1,25 +1,34 @@
 // Wires the mesh together: informer events → plain node/block/config facts → one reconciler per
 // IP family → our Node's annotations. Also turns device trouble (a link deleted or downed behind
 // our back, a wireguard-go child that died, a watch that recovered) into full resyncs.
-import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import {
   felixConfigurationFromObject,
   selectFelixConfigurations,
+  type FelixConfigSelection,
   type FelixConfigurationResource,
 } from '../calico/felix-configuration.js';
 import type { IpFamily } from '../calico/ip.js';
 import { labelsFromObject, type Labels } from '../calico/labels.js';
 import type { Logger } from '../daemon/log.js';
 import { annotationChanges } from './annotations.js';
-import { computeWireguardConfig, type ConfigProblem, type WireguardConfig } from './config.js';
+import { computeWireguardConfig, familyConfig, type ConfigProblem, type WireguardConfig } from './config.js';
 import type { Dataplane } from './dataplane.js';
 import { ResourceInformers, type InformerEvent } from './informers.js';
 import type { LinkEvent } from './ip-monitor.js';
 import type { KeyPair } from './keys.js';
 import type { DeviceSnapshot, WireguardMetrics } from './metrics.js';
-import { ipamBlockFromObject, nodeInfoFromObject, type IpamBlockInfo, type NodeInfo } from './node-info.js';
+import {
+  ANNOTATION_PUBLIC_KEY_V4,
+  ANNOTATION_PUBLIC_KEY_V6,
+  ipamBlockFromObject,
+  nodeInfoFromObject,
+  type IpamBlockInfo,
+  type NodeInfo,
+} from './node-info.js';
 import { NodePublisher } from './node-publisher.js';
 import { FamilyReconciler, type FamilyStatus } from './reconciler.js';
+import { readStartState } from './start-state.js';
 import type { Step } from './plan.js';
 
 export interface ControllerOptions {
@@ -86,13 +95,52 @@ export class WireguardController {
     this.publisher = new NodePublisher(opts.kubeConfig.makeApiClient(CoreV1Api), opts.nodeName, log);
   }
 
-  /** Starts watching; the first (full) reconcile runs once Nodes have been listed. */
+  /** Bootstraps, then starts watching; the first (full) reconcile runs once Nodes have been listed. */
   async start(): Promise<void> {
+    await this.bootstrap();
+    if (this.isClosed) return;
     await this.informers.start();
     if (this.isClosed) return;
     this.isSynced = true;
     this.opts.log.info({ nodes: this.nodes.size, blocks: this.blocks.size }, 'initial sync done');
     this.recompute();
+  }
+
+  /**
+   * Felix's start-up bootstrap (spec §2.6), before any watch: with the configuration and our Node
+   * read directly, each family removes a device, and we remove a published key, that peers would
+   * route into while this node cannot answer. Best effort: if the API server cannot be read, the
+   * first reconcile repairs the same state a little later.
+   */
+  private async bootstrap(): Promise<void> {
+    const { log } = this.opts;
+    const state = await readStartState(this.opts.kubeConfig, this.opts.nodeName, log, () => this.isClosed);
+    if (state === null) return;
+    const { selection, node } = state;
+    const config = computeWireguardConfig({ layers: selection.layers, env: this.opts.env }, null).config;
+    const annotations = node?.metadata?.annotations ?? {};
+    const keep = new Map<string, string | null>();
+    for (const r of this.reconcilers) {
+      const name = r.family === 4 ? ANNOTATION_PUBLIC_KEY_V4 : ANNOTATION_PUBLIC_KEY_V6;
+      const published = annotations[name] ?? null;
+      try {
+        const decision = await r.bootstrap(config, published === '' ? null : published);
+        if (decision.reason === null) continue;
+        log.info({ family: `v${r.family}`, ...decision }, 'bootstrap: removing stale WireGuard state');
+        // Removed unless it is (by then) our own key; a disabled family publishes none at all.
+        if (decision.clearPublishedKey)
+          keep.set(name, familyConfig(config, r.family).enabled ? this.opts.keys[r.family].publicKey : null);
+      } catch (err) {
+        log.warn({ family: `v${r.family}`, err: describe(err) }, 'bootstrap: could not check the device');
+      }
+    }
+    if (keep.size === 0 || this.isClosed) return;
+    try {
+      const removed = await this.publisher.removeUnlessHolding(keep);
+      if (removed.length > 0) log.info({ annotations: removed }, 'bootstrap: removed stale published keys');
+    } catch (err) {
+      log.warn({ err: describe(err) }, 'bootstrap: could not remove stale published keys');
+    }
   }
 
   /** The devices the metrics report: enabled families' devices as `wg` sees them. */
@@ -218,10 +266,7 @@ export class WireguardController {
     return result.config;
   }
 
-  private reportProblems(
-    selection: ReturnType<typeof selectFelixConfigurations>,
-    problems: readonly ConfigProblem[],
-  ): void {
+  private reportProblems(selection: FelixConfigSelection, problems: readonly ConfigProblem[]): void {
     const applied = selection.layers.map((l) => `${l.source}:${l.name}`);
     const text = JSON.stringify([applied, selection.problems, problems]);
     if (text === this.lastConfigReport) return;
@@ -266,6 +311,11 @@ export class WireguardController {
     if (own !== undefined && annotationChanges(own.metadata?.annotations ?? {}, statuses) === null) return;
     this.publisher.publish(statuses);
   }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ApiException) return `HTTP ${err.code}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 function sameLabels(a: Labels | null, b: Labels | null): boolean {

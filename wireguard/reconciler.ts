@@ -6,6 +6,7 @@
 import type { IpFamily } from '../calico/ip.js';
 import { backoffDelayMs } from '../daemon/backoff.js';
 import type { Logger } from '../daemon/log.js';
+import { bootstrapDecision, type BootstrapDecision } from './bootstrap.js';
 import { familyConfig, type FamilyConfig, type WireguardConfig } from './config.js';
 import type { Dataplane } from './dataplane.js';
 import {
@@ -79,6 +80,28 @@ export class FamilyReconciler {
     this.inputs = inputs;
     this.armRefresh(inputs.config.routeRefreshIntervalMs);
     this.kick();
+  }
+
+  /**
+   * Start-up bootstrap (spec §2.6), before the first update: removes a device left in a state
+   * peers cannot talk to, and says whether our published key must go too.
+   */
+  async bootstrap(config: WireguardConfig, publishedKey: string | null): Promise<BootstrapDecision> {
+    const fam = familyConfig(config, this.family);
+    const table = config.routeTableIndex;
+    const observed = await this.dataplane.observe(this.family, fam.interfaceName, table);
+    const decision = bootstrapDecision({
+      enabled: fam.enabled,
+      ourPublicKey: this.keyPair.publicKey,
+      publishedKey,
+      device: observed.link === null ? null : { publicKey: observed.wireguard?.publicKey ?? null },
+    });
+    if (decision.removeDevice) {
+      const teardown = { family: this.family, iface: fam.interfaceName, table, routeSync: routeSync(config) };
+      const plan = planDevice({ kind: 'disabled', teardown }, observed);
+      await this.dataplane.execute(plan.steps, this.keyPair.privateKey);
+    }
+    return decision;
   }
 
   /** Plans the next run against the host as it really is. */
