@@ -1,5 +1,6 @@
 // The policy-sync agent's settings from the environment (Calico's names where Calico has one) and
 // FelixConfiguration. Pure: values in, settings or a reason out.
+import { layerField, type FelixConfigLayer, type FelixConfigSource } from '../calico/felix-configuration.js';
 import type { SocketLayout } from './pod-sockets.js';
 
 export type DatastoreSettings =
@@ -11,7 +12,7 @@ export interface PolicySyncSettings {
   readonly policySyncPathPrefix: string;
   readonly socketLayout: SocketLayout;
   /** Where the prefix came from, for the start-up log line. */
-  readonly prefixSource: 'env' | 'node' | 'default' | 'unset';
+  readonly prefixSource: 'env' | FelixConfigSource | 'unset';
 }
 
 export type SettingsResult =
@@ -19,10 +20,8 @@ export type SettingsResult =
 
 export interface SettingsInput {
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** `.spec` of FelixConfiguration `node.<nodename>`, or null. */
-  readonly nodeFelixSpec?: unknown;
-  /** `.spec` of FelixConfiguration `default`, or null. */
-  readonly defaultFelixSpec?: unknown;
+  /** The FelixConfigurations that apply to this node, highest first (selectFelixConfigurations). */
+  readonly felixLayers?: readonly FelixConfigLayer[];
 }
 
 /** Environment variables the agent reads. */
@@ -35,8 +34,9 @@ export const ENV = {
 
 /**
  * DATASTORE_TYPE=kubernetes (default) or file (with ALP_DATASTORE_PATH: files or directories,
- * separated by ':'); FELIX_POLICYSYNCPATHPREFIX overrides FelixConfiguration node.<name>, which
- * overrides `default` (Felix's precedence); ALP_POLICY_SYNC_LAYOUT=csi (default) or driverless.
+ * separated by ':'); FELIX_POLICYSYNCPATHPREFIX overrides the FelixConfigurations, taken in
+ * Felix's order (node.<name>, then the one selecting this node, then `default`);
+ * ALP_POLICY_SYNC_LAYOUT=csi (default) or driverless.
  */
 export function policySyncSettings(input: SettingsInput): SettingsResult {
   const env = input.env;
@@ -59,25 +59,18 @@ export function policySyncSettings(input: SettingsInput): SettingsResult {
     return { ok: false, error: `${ENV.socketLayout} must be csi or driverless, not "${layout}"` };
 
   const fromEnv = nonEmpty(env[ENV.policySyncPathPrefix]);
-  const fromNode = specPrefix(input.nodeFelixSpec);
-  const fromDefault = specPrefix(input.defaultFelixSpec);
+  const layer = (input.felixLayers ?? []).find(
+    (l) => typeof layerField(l, 'policySyncPathPrefix') === 'string',
+  );
   const [prefix, prefixSource] =
     fromEnv !== undefined
       ? [fromEnv, 'env' as const]
-      : fromNode !== undefined
-        ? [fromNode, 'node' as const]
-        : fromDefault !== undefined
-          ? [fromDefault, 'default' as const]
-          : ['', 'unset' as const];
+      : layer !== undefined
+        ? [layerField(layer, 'policySyncPathPrefix') as string, layer.source]
+        : ['', 'unset' as const];
   if (prefix !== '' && !prefix.startsWith('/'))
     return { ok: false, error: `policySyncPathPrefix must be an absolute path, not "${prefix}"` };
   return { ok: true, value: { datastore, policySyncPathPrefix: prefix, socketLayout: layout, prefixSource } };
-}
-
-function specPrefix(spec: unknown): string | undefined {
-  if (typeof spec !== 'object' || spec === null) return undefined;
-  const v = (spec as Record<string, unknown>)['policySyncPathPrefix'];
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../daemon/log.js';
 import { startMetricsServer } from '../daemon/metrics-server.js';
 import { startWireguard } from '../wireguard/index.js';
 import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
-import { openDatastore, readFelixConfigurationSpecs } from '../agent/datastore/open-datastore.js';
+import { openDatastore, readFelixConfigurations } from '../agent/datastore/open-datastore.js';
 import { runExplainCommand } from '../agent/explain-command.js';
 import { startPolicySyncAgent } from '../agent/policy-sync-agent.js';
 import { policySyncSettings, type PolicySyncSettings } from '../agent/policy-sync-config.js';
@@ -28,20 +28,18 @@ function loadKubeConfig(opts: AlpNodeOptions): KubeConfig {
   return kc;
 }
 
-/** PolicySync settings: environment over FelixConfiguration node.<name> over default. */
+/** PolicySync settings: environment over the FelixConfigurations, in Felix's order. */
 async function readPolicySyncSettings(
   opts: AlpNodeOptions,
   kubeConfig: KubeConfig | null,
+  log: Logger,
 ): Promise<PolicySyncSettings | string> {
   const fileOnly = policySyncSettings({ env: process.env });
   if (!fileOnly.ok) return fileOnly.error;
   if (fileOnly.value.datastore.type === 'file' || kubeConfig === null) return fileOnly.value;
-  const specs = await readFelixConfigurationSpecs(kubeConfig, opts.nodeName);
-  const full = policySyncSettings({
-    env: process.env,
-    nodeFelixSpec: specs.nodeSpec,
-    defaultFelixSpec: specs.defaultSpec,
-  });
+  const selection = await readFelixConfigurations(kubeConfig, opts.nodeName);
+  for (const p of selection.problems) log.warn(p, 'selector-scoped FelixConfiguration not applied');
+  const full = policySyncSettings({ env: process.env, felixLayers: selection.layers });
   return full.ok ? full.value : full.error;
 }
 
@@ -68,7 +66,7 @@ async function startComponents(
       })),
     });
   }
-  const settings = await readPolicySyncSettings(opts, kubeConfig);
+  const settings = await readPolicySyncSettings(opts, kubeConfig, log);
   if (typeof settings === 'string') throw new Error(settings);
   if (settings.policySyncPathPrefix === '') {
     log.info('policySyncPathPrefix is empty: the PolicySync API is off, as in Felix');

@@ -35,8 +35,9 @@ export interface WireguardHandle {
 }
 
 /**
- * Loads (or creates) the keys, then watches Nodes, IPAMBlocks and FelixConfigurations and keeps
- * the device, routes, rule and our Node's annotations in line. Resolves once started; the first
+ * Loads (or creates) the keys, removes stale device state and published keys (the bootstrap, spec
+ * §2.6), then watches Nodes, IPAMBlocks and FelixConfigurations and keeps the device, routes,
+ * rule and our Node's annotations in line. Resolves once started; the first
  * full resync runs as soon as the Nodes have been listed. Throws only for bad start-up
  * configuration (an unusable state directory).
  */

@@ -1,7 +1,14 @@
-// Opens the datastore the settings name, and reads the FelixConfiguration specs the
-// policy-sync settings depend on (Kubernetes datastore only).
+// Opens the datastore the settings name, and reads the FelixConfigurations the policy-sync
+// settings depend on (Kubernetes datastore only).
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import {
+  felixConfigurationFromObject,
+  selectFelixConfigurations,
+  type FelixConfigSelection,
+  type FelixConfigurationResource,
+} from '../../calico/felix-configuration.js';
+import { labelsFromObject } from '../../calico/labels.js';
 import type { Logger } from '../../daemon/log.js';
 import type { DatastoreSettings } from '../policy-sync-config.js';
 import { FileDatastore } from './file.js';
@@ -16,33 +23,40 @@ export function openDatastore(
   return new KubernetesDatastore({ kubeConfig: deps.kubeConfig, log: deps.log, nodeName: deps.nodeName });
 }
 
-export interface FelixConfigurationSpecs {
-  readonly defaultSpec: unknown;
-  readonly nodeSpec: unknown;
-}
-
-/** FelixConfiguration `default` and `node.<nodeName>` (crd.projectcalico.org/v1); null when absent. */
-export async function readFelixConfigurationSpecs(
+/**
+ * The FelixConfigurations (crd.projectcalico.org/v1) that apply to `nodeName`, in Felix's order:
+ * all of them are listed, and our Node's labels pick the selector-scoped one.
+ */
+export async function readFelixConfigurations(
   kc: KubeConfig,
   nodeName: string,
-): Promise<FelixConfigurationSpecs> {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const get = async (name: string): Promise<unknown> => {
-    try {
-      const obj: unknown = await api.getClusterCustomObject({
+): Promise<FelixConfigSelection> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const [list, node] = await Promise.all([
+    // A cluster without the CRD has no FelixConfigurations.
+    orNullIfMissing(
+      custom.listClusterCustomObject({
         group: 'crd.projectcalico.org',
         version: 'v1',
         plural: 'felixconfigurations',
-        name,
-      });
-      return typeof obj === 'object' && obj !== null
-        ? ((obj as Record<string, unknown>)['spec'] ?? null)
-        : null;
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === 404) return null;
-      throw err;
-    }
-  };
-  return { defaultSpec: await get('default'), nodeSpec: await get(`node.${nodeName}`) };
+      }) as Promise<{ items?: unknown }>,
+    ),
+    orNullIfMissing(core.readNode({ name: nodeName })),
+  ]);
+  const items = Array.isArray(list?.items) ? (list.items as unknown[]) : [];
+  const resources = items
+    .map(felixConfigurationFromObject)
+    .filter((r): r is FelixConfigurationResource => r !== null);
+  const labels = node === null ? null : labelsFromObject(node.metadata?.labels);
+  return selectFelixConfigurations(resources, nodeName, labels);
+}
+
+async function orNullIfMissing<T>(request: Promise<T>): Promise<T | null> {
+  try {
+    return await request;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 404) return null;
+    throw err;
+  }
 }

@@ -10,6 +10,7 @@ import {
   CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
+  Watch,
   type KubeConfig,
 } from '@kubernetes/client-node';
 import { createNode, uniqueName } from '../harness/kube.js';
@@ -84,9 +85,16 @@ export class Mesh {
   async build(
     count: number,
     extraArgs: (i: number) => readonly string[] = () => [],
-    options: { readonly dualStack?: boolean } = {},
+    options: {
+      readonly dualStack?: boolean;
+      /** Each node's `node.<name>` FelixConfiguration spec, null for none; default WireGuard on. */
+      readonly nodeFelixConfig?: (i: number) => Record<string, unknown> | null;
+    } = {},
   ): Promise<void> {
     const dual = options.dualStack === true;
+    const nodeFelixConfig =
+      options.nodeFelixConfig ??
+      (() => ({ wireguardEnabled: true, ...(dual ? { wireguardEnabledV6: true } : {}) }));
     this.dir = await mkdtemp('/tmp/alp-wg-mesh-');
     cleanupPathAtExit(this.dir);
     this.underlay = await createUnderlay(count);
@@ -104,7 +112,8 @@ export class Mesh {
         podCIDRs: dual ? [podCidr(i), podCidr6(i)] : [podCidr(i)],
         internalIPs: dual ? [net.hostIp, net.hostIp6] : [net.hostIp],
       });
-      await this.setFelixConfig(i, { wireguardEnabled: true, ...(dual ? { wireguardEnabledV6: true } : {}) });
+      const spec = nodeFelixConfig(i);
+      if (spec !== null) await this.setFelixConfig(i, spec);
       this.nodes.push({
         index: i,
         name: this.nodeName(i),
@@ -150,7 +159,11 @@ export class Mesh {
   }
 
   async setFelixConfig(i: number, spec: Record<string, unknown>): Promise<void> {
-    const name = `node.${this.nodeName(i)}`;
+    await this.applyFelixConfig(`node.${this.nodeName(i)}`, spec);
+  }
+
+  /** Creates the FelixConfiguration `name`, or merges `spec` into it. */
+  async applyFelixConfig(name: string, spec: Record<string, unknown>): Promise<void> {
     try {
       await this.custom.patchClusterCustomObject(
         { ...CALICO, plural: 'felixconfigurations', name, body: { spec } },
@@ -168,6 +181,38 @@ export class Mesh {
         },
       });
     }
+  }
+
+  async deleteFelixConfig(name: string): Promise<void> {
+    await this.custom
+      .deleteClusterCustomObject({ ...CALICO, plural: 'felixconfigurations', name })
+      .catch(() => undefined);
+  }
+
+  /** Merges labels into a Node; null removes one. */
+  async setLabels(name: string, labels: Record<string, string | null>): Promise<void> {
+    await this.core.patchNode({ name, body: { metadata: { labels } } }, MERGE);
+  }
+
+  /**
+   * Records every value one annotation of a Node takes, from a watch (so short-lived values are
+   * seen too): null while it is absent, consecutive repeats collapsed.
+   */
+  async recordAnnotation(
+    name: string,
+    key: string,
+  ): Promise<{ readonly values: readonly (string | null)[]; stop(): void }> {
+    const values: (string | null)[] = [];
+    const controller = await new Watch(this.kc).watch(
+      '/api/v1/nodes',
+      { fieldSelector: `metadata.name=${name}` },
+      (_phase, obj: { metadata?: { annotations?: Record<string, string> } }) => {
+        const value = obj.metadata?.annotations?.[key] ?? null;
+        if (values.length === 0 || values[values.length - 1] !== value) values.push(value);
+      },
+      () => undefined,
+    );
+    return { values, stop: () => controller.abort() };
   }
 
   async annotations(name: string): Promise<Record<string, string>> {

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import type { FelixConfigLayer } from '../../calico/felix-configuration.js';
 import { computeWireguardConfig, DEFAULT_CONFIG, familyConfig, type ConfigInputs } from './config.js';
 import { parseGoDurationMs } from './go-duration.js';
 
-const none: ConfigInputs = { defaultSpec: null, nodeSpec: null, env: {} };
+const none: ConfigInputs = { layers: [], env: {} };
+const def = (spec: Record<string, unknown>): FelixConfigLayer => ({
+  source: 'default',
+  name: 'default',
+  spec,
+});
+const sel = (spec: Record<string, unknown>): FelixConfigLayer => ({ source: 'selector', name: 'gpu', spec });
+const node = (spec: Record<string, unknown>): FelixConfigLayer => ({ source: 'node', name: 'node.n1', spec });
 
 describe('computeWireguardConfig', () => {
   it('has Calico’s defaults when nothing is configured (spec §1.1)', () => {
@@ -28,29 +36,68 @@ describe('computeWireguardConfig', () => {
       firewallMark: 0x200000,
       deviceRouteProtocol: 3,
       mtuIfacePattern: DEFAULT_CONFIG.mtuIfacePattern,
+      routeSyncDisabled: false,
     });
   });
 
   const precedence: { rule: string; inputs: ConfigInputs; want: number }[] = [
     {
       rule: 'default applies',
-      inputs: { ...none, defaultSpec: { wireguardListeningPort: 5000 } },
+      inputs: { ...none, layers: [def({ wireguardListeningPort: 5000 })] },
       want: 5000,
     },
     {
       rule: 'node.<name> overrides default',
       inputs: {
         ...none,
-        defaultSpec: { wireguardListeningPort: 5000 },
-        nodeSpec: { wireguardListeningPort: 6000 },
+        layers: [node({ wireguardListeningPort: 6000 }), def({ wireguardListeningPort: 5000 })],
       },
       want: 6000,
     },
     {
-      rule: 'the environment overrides both, names matched case-insensitively',
+      rule: 'the selected FelixConfiguration overrides default',
       inputs: {
-        defaultSpec: { wireguardListeningPort: 5000 },
-        nodeSpec: { wireguardListeningPort: 6000 },
+        ...none,
+        layers: [sel({ wireguardListeningPort: 5500 }), def({ wireguardListeningPort: 5000 })],
+      },
+      want: 5500,
+    },
+    {
+      rule: 'node.<name> overrides the selected FelixConfiguration',
+      inputs: {
+        ...none,
+        layers: [node({ wireguardListeningPort: 6000 }), sel({ wireguardListeningPort: 5500 })],
+      },
+      want: 6000,
+    },
+    {
+      rule: 'fields fall through one by one: a node resource without the field leaves it to the selected one',
+      inputs: {
+        ...none,
+        layers: [
+          node({ wireguardEnabled: true }),
+          sel({ wireguardListeningPort: 5500 }),
+          def({ wireguardListeningPort: 5000 }),
+        ],
+      },
+      want: 5500,
+    },
+    {
+      rule: 'a field set to null counts as unset',
+      inputs: {
+        ...none,
+        layers: [sel({ wireguardListeningPort: null }), def({ wireguardListeningPort: 5000 })],
+      },
+      want: 5000,
+    },
+    {
+      rule: 'the environment overrides every resource, names matched case-insensitively',
+      inputs: {
+        layers: [
+          node({ wireguardListeningPort: 6000 }),
+          sel({ wireguardListeningPort: 5500 }),
+          def({ wireguardListeningPort: 5000 }),
+        ],
         env: { felix_wireguardlisteningport: '7000' },
       },
       want: 7000,
@@ -116,6 +163,12 @@ describe('computeWireguardConfig', () => {
       want: 256,
     },
     {
+      rule: 'routeSyncDisabled is a boolean',
+      spec: { routeSyncDisabled: true },
+      field: 'routeSyncDisabled',
+      want: true,
+    },
+    {
       rule: 'the mark is the 6th bit of iptablesMarkMask',
       spec: { iptablesMarkMask: 0xff },
       field: 'firewallMark',
@@ -124,7 +177,7 @@ describe('computeWireguardConfig', () => {
   ];
   for (const c of values) {
     it(c.rule, () => {
-      const r = computeWireguardConfig({ ...none, defaultSpec: c.spec }, null);
+      const r = computeWireguardConfig({ ...none, layers: [def(c.spec)] }, null);
       expect(r.problems).toEqual([]);
       expect(r.config[c.field]).toEqual(c.want);
     });
@@ -158,7 +211,7 @@ describe('computeWireguardConfig', () => {
   ];
   for (const c of invalid) {
     it(`${c.rule}; the built-in default is used at start`, () => {
-      const r = computeWireguardConfig({ ...none, defaultSpec: c.spec }, null);
+      const r = computeWireguardConfig({ ...none, layers: [def(c.spec)] }, null);
       expect(r.problems).toHaveLength(1);
       expect(r.problems[0]?.source).toBe('default');
       expect(r.config).toEqual(DEFAULT_CONFIG);
@@ -167,32 +220,44 @@ describe('computeWireguardConfig', () => {
 
   it('keeps the last good value when a valid value turns invalid', () => {
     const first = computeWireguardConfig(
-      { ...none, nodeSpec: { wireguardListeningPort: 6000 } },
+      { ...none, layers: [node({ wireguardListeningPort: 6000 })] },
       null,
     ).config;
     const r = computeWireguardConfig(
-      { ...none, defaultSpec: { wireguardListeningPort: 5000 }, nodeSpec: { wireguardListeningPort: 'abc' } },
+      {
+        ...none,
+        layers: [node({ wireguardListeningPort: 'abc' }), def({ wireguardListeningPort: 5000 })],
+      },
       first,
     );
     expect(r.config.listenPortV4).toBe(6000);
     expect(r.problems).toEqual([
-      { field: 'wireguardListeningPort', source: 'node', value: 'abc', reason: 'not an integer' },
+      {
+        field: 'wireguardListeningPort',
+        source: 'node',
+        resource: 'node.n1',
+        value: 'abc',
+        reason: 'not an integer',
+      },
     ]);
   });
 
   it('falls through to lower sources when there is no previous config', () => {
     const r = computeWireguardConfig(
-      { ...none, defaultSpec: { wireguardListeningPort: 5000 }, nodeSpec: { wireguardListeningPort: 'abc' } },
+      {
+        ...none,
+        layers: [node({ wireguardListeningPort: 'abc' }), def({ wireguardListeningPort: 5000 })],
+      },
       null,
     );
     expect(r.config.listenPortV4).toBe(5000);
   });
 
   it('v6 is enabled only with ipv6Support', () => {
-    const on = computeWireguardConfig({ ...none, defaultSpec: { wireguardEnabledV6: true } }, null).config;
+    const on = computeWireguardConfig({ ...none, layers: [def({ wireguardEnabledV6: true })] }, null).config;
     expect(familyConfig(on, 6).enabled).toBe(true);
     const off = computeWireguardConfig(
-      { ...none, defaultSpec: { wireguardEnabledV6: true, ipv6Support: false } },
+      { ...none, layers: [def({ wireguardEnabledV6: true, ipv6Support: false })] },
       null,
     );
     expect(familyConfig(off.config, 6).enabled).toBe(false);

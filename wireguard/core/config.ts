@@ -1,12 +1,17 @@
-// FelixConfiguration `default` and `node.<nodename>` plus FELIX_* environment variables → one
-// validated WireguardConfig (spec §1.1, §1.3). Pure: the caller passes the specs, the environment
-// and the previous config; invalid values are returned as problems, never thrown.
+// FelixConfiguration layers plus FELIX_* environment variables → one validated WireguardConfig
+// (spec §1.1, §1.3). Pure: the caller passes the layers (from selectFelixConfigurations), the
+// environment and the previous config; invalid values are returned as problems, never thrown.
 //
-// Precedence, highest first: environment > `node.<nodename>` > `default` > built-in default.
+// Precedence, highest first, field by field: environment > `node.<nodename>` > the
+// FelixConfiguration whose nodeSelector selects this node > `default` > built-in default.
 // Unlike Felix, which restarts on any WireGuard change and falls back to the next lower source on
 // a bad value, we apply changes live, so a bad value keeps the field's last good value (the
 // previous config's) and only falls through to lower sources when there is no previous config.
-// Per-selector FelixConfigurations (spec.nodeSelector) are not read.
+import {
+  layerField,
+  type FelixConfigLayer,
+  type FelixConfigSource,
+} from '../../calico/felix-configuration.js';
 import type { IpFamily } from '../../calico/ip.js';
 import {
   boolField,
@@ -44,6 +49,8 @@ export interface WireguardConfig {
   readonly firewallMark: number;
   readonly deviceRouteProtocol: number;
   readonly mtuIfacePattern: string;
+  /** Leave routing table T alone: no routes added or removed; device, peers and rule as usual. */
+  readonly routeSyncDisabled: boolean;
 }
 
 export interface FamilyConfig {
@@ -54,20 +61,20 @@ export interface FamilyConfig {
   readonly mtu: number;
 }
 
-export type ConfigSource = 'env' | 'node' | 'default';
+export type ConfigSource = 'env' | FelixConfigSource;
 
 export interface ConfigProblem {
   readonly field: string;
   readonly source: ConfigSource;
+  /** The FelixConfiguration holding the value; absent for the environment. */
+  readonly resource?: string;
   readonly value: string;
   readonly reason: string;
 }
 
 export interface ConfigInputs {
-  /** `.spec` of FelixConfiguration `default`, or null when it does not exist. */
-  readonly defaultSpec: unknown;
-  /** `.spec` of FelixConfiguration `node.<nodename>`, or null. */
-  readonly nodeSpec: unknown;
+  /** The FelixConfigurations that apply to this node, highest precedence first. */
+  readonly layers: readonly FelixConfigLayer[];
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -151,6 +158,7 @@ const FIELDS: { readonly [K in keyof WireguardConfig]: FieldSpec<WireguardConfig
     },
   },
   deviceRouteProtocol: intField(['deviceRouteProtocol'], ['DeviceRouteProtocol'], 3, 0, 255),
+  routeSyncDisabled: boolField(['routeSyncDisabled'], ['RouteSyncDisabled'], false),
   mtuIfacePattern: {
     yaml: ['mtuIfacePattern'],
     env: ['MTUIfacePattern'],
@@ -173,10 +181,17 @@ export const DEFAULT_CONFIG: WireguardConfig = Object.fromEntries(
 
 export function computeWireguardConfig(inputs: ConfigInputs, previous: WireguardConfig | null): ConfigResult {
   const env = upperCaseEnv(inputs.env);
-  const layers: readonly { source: ConfigSource; lookup: (f: FieldSpec<unknown>) => unknown }[] = [
+  const layers: readonly {
+    source: ConfigSource;
+    resource?: string;
+    lookup: (f: FieldSpec<unknown>) => unknown;
+  }[] = [
     { source: 'env', lookup: (f) => firstDefined(f.env.map((n) => env.get(`FELIX_${n.toUpperCase()}`))) },
-    { source: 'node', lookup: (f) => firstDefined(f.yaml.map((n) => specField(inputs.nodeSpec, n))) },
-    { source: 'default', lookup: (f) => firstDefined(f.yaml.map((n) => specField(inputs.defaultSpec, n))) },
+    ...inputs.layers.map((layer) => ({
+      source: layer.source,
+      resource: layer.name,
+      lookup: (f: FieldSpec<unknown>) => firstDefined(f.yaml.map((n) => layerField(layer, n))),
+    })),
   ];
   const problems: ConfigProblem[] = [];
   const out: Record<string, unknown> = {};
@@ -193,6 +208,7 @@ export function computeWireguardConfig(inputs: ConfigInputs, previous: Wireguard
       problems.push({
         field: spec.yaml[0] as string,
         source: layer.source,
+        ...(layer.resource === undefined ? {} : { resource: layer.resource }),
         value: show(raw),
         reason: parsed.reason,
       });
@@ -228,12 +244,6 @@ function upperCaseEnv(env: Readonly<Record<string, string | undefined>>): Map<st
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out.set(k.toUpperCase(), v);
   return out;
-}
-
-function specField(spec: unknown, name: string): unknown {
-  if (typeof spec !== 'object' || spec === null) return undefined;
-  const v = (spec as Record<string, unknown>)[name];
-  return v === null ? undefined : v;
 }
 
 function firstDefined(values: readonly unknown[]): unknown {

@@ -69,12 +69,17 @@ describe('desiredDevice', () => {
   it('carries port, mark, table, rule priority and protocol from the config', () => {
     const { config } = computeWireguardConfig(
       {
-        defaultSpec: {
-          wireguardEnabled: true,
-          wireguardRoutingRulePriority: 98,
-          routeTableRanges: [{ min: 99, max: 99 }],
-        },
-        nodeSpec: null,
+        layers: [
+          {
+            source: 'default',
+            name: 'default',
+            spec: {
+              wireguardEnabled: true,
+              wireguardRoutingRulePriority: 98,
+              routeTableRanges: [{ min: 99, max: 99 }],
+            },
+          },
+        ],
         env: {},
       },
       null,

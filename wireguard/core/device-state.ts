@@ -38,6 +38,11 @@ export interface DesiredDevice {
   readonly routeProtocol: number;
   /** Keyed by destination CIDR. */
   readonly routes: ReadonlyMap<string, RouteTarget>;
+  /**
+   * False with routeSyncDisabled: table T is someone else's, so its routes are neither added nor
+   * removed; the device, peers and rule are programmed as usual (spec §1.1, Felix's dummy table).
+   */
+  readonly routeSync: boolean;
   readonly rule: RoutingRule;
   readonly threaded: boolean;
   /** v4 with host encryption: net.ipv4.conf.all.src_valid_mark must be 1 (spec §5.4, §6). */
@@ -49,6 +54,8 @@ export interface DeviceTeardown {
   readonly family: IpFamily;
   readonly iface: string;
   readonly table: number;
+  /** False with routeSyncDisabled: leftover routes in the table are left where they are. */
+  readonly routeSync: boolean;
 }
 
 export type DesiredState =
@@ -154,6 +161,7 @@ export function desiredDevice(
     table: config.routeTableIndex,
     routeProtocol: config.deviceRouteProtocol,
     routes,
+    routeSync: !config.routeSyncDisabled,
     rule: {
       priority: config.routingRulePriority,
       mark: config.firewallMark,
@@ -174,7 +182,9 @@ export function assumeApplied(desired: DesiredState, linkKind: string): Observed
   if (desired.kind === 'disabled') return EMPTY_OBSERVED;
   const d = desired.device;
   const routes = new Map<string, ObservedRoute>();
-  for (const [dst, target] of d.routes) routes.set(dst, { dst, target, protocol: d.routeProtocol });
+  if (d.routeSync) {
+    for (const [dst, target] of d.routes) routes.set(dst, { dst, target, protocol: d.routeProtocol });
+  }
   return {
     link: { kind: linkKind, mtu: d.mtu, isUp: true },
     wireguard: {

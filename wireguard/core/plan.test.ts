@@ -36,6 +36,7 @@ function device(o: Partial<DesiredDevice> = {}): DesiredDevice {
       ['198.51.100.0/26', 'throw'],
       ['198.51.100.64/26', 'device'],
     ]),
+    routeSync: true,
     rule: RULE,
     threaded: false,
     needsSrcValidMark: false,
@@ -46,7 +47,7 @@ function device(o: Partial<DesiredDevice> = {}): DesiredDevice {
 const enabled = (d: DesiredDevice = device()): DesiredState => ({ kind: 'enabled', device: d });
 const disabled: DesiredState = {
   kind: 'disabled',
-  teardown: { family: 4, iface: 'wireguard.cali', table: 1 },
+  teardown: { family: 4, iface: 'wireguard.cali', table: 1, routeSync: true },
 };
 const applied = (d: DesiredDevice = device(), kind = 'tun'): ObservedDevice =>
   assumeApplied(enabled(d), kind);
@@ -307,6 +308,40 @@ describe('planDevice (enabled)', () => {
     expect(planDevice(enabled(), { ...applied(), srcValidMark: true }).steps).toEqual([]);
   });
 
+  it('with routeSyncDisabled builds device, peers and rule but never touches the table (Felix’s dummy table)', () => {
+    const noSync = device({ routeSync: false });
+    expect(ops(planDevice(enabled(noSync), EMPTY_OBSERVED).steps)).toEqual([
+      'link-add',
+      'link-set-mtu',
+      'link-set-up',
+      'address-add',
+      'wireguard-set',
+      'rule-add',
+    ]);
+    // Routes someone else put in the table, or ours from before, stay; missing ones are not added.
+    const stale = new Map([
+      ['203.0.113.0/24', { dst: '203.0.113.0/24', target: 'throw' as const, protocol: 3 }],
+      ['198.51.100.64/26', { dst: '198.51.100.64/26', target: 'throw' as const, protocol: 3 }],
+    ]);
+    expect(planDevice(enabled(noSync), { ...applied(noSync), routes: stale }).steps).toEqual([]);
+  });
+
+  it('keeps no routes in its delta model while route sync is off, and programs them all once it is on', () => {
+    const noSync = device({ routeSync: false });
+    expect(applied(noSync).routes.size).toBe(0);
+    const steps = planDevice(enabled(), applied(noSync)).steps;
+    expect(steps).toEqual([
+      expect.objectContaining({
+        op: 'routes',
+        replace: [
+          { dst: '198.51.100.0/26', target: 'throw' },
+          { dst: '198.51.100.64/26', target: 'device' },
+        ],
+        remove: [],
+      }),
+    ]);
+  });
+
   it('sets threaded NAPI on a kernel device when it differs', () => {
     const observed = applied(device(), 'wireguard');
     const steps = planDevice(enabled(device({ threaded: true })), observed).steps;
@@ -333,6 +368,17 @@ describe('planDevice (disabled)', () => {
         replace: [],
         remove: [{ dst: '198.51.100.0/26', target: 'throw', protocol: 3 }],
       },
+    ]);
+  });
+
+  it('with routeSyncDisabled removes rule and device but leaves the table’s routes alone', () => {
+    const steps = planDevice(
+      { kind: 'disabled', teardown: { family: 4, iface: 'wireguard.cali', table: 1, routeSync: false } },
+      applied(),
+    ).steps;
+    expect(steps).toEqual([
+      { op: 'rule-delete', family: 4, rule: RULE },
+      { op: 'link-delete', iface: 'wireguard.cali' },
     ]);
   });
 

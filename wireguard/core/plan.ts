@@ -110,7 +110,7 @@ function planEnabled(d: DesiredDevice, observed: ObservedDevice): Plan {
   const wg = planWireguard(d, o);
   if (wg !== null) steps.push(wg);
 
-  const routes = planRoutes(d, o);
+  const routes = d.routeSync ? planRoutes(d, o) : null;
   if (routes !== null) steps.push(routes);
 
   let kept = false;
@@ -187,7 +187,7 @@ function planTeardown(t: DeviceTeardown, o: ObservedDevice): Plan {
   if (deleting) steps.push({ op: 'link-delete', iface: t.iface });
   // Routes via the device vanish with it; throw routes stay until removed.
   const remaining = [...o.routes.values()].filter((r) => r.target === 'throw' || !deleting);
-  if (remaining.length > 0) {
+  if (t.routeSync && remaining.length > 0) {
     steps.push({
       op: 'routes',
       family: t.family,

@@ -1,17 +1,31 @@
 // Wires the mesh together: informer events → plain node/block/config facts → one reconciler per
 // IP family → our Node's annotations. Also turns device trouble (a link deleted or downed behind
 // our back, a wireguard-go child that died, a watch that recovered) into full resyncs.
-import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  felixConfigurationFromObject,
+  selectFelixConfigurations,
+  type FelixConfigSelection,
+  type FelixConfigurationResource,
+} from '../../calico/felix-configuration.js';
 import type { IpFamily } from '../../calico/ip.js';
+import { labelsFromObject, type Labels } from '../../calico/labels.js';
 import type { Logger } from '../../daemon/log.js';
 import { annotationChanges } from '../core/annotations.js';
-import { computeWireguardConfig, type ConfigProblem, type WireguardConfig } from '../core/config.js';
+import {
+  computeWireguardConfig,
+  familyConfig,
+  type ConfigProblem,
+  type WireguardConfig,
+} from '../core/config.js';
 import type { Dataplane } from './dataplane.js';
 import { ResourceInformers, type InformerEvent } from './informers.js';
 import type { LinkEvent } from '../core/ip-monitor.js';
 import type { KeyPair } from '../core/keys.js';
 import type { DeviceSnapshot, WireguardMetrics } from './metrics.js';
 import {
+  ANNOTATION_PUBLIC_KEY_V4,
+  ANNOTATION_PUBLIC_KEY_V6,
   ipamBlockFromObject,
   nodeInfoFromObject,
   type IpamBlockInfo,
@@ -20,6 +34,7 @@ import {
 import { NodePublisher } from './node-publisher.js';
 import type { FamilyStatus } from '../core/annotations.js';
 import { FamilyReconciler } from './reconciler.js';
+import { readStartState } from './start-state.js';
 import type { Step } from '../core/plan.js';
 
 export interface ControllerOptions {
@@ -44,8 +59,9 @@ export class WireguardController {
   private config: WireguardConfig | null = null;
   /** The last config computed, so an invalid new value keeps the last good one. */
   private previousConfig: WireguardConfig | null = null;
-  /** The problems last reported, so an unchanged invalid config is logged once, not on every event. */
-  private lastProblems = '';
+  private lastConfigReport = '';
+  /** Our Node's labels, which pick the selector-scoped FelixConfiguration; null without our Node. */
+  private ownLabels: Labels | null = null;
   private isSynced = false;
   private isScheduled = false;
   private isClosed = false;
@@ -85,13 +101,52 @@ export class WireguardController {
     this.publisher = new NodePublisher(opts.kubeConfig.makeApiClient(CoreV1Api), opts.nodeName, log);
   }
 
-  /** Starts watching; the first (full) reconcile runs once Nodes have been listed. */
+  /** Bootstraps, then starts watching; the first (full) reconcile runs once Nodes have been listed. */
   async start(): Promise<void> {
+    await this.bootstrap();
+    if (this.isClosed) return;
     await this.informers.start();
     if (this.isClosed) return;
     this.isSynced = true;
     this.opts.log.info({ nodes: this.nodes.size, blocks: this.blocks.size }, 'initial sync done');
     this.recompute();
+  }
+
+  /**
+   * Felix's start-up bootstrap (spec §2.6), before any watch: with the configuration and our Node
+   * read directly, each family removes a device, and we remove a published key, that peers would
+   * route into while this node cannot answer. Best effort: if the API server cannot be read, the
+   * first reconcile repairs the same state a little later.
+   */
+  private async bootstrap(): Promise<void> {
+    const { log } = this.opts;
+    const state = await readStartState(this.opts.kubeConfig, this.opts.nodeName, log, () => this.isClosed);
+    if (state === null) return;
+    const { selection, node } = state;
+    const config = computeWireguardConfig({ layers: selection.layers, env: this.opts.env }, null).config;
+    const annotations = node?.metadata?.annotations ?? {};
+    const keep = new Map<string, string | null>();
+    for (const r of this.reconcilers) {
+      const name = r.family === 4 ? ANNOTATION_PUBLIC_KEY_V4 : ANNOTATION_PUBLIC_KEY_V6;
+      const published = annotations[name] ?? null;
+      try {
+        const decision = await r.bootstrap(config, published === '' ? null : published);
+        if (decision.reason === null) continue;
+        log.info({ family: `v${r.family}`, ...decision }, 'bootstrap: removing stale WireGuard state');
+        // Removed unless it is (by then) our own key; a disabled family publishes none at all.
+        if (decision.clearPublishedKey)
+          keep.set(name, familyConfig(config, r.family).enabled ? this.opts.keys[r.family].publicKey : null);
+      } catch (err) {
+        log.warn({ family: `v${r.family}`, err: describe(err) }, 'bootstrap: could not check the device');
+      }
+    }
+    if (keep.size === 0 || this.isClosed) return;
+    try {
+      const removed = await this.publisher.removeUnlessHolding(keep);
+      if (removed.length > 0) log.info({ annotations: removed }, 'bootstrap: removed stale published keys');
+    } catch (err) {
+      log.warn({ err: describe(err) }, 'bootstrap: could not remove stale published keys');
+    }
   }
 
   /** The devices the metrics report: enabled families' devices as `wg` sees them. */
@@ -153,7 +208,10 @@ export class WireguardController {
         const info = e.type === 'upsert' ? nodeInfoFromObject(e.object) : null;
         if (info === null) this.nodes.delete(name);
         else this.nodes.set(name, info);
-        if (name === this.opts.nodeName) this.maybePublish();
+        if (name === this.opts.nodeName) {
+          this.onOwnLabels(e.type === 'upsert' ? labelsFromObject(e.object.metadata?.labels) : null);
+          this.maybePublish();
+        }
         break;
       }
       case 'ipamblocks': {
@@ -163,7 +221,7 @@ export class WireguardController {
         break;
       }
       case 'felixconfigurations':
-        if (name !== 'default' && name !== `node.${this.opts.nodeName}`) return;
+        // Any resource may select us through its nodeSelector, so every change is a candidate.
         this.config = null;
         break;
       default: {
@@ -190,24 +248,38 @@ export class WireguardController {
     for (const r of this.reconcilers) r.update(inputs);
   }
 
+  /** A label change can move us into or out of a selector-scoped FelixConfiguration. */
+  private onOwnLabels(labels: Labels | null): void {
+    if (sameLabels(labels, this.ownLabels)) return;
+    this.ownLabels = labels;
+    this.config = null;
+  }
+
   private currentConfig(): WireguardConfig {
     if (this.config !== null) return this.config;
-    const spec = (name: string): unknown =>
-      (this.informers.get('felixconfigurations', name) as { spec?: unknown } | undefined)?.spec ?? null;
+    const resources = this.informers
+      .list('felixconfigurations')
+      .map(felixConfigurationFromObject)
+      .filter((r): r is FelixConfigurationResource => r !== null);
+    const selection = selectFelixConfigurations(resources, this.opts.nodeName, this.ownLabels);
     const result = computeWireguardConfig(
-      { defaultSpec: spec('default'), nodeSpec: spec(`node.${this.opts.nodeName}`), env: this.opts.env },
+      { layers: selection.layers, env: this.opts.env },
       this.previousConfig,
     );
-    this.reportProblems(result.problems);
+    this.reportProblems(selection, result.problems);
     this.config = result.config;
     this.previousConfig = result.config;
     return result.config;
   }
 
-  private reportProblems(problems: readonly ConfigProblem[]): void {
-    const text = JSON.stringify(problems);
-    if (text === this.lastProblems) return;
-    this.lastProblems = text;
+  private reportProblems(selection: FelixConfigSelection, problems: readonly ConfigProblem[]): void {
+    const applied = selection.layers.map((l) => `${l.source}:${l.name}`);
+    const text = JSON.stringify([applied, selection.problems, problems]);
+    if (text === this.lastConfigReport) return;
+    this.lastConfigReport = text;
+    this.opts.log.info({ felixConfigurations: applied }, 'FelixConfigurations that apply to this node');
+    for (const p of selection.problems)
+      this.opts.log.warn(p, 'selector-scoped FelixConfiguration not applied');
     for (const p of problems)
       this.opts.log.warn(p, 'invalid WireGuard setting ignored; keeping the last good value');
   }
@@ -245,6 +317,18 @@ export class WireguardController {
     if (own !== undefined && annotationChanges(own.metadata?.annotations ?? {}, statuses) === null) return;
     this.publisher.publish(statuses);
   }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ApiException) return `HTTP ${err.code}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sameLabels(a: Labels | null, b: Labels | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 function summarize(steps: readonly Step[]): Record<string, number> {

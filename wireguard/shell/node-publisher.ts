@@ -5,7 +5,7 @@
 import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../../daemon/log.js';
 import { backoffDelayMs } from '../../daemon/backoff.js';
-import { annotationChanges } from '../core/annotations.js';
+import { annotationChanges, type AnnotationChanges } from '../core/annotations.js';
 import type { FamilyStatus } from '../core/annotations.js';
 
 const CONFLICT_ATTEMPTS = 5;
@@ -40,6 +40,29 @@ export class NodePublisher {
     while (this.running !== null) await this.running;
   }
 
+  /**
+   * Removes each named annotation unless it holds the given value (null: remove whatever it
+   * holds), for the start-up bootstrap (spec §2.6). Resolves with the annotations removed; a
+   * missing Node has none. Errors are the caller's to report.
+   */
+  async removeUnlessHolding(keep: ReadonlyMap<string, string | null>): Promise<string[]> {
+    let removed: string[] = [];
+    try {
+      await this.patchOnce((current) => {
+        const changes: Record<string, null> = {};
+        for (const [name, value] of keep) {
+          if (name in current && current[name] !== value) changes[name] = null;
+        }
+        removed = Object.keys(changes);
+        return removed.length === 0 ? null : changes;
+      });
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return [];
+      throw err;
+    }
+    return removed;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -50,7 +73,8 @@ export class NodePublisher {
     while (this.isDirty && !this.closed) {
       this.isDirty = false;
       try {
-        await this.patchOnce(this.statuses);
+        const statuses = this.statuses;
+        await this.patchOnce((current) => annotationChanges(current, statuses));
         this.failures = 0;
       } catch (err) {
         if (err instanceof ApiException && err.code === 404) {
@@ -74,10 +98,13 @@ export class NodePublisher {
     }
   }
 
-  private async patchOnce(statuses: readonly FamilyStatus[]): Promise<void> {
+  /** Reads our Node and patches what `changesFor` asks, re-reading after a conflicting write. */
+  private async patchOnce(
+    changesFor: (current: Readonly<Record<string, string>>) => AnnotationChanges | null,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const node = await this.core.readNode({ name: this.nodeName });
-      const changes = annotationChanges(node.metadata?.annotations ?? {}, statuses);
+      const changes = changesFor(node.metadata?.annotations ?? {});
       if (changes === null) return;
       try {
         await this.core.patchNode(

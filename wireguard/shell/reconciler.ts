@@ -6,6 +6,7 @@
 import type { IpFamily } from '../../calico/ip.js';
 import { backoffDelayMs } from '../../daemon/backoff.js';
 import type { Logger } from '../../daemon/log.js';
+import { bootstrapDecision, type BootstrapDecision } from '../core/bootstrap.js';
 import { familyConfig, type FamilyConfig, type WireguardConfig } from '../core/config.js';
 import type { Dataplane } from './dataplane.js';
 import {
@@ -73,6 +74,28 @@ export class FamilyReconciler {
     this.inputs = inputs;
     this.armRefresh(inputs.config.routeRefreshIntervalMs);
     this.kick();
+  }
+
+  /**
+   * Start-up bootstrap (spec §2.6), before the first update: removes a device left in a state
+   * peers cannot talk to, and says whether our published key must go too.
+   */
+  async bootstrap(config: WireguardConfig, publishedKey: string | null): Promise<BootstrapDecision> {
+    const fam = familyConfig(config, this.family);
+    const table = config.routeTableIndex;
+    const observed = await this.dataplane.observe(this.family, fam.interfaceName, table);
+    const decision = bootstrapDecision({
+      enabled: fam.enabled,
+      ourPublicKey: this.keyPair.publicKey,
+      publishedKey,
+      device: observed.link === null ? null : { publicKey: observed.wireguard?.publicKey ?? null },
+    });
+    if (decision.removeDevice) {
+      const teardown = { family: this.family, iface: fam.interfaceName, table, routeSync: routeSync(config) };
+      const plan = planDevice({ kind: 'disabled', teardown }, observed);
+      await this.dataplane.execute(plan.steps, this.keyPair.privateKey);
+    }
+    return decision;
   }
 
   /** Plans the next run against the host as it really is. */
@@ -145,7 +168,10 @@ export class FamilyReconciler {
       // Unlike Felix (spec §9.11), a renamed device or moved table leaves nothing behind.
       const old = this.lastTarget;
       const observed = await this.dataplane.observe(this.family, old.iface, old.table);
-      const plan = planDevice({ kind: 'disabled', teardown: { family: this.family, ...old } }, observed);
+      const plan = planDevice(
+        { kind: 'disabled', teardown: { family: this.family, ...old, routeSync: routeSync(inputs.config) } },
+        observed,
+      );
       await this.dataplane.execute(plan.steps, this.keyPair.privateKey);
       this.lastTarget = null;
       full = true;
@@ -167,7 +193,12 @@ export class FamilyReconciler {
       assumeApplied(
         this.lastDesired ?? {
           kind: 'disabled',
-          teardown: { family: this.family, iface: fam.interfaceName, table },
+          teardown: {
+            family: this.family,
+            iface: fam.interfaceName,
+            table,
+            routeSync: routeSync(inputs.config),
+          },
         },
         this.linkKind(fam.interfaceName),
       );
@@ -195,7 +226,15 @@ export class FamilyReconciler {
     const table = inputs.config.routeTableIndex;
     if (!fam.enabled) {
       return {
-        desired: { kind: 'disabled', teardown: { family: this.family, iface: fam.interfaceName, table } },
+        desired: {
+          kind: 'disabled',
+          teardown: {
+            family: this.family,
+            iface: fam.interfaceName,
+            table,
+            routeSync: routeSync(inputs.config),
+          },
+        },
         peers: 0,
         selfAddress: null,
       };
@@ -273,5 +312,10 @@ function globalPart(c: WireguardConfig): unknown[] {
     c.deviceRouteProtocol,
     c.mtuIfacePattern,
     c.threadingEnabled,
+    c.routeSyncDisabled,
   ];
+}
+
+function routeSync(c: WireguardConfig): boolean {
+  return !c.routeSyncDisabled;
 }

@@ -68,7 +68,7 @@ async function measureInside(peers: number, workDir: string): Promise<Measuremen
     },
   });
   const enabled = computeWireguardConfig(
-    { defaultSpec: { wireguardEnabled: true }, nodeSpec: null, env: {} },
+    { layers: [{ source: 'default', name: 'default', spec: { wireguardEnabled: true } }], env: {} },
     null,
   ).config;
   const disabled = { ...enabled, enabledV4: false };
