@@ -2,7 +2,10 @@
 // IP family → our Node's annotations. Also turns device trouble (a link deleted or downed behind
 // our back, a wireguard-go child that died, a watch that recovered) into full resyncs.
 import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
 import type { IpFamily } from '../calico/ip.js';
+import { makeApiClient } from '../daemon/kube-api.js';
+import type { ReflectorTuning } from '../daemon/kube-reflector.js';
 import type { Logger } from '../daemon/log.js';
 import { annotationChanges } from './annotations.js';
 import { computeWireguardConfig, type ConfigProblem, type WireguardConfig } from './config.js';
@@ -24,6 +27,9 @@ export interface ControllerOptions {
   readonly metrics: WireguardMetrics;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: Logger;
+  /** For the watches' own metrics. */
+  readonly registry: Registry;
+  readonly watchTuning?: Partial<ReflectorTuning>;
 }
 
 const LINK_EVENT_DEBOUNCE_MS = 100;
@@ -69,18 +75,25 @@ export class WireguardController {
     this.informers = new ResourceInformers(
       opts.kubeConfig,
       log,
+      opts.registry,
       (e) => this.onInformerEvent(e),
       (resource) => {
         log.info({ resource }, 'watch recovered; full resync');
         for (const r of this.reconcilers) r.requestResync(`${resource} watch recovered`);
       },
+      opts.watchTuning,
     );
-    this.publisher = new NodePublisher(opts.kubeConfig.makeApiClient(CoreV1Api), opts.nodeName, log);
+    this.publisher = new NodePublisher(makeApiClient(opts.kubeConfig, CoreV1Api), opts.nodeName, log);
   }
 
   /** Starts watching; the first (full) reconcile runs once Nodes have been listed. */
   async start(): Promise<void> {
-    await this.informers.start();
+    try {
+      await this.informers.start();
+    } catch (err) {
+      if (this.isClosed) return; // stopped before the first list: nothing to do
+      throw err;
+    }
     if (this.isClosed) return;
     this.isSynced = true;
     this.opts.log.info({ nodes: this.nodes.size, blocks: this.blocks.size }, 'initial sync done');

@@ -2,6 +2,8 @@
 // policy-sync settings depend on (Kubernetes datastore only).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import { apiErrorCode, makeApiClient } from '../../daemon/kube-api.js';
 import type { Logger } from '../../daemon/log.js';
 import type { DatastoreSettings } from '../policy-sync-config.js';
 import { FileDatastore } from './file.js';
@@ -10,10 +12,20 @@ import type { Datastore } from './object-tracker.js';
 
 export function openDatastore(
   settings: DatastoreSettings,
-  deps: { readonly kubeConfig?: KubeConfig; readonly log: Logger; readonly nodeName: string },
+  deps: {
+    readonly kubeConfig?: KubeConfig;
+    readonly log: Logger;
+    readonly nodeName: string;
+    readonly registry?: Registry;
+  },
 ): Datastore {
   if (settings.type === 'file') return new FileDatastore({ paths: settings.paths, log: deps.log });
-  return new KubernetesDatastore({ kubeConfig: deps.kubeConfig, log: deps.log, nodeName: deps.nodeName });
+  return new KubernetesDatastore({
+    kubeConfig: deps.kubeConfig,
+    log: deps.log,
+    nodeName: deps.nodeName,
+    ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+  });
 }
 
 export interface FelixConfigurationSpecs {
@@ -26,7 +38,7 @@ export async function readFelixConfigurationSpecs(
   kc: KubeConfig,
   nodeName: string,
 ): Promise<FelixConfigurationSpecs> {
-  const api = kc.makeApiClient(CustomObjectsApi);
+  const api = makeApiClient(kc, CustomObjectsApi);
   const get = async (name: string): Promise<unknown> => {
     try {
       const obj: unknown = await api.getClusterCustomObject({
@@ -39,8 +51,7 @@ export async function readFelixConfigurationSpecs(
         ? ((obj as Record<string, unknown>)['spec'] ?? null)
         : null;
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === 404) return null;
+      if (apiErrorCode(err) === 404) return null;
       throw err;
     }
   };
