@@ -17,17 +17,26 @@ import {
 /** Long enough for a 500-item list page from a busy server; short enough to notice a dead one. */
 export const API_REQUEST_TIMEOUT_MS = 30_000;
 
-/** kc.makeApiClient, plus a deadline of `timeoutMs` on each request. */
+export interface ApiClientOptions {
+  /** Deadline of each request; default API_REQUEST_TIMEOUT_MS. */
+  readonly timeoutMs?: number;
+  /** Aborts every request in flight, e.g. when the client's owner is closed. */
+  readonly signal?: AbortSignal;
+}
+
+/** kc.makeApiClient, plus a deadline on each request (and an optional signal that ends them all). */
 export function makeApiClient<T extends ApiType>(
   kc: KubeConfig,
   api: ApiConstructor<T>,
-  timeoutMs: number = API_REQUEST_TIMEOUT_MS,
+  options: ApiClientOptions = {},
 ): T {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig names no current cluster');
+  const timeoutMs = options.timeoutMs ?? API_REQUEST_TIMEOUT_MS;
   const deadline = {
     pre: (context: RequestContext): Promise<RequestContext> => {
-      context.setSignal(AbortSignal.timeout(timeoutMs));
+      const timeout = AbortSignal.timeout(timeoutMs);
+      context.setSignal(options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]));
       return Promise.resolve(context);
     },
     post: (context: ResponseContext): Promise<ResponseContext> => Promise.resolve(context),

@@ -49,6 +49,8 @@ export class WireguardController {
   private isScheduled = false;
   private isClosed = false;
   private readonly linkTimers = new Map<IpFamily, NodeJS.Timeout>();
+  /** Ends the publisher's requests in flight on close(), rather than waiting out their deadline. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly opts: ControllerOptions) {
     const { log } = opts;
@@ -83,7 +85,11 @@ export class WireguardController {
       },
       opts.watchTuning,
     );
-    this.publisher = new NodePublisher(makeApiClient(opts.kubeConfig, CoreV1Api), opts.nodeName, log);
+    this.publisher = new NodePublisher(
+      makeApiClient(opts.kubeConfig, CoreV1Api, { signal: this.closing.signal }),
+      opts.nodeName,
+      log,
+    );
   }
 
   /** Starts watching; the first (full) reconcile runs once Nodes have been listed. */
@@ -147,6 +153,7 @@ export class WireguardController {
   async close(): Promise<void> {
     this.isClosed = true;
     for (const t of this.linkTimers.values()) clearTimeout(t);
+    this.closing.abort();
     await this.informers.close();
     await Promise.all(this.reconcilers.map((r) => r.close()));
     await this.publisher.close();

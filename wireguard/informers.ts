@@ -31,6 +31,8 @@ const CALICO_GROUP = 'crd.projectcalico.org';
 
 export class ResourceInformers {
   private readonly reflectors = new Map<ResourceKind, Reflector>();
+  /** Ends requests in flight on close(), rather than waiting out their deadline. */
+  private readonly closing = new AbortController();
 
   constructor(
     kubeConfig: KubeConfig,
@@ -41,8 +43,8 @@ export class ResourceInformers {
     onRecovered: (resource: ResourceKind) => void,
     tuning?: Partial<ReflectorTuning>,
   ) {
-    const core = makeApiClient(kubeConfig, CoreV1Api);
-    const custom = makeApiClient(kubeConfig, CustomObjectsApi);
+    const core = makeApiClient(kubeConfig, CoreV1Api, { signal: this.closing.signal });
+    const custom = makeApiClient(kubeConfig, CustomObjectsApi, { signal: this.closing.signal });
     const metrics = reflectorMetrics(registry);
     const reflector = (resource: ResourceKind, path: string, listPage: ListPage): Reflector =>
       new Reflector({
@@ -99,6 +101,7 @@ export class ResourceInformers {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     await Promise.all([...this.reflectors.values()].map((r) => r.close()));
   }
 }

@@ -68,6 +68,8 @@ const CALICO_PLURALS: readonly [string, string, boolean][] = [
 export class KubernetesDatastore implements Datastore {
   private readonly kc: KubeConfig;
   private readonly reflectors: Reflector[] = [];
+  /** Ends requests in flight on close(), rather than waiting out their deadline. */
+  private readonly closing = new AbortController();
   private isClosed = false;
 
   constructor(private readonly opts: KubernetesDatastoreOptions) {
@@ -129,13 +131,15 @@ export class KubernetesDatastore implements Datastore {
 
   async close(): Promise<void> {
     this.isClosed = true;
+    this.closing.abort();
     await Promise.all(this.reflectors.map((r) => r.close()));
   }
 
   private kinds(): WatchedKind[] {
-    const core = makeApiClient(this.kc, CoreV1Api);
-    const net = makeApiClient(this.kc, NetworkingV1Api);
-    const custom = makeApiClient(this.kc, CustomObjectsApi);
+    const signal = this.closing.signal;
+    const core = makeApiClient(this.kc, CoreV1Api, { signal });
+    const net = makeApiClient(this.kc, NetworkingV1Api, { signal });
+    const custom = makeApiClient(this.kc, CustomObjectsApi, { signal });
     const kinds: WatchedKind[] = [
       {
         apiVersion: 'v1',
