@@ -100,6 +100,7 @@ export function firstListRequest(lastSeen: string | null, pageSize: number): Lis
   // than etcd, which matters when every node lists at once (a rollout, an API server restart).
   // The cache may lag a little behind etcd. That is safe here: nothing newer was applied yet, and
   // the watch that follows starts at the list's resourceVersion and delivers every later change.
+  // (The cache answers such a list in one page whatever the limit: it holds it in memory anyway.)
   if (lastSeen === null) return { limit: pageSize, resourceVersion: '0' };
   // A relist must not go back to an older state than we already applied (an HA peer's cache can
   // lag): not older than what we saw, which the cache still serves once it has caught up.
@@ -117,16 +118,18 @@ export async function listAllPages(
   listPage: ListPage,
   first: ListRequest,
   maxRestarts = 2,
-): Promise<{ readonly items: KubernetesObject[]; readonly resourceVersion: string }> {
+): Promise<{ readonly items: KubernetesObject[]; readonly resourceVersion: string; readonly pages: number }> {
   for (let restarts = 0; ; restarts++) {
     const items: KubernetesObject[] = [];
     let request = first;
+    let pages = 0;
     try {
       for (;;) {
         const page = await listPage(request);
+        pages++;
         items.push(...page.items);
         const token = continueToken(page);
-        if (token === '') return { items, resourceVersion: page.metadata?.resourceVersion ?? '' };
+        if (token === '') return { items, resourceVersion: page.metadata?.resourceVersion ?? '', pages };
         request = { limit: first.limit, _continue: token };
       }
     } catch (err) {
@@ -242,8 +245,18 @@ export class Reflector {
 
   private async relist(): Promise<void> {
     const first = firstListRequest(this.lastSeen, this.tuning.pageSize);
-    const { items, resourceVersion } = await listAllPages(this.opts.listPage, first);
+    const { items, resourceVersion, pages } = await listAllPages(this.opts.listPage, first);
     if (this.isClosed) return;
+    this.opts.log.debug(
+      {
+        resource: this.opts.resource,
+        items: items.length,
+        pages,
+        resourceVersion,
+        from: first.resourceVersion ?? '',
+      },
+      'listed resource',
+    );
     this.lastSeen = resourceVersion;
     this.mustList = false;
     const failed = this.replaceAll(items);

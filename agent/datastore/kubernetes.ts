@@ -70,6 +70,7 @@ export class KubernetesDatastore implements Datastore {
   private readonly reflectors: Reflector[] = [];
   /** Ends requests in flight on close(), rather than waiting out their deadline. */
   private readonly closing = new AbortController();
+  private readonly postingEvents = new Set<Promise<void>>();
   private isClosed = false;
 
   constructor(private readonly opts: KubernetesDatastoreOptions) {
@@ -89,7 +90,10 @@ export class KubernetesDatastore implements Datastore {
       onEvent: (e) => callbacks.onEvent(e),
       onRejected: (ref, reason) => {
         callbacks.onRejected(ref, reason);
-        if (this.opts.reportEvents !== false) void this.postEvent(ref, reason);
+        if (this.opts.reportEvents !== false) {
+          const posting = this.postEvent(ref, reason).finally(() => this.postingEvents.delete(posting));
+          this.postingEvents.add(posting);
+        }
       },
       onWarning: (ref, message) => callbacks.onWarning(ref, message),
     };
@@ -127,6 +131,11 @@ export class KubernetesDatastore implements Datastore {
     if (this.isClosed) throw new Error('the Kubernetes datastore was closed before it started');
     await Promise.all(this.reflectors.map((r) => r.start()));
     callbacks.onEvent({ type: 'in-sync' });
+  }
+
+  /** Resolves when no InvalidPolicy Event is being posted (tests). */
+  async eventsPosted(): Promise<void> {
+    while (this.postingEvents.size > 0) await Promise.all(this.postingEvents);
   }
 
   async close(): Promise<void> {
@@ -199,7 +208,7 @@ export class KubernetesDatastore implements Datastore {
    * those: the first node creates it, and the others get AlreadyExists and are done.
    */
   private async postEvent(ref: ObjectRef, reason: string): Promise<void> {
-    const core = makeApiClient(this.kc, CoreV1Api);
+    const core = makeApiClient(this.kc, CoreV1Api, { signal: this.closing.signal });
     const namespace = ref.namespace === '' ? 'default' : ref.namespace;
     const now = new Date();
     try {
