@@ -211,6 +211,7 @@ export class Reflector {
         }
         if (this.isClosed) break;
         await this.watchOnce();
+        failures = 0; // the watch ran until the server ended it (or a relist was asked for)
       } catch (err) {
         if (this.isClosed) break;
         if (err instanceof Gone) {
@@ -232,7 +233,8 @@ export class Reflector {
           return;
         }
         const delay = backoffDelayMs(failures++, this.tuning.retry, Math.random);
-        if (!(code === 404 && this.opts.isOptional === true)) {
+        // A missing optional kind was reported once above; a handler failure where it happened.
+        if (!(code === 404 && this.opts.isOptional === true) && !(err instanceof HandlerFailed)) {
           log.warn(
             { resource: this.opts.resource, err: describeApiError(err), retryInMs: delay },
             this.mustList ? 'could not list resource; retrying' : 'watch failed; restarting',
