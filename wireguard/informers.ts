@@ -11,12 +11,8 @@ import {
 } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { makeApiClient } from '../daemon/kube-api.js';
-import {
-  Reflector,
-  reflectorMetrics,
-  type ListPage,
-  type ReflectorTuning,
-} from '../daemon/kube-reflector.js';
+import type { ListPage } from '../daemon/kube-list-pages.js';
+import { Reflector, reflectorMetrics, type ReflectorTuning } from '../daemon/kube-reflector.js';
 import type { Logger } from '../daemon/log.js';
 
 export type ResourceKind = 'nodes' | 'ipamblocks' | 'felixconfigurations';

@@ -12,13 +12,8 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kuber
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { Registry } from 'prom-client';
 import { apiErrorCode, describeApiError, makeApiClient } from '../../daemon/kube-api.js';
-import {
-  Reflector,
-  reflectorMetrics,
-  type ListPage,
-  type ListRequest,
-  type ReflectorTuning,
-} from '../../daemon/kube-reflector.js';
+import type { ListPage, ListRequest } from '../../daemon/kube-list-pages.js';
+import { Reflector, reflectorMetrics, type ReflectorTuning } from '../../daemon/kube-reflector.js';
 import type { Logger } from '../../daemon/log.js';
 import type { Datastore, DatastoreCallbacks } from './object-tracker.js';
 import { ObjectTracker } from './object-tracker.js';
