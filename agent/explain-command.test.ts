@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseExplainArgs } from './explain-command.js';
+import { parseExplainArgs, unreadableResources } from './explain-command.js';
 
 describe('parseExplainArgs', () => {
   it('reads a pod-to-pod HTTP request against files', () => {
@@ -40,5 +40,46 @@ describe('parseExplainArgs', () => {
     ['an unknown flag', ['--to', 'c/d', '--nope']],
   ])('refuses %s', (_rule, argv) => {
     expect(parseExplainArgs(argv, {}).kind).toBe('usage-error');
+  });
+});
+
+describe('unreadableResources', () => {
+  const files = new Set(['/r', '/home/u/.kube/config', '/k']);
+  const exists = (p: string) => files.has(p);
+  it.each([
+    ['files that exist are readable', { type: 'file', paths: ['/r'] }, {}, null],
+    [
+      'a missing file is named',
+      { type: 'file', paths: ['/r', '/gone'] },
+      {},
+      'no such file or directory: /gone',
+    ],
+    [
+      'an explicit kubeconfig must exist',
+      { type: 'kubernetes', kubeconfig: '/nope' },
+      {},
+      'no such kubeconfig: /nope',
+    ],
+    ['KUBECONFIG counts as a cluster', { type: 'kubernetes', kubeconfig: null }, { KUBECONFIG: '/k' }, null],
+    [
+      'in a pod, the in-cluster config',
+      { type: 'kubernetes', kubeconfig: null },
+      { KUBERNETES_SERVICE_HOST: '10.0.0.1' },
+      null,
+    ],
+    [
+      '~/.kube/config counts as a cluster',
+      { type: 'kubernetes', kubeconfig: null },
+      { HOME: '/home/u' },
+      null,
+    ],
+  ] as const)('%s', (_rule, resources, env, want) => {
+    expect(unreadableResources(resources, env, exists)).toBe(want);
+  });
+
+  it('with no files and no cluster configuration, says what to pass', () => {
+    expect(
+      unreadableResources({ type: 'kubernetes', kubeconfig: null }, { HOME: '/nobody' }, exists),
+    ).toContain('no resources to read: pass --files');
   });
 });

@@ -1,8 +1,12 @@
 // `alp-node explain …`: argument parsing (pure) and the command itself (reads a datastore once,
 // evaluates, prints). Returns an exit code; main.ts exits with it.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { silentLogger } from '../daemon/log.js';
+import { describeApiError } from '../daemon/kube-api.js';
+import { silentLogger, type Logger } from '../daemon/log.js';
 import { FileDatastore } from './datastore/file.js';
 import { KubernetesDatastore } from './datastore/kubernetes.js';
 import type { Datastore } from './datastore/object-tracker.js';
@@ -113,6 +117,31 @@ export interface Output {
   stderr(text: string): void;
 }
 
+/**
+ * Why the resources cannot be read at all (a usage error), or null. Checked before reading so
+ * that a missing file is not reported as a missing pod, and a missing cluster not as nothing.
+ */
+export function unreadableResources(
+  resources: ExplainResources,
+  env: Readonly<Record<string, string | undefined>>,
+  exists: (path: string) => boolean,
+): string | null {
+  if (resources.type === 'file') {
+    const missing = resources.paths.filter((p) => !exists(p));
+    return missing.length === 0 ? null : `no such file or directory: ${missing.join(', ')}`;
+  }
+  if (resources.kubeconfig !== null)
+    return exists(resources.kubeconfig) ? null : `no such kubeconfig: ${resources.kubeconfig}`;
+  // Where client-node's loadFromDefault looks: KUBECONFIG, ~/.kube/config, the in-cluster config.
+  if (nonEmpty(env.KUBECONFIG) || nonEmpty(env.KUBERNETES_SERVICE_HOST)) return null;
+  if (exists(join(env.HOME ?? homedir(), '.kube', 'config'))) return null;
+  return 'no resources to read: pass --files <path>, or --kubeconfig <path> (or set KUBECONFIG) for a cluster';
+}
+
+function nonEmpty(v: string | undefined): boolean {
+  return v !== undefined && v !== '';
+}
+
 /** Runs `alp-node explain`: 0 when a verdict was printed, 1 when it could not be, 2 for usage. */
 export async function runExplainCommand(
   argv: readonly string[],
@@ -124,23 +153,19 @@ export async function runExplainCommand(
     out.stdout(args.text);
     return 0;
   }
-  if (args.kind === 'usage-error') {
-    out.stderr(`Error: ${args.error}\nRun 'alp-node explain --help' for usage.\n`);
+  const problem =
+    args.kind === 'usage-error' ? args.error : unreadableResources(args.resources, env, existsSync);
+  if (args.kind === 'usage-error' || problem !== null) {
+    out.stderr(`Error: ${problem}\nRun 'alp-node explain --help' for usage.\n`);
     return 2;
   }
   const log = silentLogger();
   let datastore: Datastore;
-  if (args.resources.type === 'file') datastore = new FileDatastore({ paths: args.resources.paths, log });
-  else {
-    const kubeConfig = new KubeConfig();
-    if (args.resources.kubeconfig !== null) kubeConfig.loadFromFile(args.resources.kubeconfig);
-    else kubeConfig.loadFromDefault();
-    datastore = new KubernetesDatastore({
-      kubeConfig,
-      log,
-      nodeName: 'alp-node-explain',
-      reportEvents: false,
-    });
+  try {
+    datastore = openResources(args.resources, log);
+  } catch (err) {
+    out.stderr(`Error: cannot load the kubeconfig: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
   }
   try {
     const { events, refused } = await collectResources(datastore);
@@ -153,7 +178,24 @@ export async function runExplainCommand(
     out.stdout(`${formatExplanation(result.value)}\n`);
     return 0;
   } catch (err) {
-    out.stderr(`Error: cannot read resources: ${err instanceof Error ? err.message : String(err)}\n`);
+    out.stderr(`Error: cannot read resources: ${describeApiError(err)}\n`);
     return 1;
+  } finally {
+    await datastore.close();
   }
+}
+
+function openResources(resources: ExplainResources, log: Logger): Datastore {
+  if (resources.type === 'file') return new FileDatastore({ paths: resources.paths, log });
+  const kubeConfig = new KubeConfig();
+  if (resources.kubeconfig !== null) kubeConfig.loadFromFile(resources.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  return new KubernetesDatastore({
+    kubeConfig,
+    log,
+    nodeName: 'alp-node-explain',
+    reportEvents: false,
+    // One read: a cluster that cannot be listed is an error to report, not to wait out.
+    isFailFast: true,
+  });
 }

@@ -7,7 +7,8 @@
 //               that runs the sidecar, and the pod mounts it with a hostPath volume and
 //               `subPathExpr: $(POD_UID)`.
 // Either way the socket that accepted a stream is the caller's identity.
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRecord } from '../calico/spec-fields.js';
 import type { Logger } from '../daemon/log.js';
@@ -25,6 +26,48 @@ export interface PodIdentity {
 export const credsDir = (prefix: string): string => join(prefix, 'creds');
 export const mountDir = (prefix: string, uid: string): string => join(prefix, 'mount', uid);
 export const socketPath = (prefix: string, uid: string): string => join(prefix, 'mount', uid, 'socket');
+
+/**
+ * Makes sure the policySyncPathPrefix directory can hold the sockets, or throws saying why not.
+ * Driverless: alp-node owns the tree and creates it. CSI: the directory is the host directory
+ * that Calico's CSI driver also mounts, so a missing one means alp-node's volume is missing, and
+ * sockets made in its place would never reach a pod.
+ */
+export async function prepareSocketPrefix(prefix: string, layout: SocketLayout): Promise<void> {
+  try {
+    if (layout === 'driverless') await mkdir(prefix, { recursive: true });
+    const info = await stat(prefix);
+    if (!info.isDirectory()) throw new Error(`policySyncPathPrefix ${prefix} is not a directory`);
+    await access(prefix, constants.W_OK);
+  } catch (err) {
+    throw prefixError(prefix, layout, err);
+  }
+}
+
+function prefixError(prefix: string, layout: SocketLayout, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const what = `policySyncPathPrefix ${prefix}`;
+  switch (code) {
+    case 'ENOENT':
+      return new Error(
+        layout === 'csi'
+          ? `${what}: the directory is missing (mount the host directory Calico's CSI driver uses, or set ALP_POLICY_SYNC_LAYOUT=driverless)`
+          : `${what}: the directory is missing`,
+        { cause: err },
+      );
+    case 'ENOTDIR':
+      return new Error(`${what}: part of the path is not a directory`, { cause: err });
+    case 'EROFS':
+      return new Error(`${what}: the directory is on a read-only file system`, { cause: err });
+    case 'EACCES':
+    case 'EPERM':
+      return new Error(`${what}: the directory is not writable by alp-node`, { cause: err });
+    default:
+      return err instanceof Error && code === undefined
+        ? err
+        : new Error(`${what}: ${String(err)}`, { cause: err });
+  }
+}
 
 // A uid becomes a path component: refuse anything that could climb out of the tree.
 const SAFE_UID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;

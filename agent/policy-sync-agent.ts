@@ -9,7 +9,7 @@ import type { Datastore } from './datastore/object-tracker.js';
 import { describeRef } from './datastore/parse-object.js';
 import { createAgentMetrics } from './metrics.js';
 import type { PodIdentity, SocketLayout } from './pod-sockets.js';
-import { CredentialsWatcher, isSafeUid } from './pod-sockets.js';
+import { CredentialsWatcher, isSafeUid, prepareSocketPrefix } from './pod-sockets.js';
 import { PolicySyncServer } from './policy-sync-server.js';
 
 export interface PolicySyncAgentOptions {
@@ -43,6 +43,7 @@ export async function startPolicySyncAgent(opts: PolicySyncAgentOptions): Promis
     log.info('policySyncPathPrefix is empty: the PolicySync API is disabled');
     return { calculator: calc, server: null, close: () => Promise.resolve() };
   }
+  await prepareSocketPrefix(prefix, layout);
   // The stalled-streams gauge reads the server, which needs the metrics: tie the knot late.
   const late: { server?: PolicySyncServer } = {};
   const metrics = createAgentMetrics(opts.registry, {
@@ -75,29 +76,37 @@ export async function startPolicySyncAgent(opts: PolicySyncAgentOptions): Promis
   };
 
   let credentials: CredentialsWatcher | null = null;
-  if (layout === 'csi') {
-    credentials = new CredentialsWatcher({
-      prefix,
-      log,
-      intervalMs: opts.credentialsPollMs,
-      onChange: (ids) => void server.reconcile(ids),
-    });
-    await credentials.start();
-  }
+  try {
+    if (layout === 'csi') {
+      credentials = new CredentialsWatcher({
+        prefix,
+        log,
+        intervalMs: opts.credentialsPollMs,
+        onChange: (ids) => void server.reconcile(ids),
+      });
+      await credentials.start();
+    }
 
-  await opts.datastore.start({
-    onEvent: apply,
-    onRejected: (ref, reason) => {
-      metrics.refused.inc({ kind: ref.kind });
-      log.warn(
-        { object: describeRef(ref), reason },
-        'refused invalid resource; its last valid revision stays in force',
-      );
-    },
-    onWarning: (ref, message) =>
-      log.warn({ object: describeRef(ref), message }, 'resource accepted with a caveat'),
-  });
-  if (layout === 'driverless') await server.pruneOrphanDirs();
+    await opts.datastore.start({
+      onEvent: apply,
+      onRejected: (ref, reason) => {
+        metrics.refused.inc({ kind: ref.kind });
+        log.warn(
+          { object: describeRef(ref), reason },
+          'refused invalid resource; its last valid revision stays in force',
+        );
+      },
+      onWarning: (ref, message) =>
+        log.warn({ object: describeRef(ref), message }, 'resource accepted with a caveat'),
+    });
+    if (layout === 'driverless') await server.pruneOrphanDirs();
+  } catch (err) {
+    // Start-up failed or was cut short by close(): stop what already runs (sockets included).
+    credentials?.close();
+    await opts.datastore.close();
+    await server.close();
+    throw err;
+  }
   log.info(
     { node: opts.nodeName, prefix, layout, endpoints: calc.localEndpointIds().length },
     'policy sync agent in sync',

@@ -1,8 +1,9 @@
 // Felix's PolicySync API, one gRPC server per pod socket. The socket a stream arrives on fixes
 // which workload it is about (the client sends nothing that identifies itself). A newer stream
 // for the same workload replaces the older one, as in Felix.
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../daemon/log.js';
 import { removeStaleSocket, unixTarget } from '../daemon/unix-socket.js';
@@ -136,7 +137,7 @@ export class PolicySyncServer {
     server.addService(loadFelix().felix.PolicySync.service, handlers);
     await new Promise<void>((resolve, reject) => {
       server.bindAsync(unixTarget(path), grpc.ServerCredentials.createInsecure(), (err) =>
-        err ? reject(err) : resolve(),
+        err ? reject(bindError(path, err)) : resolve(),
       );
     });
     // The pod's containers run as arbitrary users (spec §2.3: mode 0777).
@@ -197,6 +198,17 @@ export class PolicySyncServer {
     if (this.streams.get(id) === queue) this.streams.delete(id);
     this.opts.metrics.streams.set(this.streams.size);
   }
+}
+
+/**
+ * grpc-js reports a socket whose directory is missing as "permission denied" (even to root); say
+ * what is really wrong.
+ */
+function bindError(path: string, err: Error): Error {
+  const dir = dirname(path);
+  if (!existsSync(dir))
+    return new Error(`cannot serve ${path}: socket directory ${dir} is missing`, { cause: err });
+  return err;
 }
 
 function sameIdentity(a: PodIdentity, b: PodIdentity): boolean {

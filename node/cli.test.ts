@@ -91,6 +91,10 @@ describe('parseAlpNodeArgs', () => {
     });
   }
 
+  it('answers --version without needing a node name', () => {
+    expect(parseAlpNodeArgs(['--version'], {})).toEqual({ kind: 'version' });
+  });
+
   it('prints help for -h', () => {
     expect(parseAlpNodeArgs(['-h'], {}).kind).toBe('help');
   });

@@ -22,6 +22,7 @@ export interface AlpNodeOptions {
 export type CliResult =
   | { readonly kind: 'run'; readonly options: AlpNodeOptions }
   | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'version' }
   | { readonly kind: 'usage-error'; readonly error: string };
 
 export const USAGE = `Usage: alp-node [flags]
@@ -44,6 +45,7 @@ Flags:
       --log-level <level>        ${LOG_LEVELS.join('|')} (default info)
       --log-format <format>      json|text (default json)
   -h, --help                     show this help
+      --version                  print the version and exit
 
 Environment:
   NODENAME                       this node's name (when --node-name is not given)
@@ -64,6 +66,7 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 export function parseAlpNodeArgs(
@@ -77,6 +80,7 @@ export function parseAlpNodeArgs(
     return { kind: 'usage-error', error: err instanceof Error ? err.message : String(err) };
   }
   if (values.help === true) return { kind: 'help', text: USAGE };
+  if (values.version === true) return { kind: 'version' };
   const nodeName = values['node-name'] ?? nonEmpty(env.NODENAME);
   if (nodeName === undefined || nodeName === '')
     return { kind: 'usage-error', error: 'no node name: pass --node-name or set NODENAME' };

@@ -1,9 +1,14 @@
 // Entry point of `alp-node`: parses the command line, starts the node's components, and stops
-// them on SIGTERM/SIGINT. The only place that exits: 2 for usage errors, 1 for fatal ones.
+// them on SIGTERM/SIGINT. The only place that exits: 2 for usage errors, 1 for fatal ones
+// (including a start-up failure, after stopping whatever had started), 0 after a signal — also
+// one that arrives during start-up, which is then cut short.
 import { KubeConfig } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { backoffDelayMs } from '../daemon/backoff.js';
+import { describeApiError } from '../daemon/kube-api.js';
 import { createLogger, type Logger } from '../daemon/log.js';
 import { startMetricsServer } from '../daemon/metrics-server.js';
+import { packageVersion } from '../daemon/version.js';
 import { startWireguard } from '../wireguard/index.js';
 import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
 import { openDatastore, readFelixConfigurations } from '../agent/datastore/open-datastore.js';
@@ -11,13 +16,17 @@ import { runExplainCommand } from '../agent/explain-command.js';
 import { startPolicySyncAgent } from '../agent/policy-sync-agent.js';
 import { policySyncSettings, type PolicySyncSettings } from '../agent/policy-sync-config.js';
 
-/** Anything main starts: it must stop cleanly when asked. */
+/** Anything main starts: it must stop cleanly when asked, even while it is still starting. */
 interface Component {
   readonly name: string;
   close(): Promise<void>;
 }
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
+const SETTINGS_RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.5 };
+
+/** Thrown into start-up when a signal asks us to stop. */
+class ShutdownRequested extends Error {}
 
 function loadKubeConfig(opts: AlpNodeOptions): KubeConfig {
   const kc = new KubeConfig();
@@ -28,85 +37,160 @@ function loadKubeConfig(opts: AlpNodeOptions): KubeConfig {
   return kc;
 }
 
-/** PolicySync settings: environment over the FelixConfigurations, in Felix's order. */
+/** `work`, or a ShutdownRequested rejection as soon as `signal` fires. */
+function unlessShutdown<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new ShutdownRequested());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new ShutdownRequested());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return unlessShutdown(new Promise<void>((resolve) => setTimeout(resolve, ms).unref()), signal);
+}
+
+/**
+ * PolicySync settings: environment over the FelixConfigurations, in Felix's order. Reading the
+ * FelixConfigurations is retried (with jittered back-off) until it works or we are told to stop:
+ * the API server may not be up yet.
+ */
 async function readPolicySyncSettings(
   opts: AlpNodeOptions,
   kubeConfig: KubeConfig | null,
   log: Logger,
-): Promise<PolicySyncSettings | string> {
+  signal: AbortSignal,
+): Promise<PolicySyncSettings> {
   const fileOnly = policySyncSettings({ env: process.env });
-  if (!fileOnly.ok) return fileOnly.error;
-  if (fileOnly.value.datastore.type === 'file' || kubeConfig === null) return fileOnly.value;
-  const selection = await readFelixConfigurations(kubeConfig, opts.nodeName);
-  for (const p of selection.problems) log.warn(p, 'selector-scoped FelixConfiguration not applied');
-  const full = policySyncSettings({ env: process.env, felixLayers: selection.layers });
-  return full.ok ? full.value : full.error;
+  if (!fileOnly.ok) throw new Error(fileOnly.error);
+  // FELIX_POLICYSYNCPATHPREFIX wins over FelixConfiguration, so then there is nothing to read.
+  if (
+    fileOnly.value.datastore.type === 'file' ||
+    kubeConfig === null ||
+    fileOnly.value.prefixSource === 'env'
+  )
+    return fileOnly.value;
+  for (let attempt = 0; ; attempt++) {
+    let selection;
+    try {
+      selection = await unlessShutdown(readFelixConfigurations(kubeConfig, opts.nodeName), signal);
+    } catch (err) {
+      if (err instanceof ShutdownRequested) throw err;
+      const delay = backoffDelayMs(attempt, SETTINGS_RETRY, Math.random);
+      log.warn({ err: describeApiError(err), retryInMs: delay }, 'cannot read FelixConfiguration; retrying');
+      await sleep(delay, signal);
+      continue;
+    }
+    for (const p of selection.problems) log.warn(p, 'selector-scoped FelixConfiguration not applied');
+    const full = policySyncSettings({ env: process.env, felixLayers: selection.layers });
+    if (!full.ok) throw new Error(full.error);
+    return full.value;
+  }
 }
 
+/** Starts the components in order, adding each to `components` as soon as it has begun starting. */
 async function startComponents(
   opts: AlpNodeOptions,
   log: Logger,
   kubeConfig: KubeConfig | null,
   registry: Registry,
-): Promise<Component[]> {
-  const components: Component[] = [];
+  components: Component[],
+  signal: AbortSignal,
+): Promise<void> {
   if (kubeConfig === null) {
     log.warn('no Kubernetes API configured: the WireGuard mesh manager is off (file datastore only)');
   } else {
+    const starting = startWireguard({
+      nodeName: opts.nodeName,
+      kubeConfig,
+      stateDir: opts.stateDir,
+      ...(opts.wgSocketDir === null ? {} : { wgSocketDir: opts.wgSocketDir }),
+      deviceMode: opts.wireguardDevice,
+      log: log.child({ component: 'wireguard' }),
+      registry,
+    });
     components.push({
       name: 'wireguard',
-      ...(await startWireguard({
-        nodeName: opts.nodeName,
-        kubeConfig,
-        stateDir: opts.stateDir,
-        ...(opts.wgSocketDir === null ? {} : { wgSocketDir: opts.wgSocketDir }),
-        deviceMode: opts.wireguardDevice,
-        log: log.child({ component: 'wireguard' }),
-        registry,
-      })),
+      close: async () => (await starting.catch(() => null))?.close(),
     });
+    await unlessShutdown(starting, signal);
   }
-  const settings = await readPolicySyncSettings(opts, kubeConfig, log);
-  if (typeof settings === 'string') throw new Error(settings);
+  const settings = await readPolicySyncSettings(opts, kubeConfig, log, signal);
   if (settings.policySyncPathPrefix === '') {
     log.info('policySyncPathPrefix is empty: the PolicySync API is off, as in Felix');
   } else {
     const agentLog = log.child({ component: 'policy-sync' });
-    const agent = await startPolicySyncAgent({
+    const datastore = openDatastore(settings.datastore, {
+      ...(kubeConfig === null ? {} : { kubeConfig }),
+      log: agentLog,
       nodeName: opts.nodeName,
-      datastore: openDatastore(settings.datastore, {
-        ...(kubeConfig === null ? {} : { kubeConfig }),
-        log: agentLog,
-        nodeName: opts.nodeName,
-      }),
+      registry,
+    });
+    const starting = startPolicySyncAgent({
+      nodeName: opts.nodeName,
+      datastore,
       log: agentLog,
       registry,
       policySyncPathPrefix: settings.policySyncPathPrefix,
       socketLayout: settings.socketLayout,
     });
+    components.push({
+      name: 'policy-sync',
+      async close() {
+        // Ends a start still waiting for its first list; the agent then cleans up after itself.
+        await datastore.close();
+        await (await starting.catch(() => null))?.close();
+      },
+    });
+    await unlessShutdown(starting, signal);
     log.info(
       { prefix: settings.policySyncPathPrefix, from: settings.prefixSource, layout: settings.socketLayout },
       'serving PolicySync',
     );
-    components.push({ name: 'policy-sync', close: () => agent.close() });
   }
   if (opts.metricsAddr !== null) {
-    const server = await startMetricsServer(opts.metricsAddr, registry);
+    const starting = startMetricsServer(opts.metricsAddr, registry);
+    components.push({ name: 'metrics', close: async () => (await starting.catch(() => null))?.close() });
+    const server = await unlessShutdown(starting, signal);
     log.info({ addr: opts.metricsAddr, port: server.port }, 'serving metrics');
-    components.push({ name: 'metrics', close: () => server.close() });
   }
-  return components;
 }
 
-function untilSignal(log: Logger): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      log.info({ signal }, 'shutting down');
-      resolve(signal);
-    };
-    process.once('SIGTERM', on);
-    process.once('SIGINT', on);
+/** Stops components in reverse order; false if one failed or they took too long. */
+async function stopComponents(components: readonly Component[], log: Logger): Promise<boolean> {
+  let isClean = true;
+  const stopping = (async () => {
+    for (const c of [...components].reverse()) {
+      await c.close().catch((err: unknown) => {
+        isClean = false;
+        log.error(
+          { component: c.name, err: err instanceof Error ? err.message : String(err) },
+          'error while stopping',
+        );
+      });
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), SHUTDOWN_TIMEOUT_MS);
   });
+  const outcome = await Promise.race([stopping.then(() => 'done' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out');
+    return false;
+  }
+  return isClean;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -121,6 +205,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'help':
       process.stdout.write(parsed.text);
       return 0;
+    case 'version':
+      process.stdout.write(`alp-node ${packageVersion()}\n`);
+      return 0;
     case 'usage-error':
       process.stderr.write(`Error: ${parsed.error}\nRun 'alp-node --help' for usage.\n`);
       return 2;
@@ -133,7 +220,23 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const opts = parsed.options;
   const log = createLogger({ name: 'alp-node', level: opts.logLevel, format: opts.logFormat });
-  const stopped = untilSignal(log);
+  // Signals are handled before anything starts, so that shutdown works from any state.
+  const shutdown = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (shutdown.signal.aborted) {
+      log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    log.info({ signal }, 'shutting down');
+    shutdown.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // Nothing else may hold the event loop open (every timer of ours is unref'd); this does, until
+  // we are told to stop.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const stopped = new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve()));
+
   let kubeConfig: KubeConfig | null;
   try {
     kubeConfig = loadKubeConfig(opts);
@@ -147,35 +250,42 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  let components: Component[];
+  const components: Component[] = [];
+  let code = 0;
   try {
-    components = await startComponents(opts, log, kubeConfig, registry);
+    await startComponents(opts, log, kubeConfig, registry, components, shutdown.signal);
+    log.info({ node: opts.nodeName, components: components.map((c) => c.name) }, 'alp-node started');
+    await stopped;
   } catch (err) {
-    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'start-up failed');
-    return 1;
+    if (!(err instanceof ShutdownRequested)) {
+      log.fatal({ err: describeApiError(err) }, 'start-up failed; stopping what had started');
+      code = 1;
+    }
   }
-  log.info({ node: opts.nodeName, components: components.map((c) => c.name) }, 'alp-node started');
-  await stopped;
-  const timer = setTimeout(() => {
-    log.error('shutdown timed out');
-    process.exit(1);
-  }, SHUTDOWN_TIMEOUT_MS);
-  for (const c of [...components].reverse()) {
-    await c
-      .close()
-      .catch((err: unknown) => log.error({ component: c.name, err: String(err) }, 'error while stopping'));
-  }
-  clearTimeout(timer);
-  log.info('stopped');
-  return 0;
+  if (!(await stopComponents(components, log))) code = 1;
+  clearInterval(keepAlive);
+  log.info({ exitCode: code }, 'stopped');
+  return code;
 }
+
+let isSettled = false;
+// The event loop running dry while main still waits means it waits for something that can never
+// happen: say so rather than exit 0 in silence.
+process.on('beforeExit', () => {
+  if (isSettled) return;
+  process.stderr.write('Error: alp-node stopped with work unfinished (internal error)\n');
+  process.exit(1);
+});
 
 main(process.argv.slice(2)).then(
   (code) => {
+    isSettled = true;
     // Watches and HTTP keep-alive sockets may linger after close; the work is done, so leave.
+    // Any child process still running is killed on the way out (daemon/child-processes.ts).
     process.exit(code);
   },
   (err: unknown) => {
+    isSettled = true;
     process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },

@@ -80,6 +80,7 @@ export async function startWireguard(opts: WireguardOptions): Promise<WireguardH
     metrics,
     env: opts.env ?? process.env,
     log,
+    registry: opts.registry,
   });
   controller = ctl;
   const watcher = new LinkWatcher(runner, log, (e) => ctl.onLinkEvent(e));

@@ -1,19 +1,19 @@
-// The Kubernetes datastore (DATASTORE_TYPE=kubernetes): informers on Pods, Namespaces,
-// ServiceAccounts, networking.k8s.io/v1 NetworkPolicies and the crd.projectcalico.org/v1 kinds.
-// A refused object is reported as a Kubernetes Event on it (reason InvalidPolicy).
+// The Kubernetes datastore (DATASTORE_TYPE=kubernetes): a reflector (paginated list, then watch,
+// with deadlines and jittered back-off) on each of Pods, Namespaces, ServiceAccounts,
+// networking.k8s.io/v1 NetworkPolicies and the crd.projectcalico.org/v1 kinds. A refused object is
+// reported as a Kubernetes Event on it (reason InvalidPolicy), once per revision cluster-wide.
+import { createHash } from 'node:crypto';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  NetworkingV1Api,
-  makeInformer,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 // Typed lists come back as client-node model objects, whose field names differ from the wire for
 // reserved words (NetworkPolicy `from` becomes `_from`, ipBlock `except` becomes `_except`), while
 // watch events are raw JSON. We turn list items back into wire JSON so both look alike.
 // (Not re-exported from the package root; the version is pinned to ~1.4.)
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { Registry } from 'prom-client';
+import { apiErrorCode, describeApiError, makeApiClient } from '../../daemon/kube-api.js';
+import type { ListPage, ListRequest } from '../../daemon/kube-list-pages.js';
+import { Reflector, reflectorMetrics, type ReflectorTuning } from '../../daemon/kube-reflector.js';
 import type { Logger } from '../../daemon/log.js';
 import type { Datastore, DatastoreCallbacks } from './object-tracker.js';
 import { ObjectTracker } from './object-tracker.js';
@@ -30,8 +30,11 @@ export interface KubernetesDatastoreOptions {
   readonly nodeName: string;
   /** Post a Kubernetes Event for each refused object (default true). */
   readonly reportEvents?: boolean;
-  /** Delay before re-listing after a watch error. */
-  readonly retryDelayMs?: number;
+  /** Where the watch metrics go (default: a private registry). */
+  readonly registry?: Registry;
+  /** start() rejects on the first failed list instead of retrying (a one-shot read). */
+  readonly isFailFast?: boolean;
+  readonly watchTuning?: Partial<ReflectorTuning>;
 }
 
 interface WatchedKind {
@@ -40,7 +43,7 @@ interface WatchedKind {
   readonly path: string;
   /** client-node model name for typed lists (V1Pod …); null when the list is raw JSON already. */
   readonly model: string | null;
-  readonly list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  readonly list: (request: ListRequest) => Promise<KubernetesListObject<KubernetesObject>>;
   /** Missing CRDs (e.g. staged kinds on an older Calico) are tolerated. */
   readonly optional: boolean;
 }
@@ -59,8 +62,11 @@ const CALICO_PLURALS: readonly [string, string, boolean][] = [
 
 export class KubernetesDatastore implements Datastore {
   private readonly kc: KubeConfig;
-  private readonly stoppers: (() => Promise<void>)[] = [];
-  private closed = false;
+  private readonly reflectors: Reflector[] = [];
+  /** Ends requests in flight on close(), rather than waiting out their deadline. */
+  private readonly closing = new AbortController();
+  private readonly postingEvents = new Set<Promise<void>>();
+  private isClosed = false;
 
   constructor(private readonly opts: KubernetesDatastoreOptions) {
     if (opts.kubeConfig !== undefined) {
@@ -73,36 +79,78 @@ export class KubernetesDatastore implements Datastore {
     else this.kc.loadFromDefault();
   }
 
+  /** Resolves once every kind is listed (or known to be missing); rejects if closed first. */
   async start(callbacks: DatastoreCallbacks): Promise<void> {
     const reporting: DatastoreCallbacks = {
       onEvent: (e) => callbacks.onEvent(e),
       onRejected: (ref, reason) => {
         callbacks.onRejected(ref, reason);
-        if (this.opts.reportEvents !== false) void this.postEvent(ref, reason);
+        if (this.opts.reportEvents !== false) {
+          const posting = this.postEvent(ref, reason).finally(() => this.postingEvents.delete(posting));
+          this.postingEvents.add(posting);
+        }
       },
       onWarning: (ref, message) => callbacks.onWarning(ref, message),
     };
     const tracker = new ObjectTracker(reporting);
-    await Promise.all(this.kinds().map((k) => this.watchKind(k, tracker)));
+    const metrics = reflectorMetrics(this.opts.registry ?? new Registry());
+    for (const k of this.kinds()) {
+      // Typed lists drop apiVersion and kind from items; stamp them back so parsing can dispatch.
+      const stamp = (o: KubernetesObject): KubernetesObject => ({
+        ...o,
+        apiVersion: k.apiVersion,
+        kind: k.kind,
+      });
+      const listPage: ListPage = async (request) => {
+        const list = await k.list(request);
+        const wire = (o: KubernetesObject): KubernetesObject =>
+          k.model === null ? o : (ObjectSerializer.serialize(o, k.model, '') as KubernetesObject);
+        return { ...list, items: list.items.map((o) => stamp(wire(o))) };
+      };
+      this.reflectors.push(
+        new Reflector({
+          kubeConfig: this.kc,
+          resource: resourceName(k.path),
+          path: k.path,
+          listPage,
+          log: this.opts.log.child({ kind: k.kind }),
+          metrics,
+          isOptional: k.optional,
+          ...(this.opts.isFailFast === true ? { isFailFast: true } : {}),
+          ...(this.opts.watchTuning === undefined ? {} : { tuning: this.opts.watchTuning }),
+          onUpsert: (o) => void tracker.upsert(stamp(o)),
+          onDelete: (o) => tracker.remove(stamp(o)),
+        }),
+      );
+    }
+    if (this.isClosed) throw new Error('the Kubernetes datastore was closed before it started');
+    await Promise.all(this.reflectors.map((r) => r.start()));
     callbacks.onEvent({ type: 'in-sync' });
   }
 
+  /** Resolves when no InvalidPolicy Event is being posted (tests). */
+  async eventsPosted(): Promise<void> {
+    while (this.postingEvents.size > 0) await Promise.all(this.postingEvents);
+  }
+
   async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all(this.stoppers.map((s) => s()));
+    this.isClosed = true;
+    this.closing.abort();
+    await Promise.all(this.reflectors.map((r) => r.close()));
   }
 
   private kinds(): WatchedKind[] {
-    const core = this.kc.makeApiClient(CoreV1Api);
-    const net = this.kc.makeApiClient(NetworkingV1Api);
-    const custom = this.kc.makeApiClient(CustomObjectsApi);
+    const signal = this.closing.signal;
+    const core = makeApiClient(this.kc, CoreV1Api, { signal });
+    const net = makeApiClient(this.kc, NetworkingV1Api, { signal });
+    const custom = makeApiClient(this.kc, CustomObjectsApi, { signal });
     const kinds: WatchedKind[] = [
       {
         apiVersion: 'v1',
         kind: 'Namespace',
         path: '/api/v1/namespaces',
         model: 'V1Namespace',
-        list: () => core.listNamespace(),
+        list: (request) => core.listNamespace(request),
         optional: false,
       },
       {
@@ -110,7 +158,7 @@ export class KubernetesDatastore implements Datastore {
         kind: 'ServiceAccount',
         path: '/api/v1/serviceaccounts',
         model: 'V1ServiceAccount',
-        list: () => core.listServiceAccountForAllNamespaces(),
+        list: (request) => core.listServiceAccountForAllNamespaces(request),
         optional: false,
       },
       {
@@ -118,7 +166,7 @@ export class KubernetesDatastore implements Datastore {
         kind: 'Pod',
         path: '/api/v1/pods',
         model: 'V1Pod',
-        list: () => core.listPodForAllNamespaces(),
+        list: (request) => core.listPodForAllNamespaces(request),
         optional: false,
       },
       {
@@ -126,7 +174,7 @@ export class KubernetesDatastore implements Datastore {
         kind: 'NetworkPolicy',
         path: '/apis/networking.k8s.io/v1/networkpolicies',
         model: 'V1NetworkPolicy',
-        list: () => net.listNetworkPolicyForAllNamespaces(),
+        list: (request) => net.listNetworkPolicyForAllNamespaces(request),
         optional: false,
       },
     ];
@@ -136,11 +184,12 @@ export class KubernetesDatastore implements Datastore {
         kind,
         path: `/apis/${CALICO_GROUP}/v1/${plural}`,
         model: null,
-        list: async () =>
+        list: async (request) =>
           (await custom.listClusterCustomObject({
             group: CALICO_GROUP,
             version: 'v1',
             plural,
+            ...request,
           })) as KubernetesListObject<KubernetesObject>,
         optional,
       });
@@ -148,73 +197,27 @@ export class KubernetesDatastore implements Datastore {
     return kinds;
   }
 
-  /** Lists and watches one kind; resolves after the first successful list (or a tolerated 404). */
-  private watchKind(k: WatchedKind, tracker: ObjectTracker): Promise<void> {
-    const log = this.opts.log.child({ kind: k.kind });
-    // Typed lists drop apiVersion and kind from items; stamp them back so parsing can dispatch.
-    const stamp = (o: KubernetesObject): KubernetesObject => ({
-      ...o,
-      apiVersion: k.apiVersion,
-      kind: k.kind,
-    });
-    const informer = makeInformer(this.kc, k.path, async () => {
-      const list = await k.list();
-      const wire = (o: KubernetesObject): KubernetesObject =>
-        k.model === null ? o : (ObjectSerializer.serialize(o, k.model, '') as KubernetesObject);
-      return { ...list, items: list.items.map((o) => stamp(wire(o))) };
-    });
-    informer.on('add', (o) => tracker.upsert(stamp(o)));
-    informer.on('update', (o) => tracker.upsert(stamp(o)));
-    informer.on('delete', (o) => tracker.remove(stamp(o)));
-    this.stoppers.push(() => informer.stop());
-    return new Promise<void>((resolve) => {
-      let synced = false;
-      let errors = 0;
-      const markSynced = () => {
-        if (!synced) resolve();
-        synced = true;
-      };
-      // start() resolves even when its list failed (the failure goes to 'error' first), so an
-      // attempt counts as synced only if no error arrived during it.
-      const attempt = () => {
-        const before = errors;
-        informer.start().then(() => {
-          if (errors === before) markSynced();
-        }, onError);
-      };
-      const onError = (err: unknown) => {
-        errors++;
-        if (this.closed) return;
-        if (isNotFound(err) && k.optional) {
-          if (!synced) log.info('resource kind not installed; watching for it');
-          markSynced();
-        } else {
-          log.warn({ err: errorMessage(err) }, 'watch failed; retrying');
-        }
-        setTimeout(() => {
-          if (!this.closed) attempt();
-        }, this.opts.retryDelayMs ?? 2000).unref();
-      };
-      informer.on('error', onError);
-      attempt();
-    });
-  }
-
+  /**
+   * Posts the InvalidPolicy Event for one revision of a refused object. Every node sees the same
+   * revision and refuses it for the same reason, so the Event's name is derived from exactly
+   * those: the first node creates it, and the others get AlreadyExists and are done.
+   */
   private async postEvent(ref: ObjectRef, reason: string): Promise<void> {
-    const core = this.kc.makeApiClient(CoreV1Api);
+    const core = makeApiClient(this.kc, CoreV1Api, { signal: this.closing.signal });
     const namespace = ref.namespace === '' ? 'default' : ref.namespace;
     const now = new Date();
     try {
       await core.createNamespacedEvent({
         namespace,
         body: {
-          metadata: { generateName: `${ref.name}.`, namespace },
+          metadata: { name: invalidObjectEventName(ref, reason), namespace },
           involvedObject: {
             apiVersion: ref.apiVersion,
             kind: ref.kind,
             name: ref.name,
             namespace: ref.namespace || undefined,
             uid: ref.uid || undefined,
+            resourceVersion: ref.resourceVersion || undefined,
           },
           reason: 'InvalidPolicy',
           message: `alp-node refused ${describeRef(ref)}: ${reason}`.slice(0, 1024),
@@ -226,20 +229,33 @@ export class KubernetesDatastore implements Datastore {
         },
       });
     } catch (err) {
+      if (apiErrorCode(err) === 409) return; // another node reported this revision already
       this.opts.log.warn(
-        { object: describeRef(ref), err: errorMessage(err) },
+        { object: describeRef(ref), err: describeApiError(err) },
         'cannot post Kubernetes Event',
       );
     }
   }
 }
 
-function isNotFound(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { code?: unknown; statusCode?: unknown };
-  return e.code === 404 || e.statusCode === 404;
+/**
+ * `<object name>.<hash>`: the hash covers the object's uid, resourceVersion and the reason, so
+ * it names one problem with one revision, the same on every node. Kept within the 253 characters
+ * of a Kubernetes name.
+ */
+export function invalidObjectEventName(ref: ObjectRef, reason: string): string {
+  const hash = createHash('sha256')
+    .update(
+      `${ref.apiVersion}\n${ref.kind}\n${ref.namespace}\n${ref.name}\n${ref.uid}\n${ref.resourceVersion}\n${reason}`,
+    )
+    .digest('hex')
+    .slice(0, 20);
+  return `${ref.name.slice(0, 200).replace(/[.-]+$/, '')}.${hash}`;
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** kubectl's name for a collection path: `pods`, `networkpolicies.crd.projectcalico.org`. */
+function resourceName(path: string): string {
+  const parts = path.split('/').filter((p) => p !== '');
+  const plural = parts.at(-1) ?? path;
+  return parts[0] === 'apis' && parts[1] !== undefined ? `${plural}.${parts[1]}` : plural;
 }

@@ -55,4 +55,43 @@ describe('ObjectTracker', () => {
     expect(t.upsert({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } })).toBeNull();
     expect(events).toEqual([]);
   });
+
+  it('delivers an object again after a callback threw on it, instead of taking it as unchanged', () => {
+    const events: ResourceEvent[] = [];
+    let failNext = true;
+    const t = new ObjectTracker({
+      onEvent: (e) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('handler failed');
+        }
+        events.push(e);
+      },
+      onRejected: () => undefined,
+      onWarning: () => undefined,
+    });
+    expect(() => t.upsert(gnp('all()'))).toThrow('handler failed');
+    t.upsert(gnp('all()'));
+    expect(events.map((e) => e.type)).toEqual(['upsert']);
+  });
+
+  it('delivers a deletion again after a callback threw on it', () => {
+    const events: ResourceEvent[] = [];
+    let failDelete = true;
+    const t = new ObjectTracker({
+      onEvent: (e) => {
+        if (e.type === 'delete' && failDelete) {
+          failDelete = false;
+          throw new Error('handler failed');
+        }
+        events.push(e);
+      },
+      onRejected: () => undefined,
+      onWarning: () => undefined,
+    });
+    t.upsert(gnp('all()'));
+    expect(() => t.remove(gnp('all()'))).toThrow('handler failed');
+    t.remove(gnp('all()'));
+    expect(events.map((e) => e.type)).toEqual(['upsert', 'delete']);
+  });
 });

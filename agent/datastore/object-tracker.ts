@@ -38,7 +38,11 @@ export class ObjectTracker {
     return [...this.applied.keys()];
   }
 
-  /** Applies an added or modified object; returns its key, or null if it is not ours. */
+  /**
+   * Applies an added or modified object; returns its key, or null if it is not ours. The object
+   * counts as applied only once the callbacks returned: if one throws, the same object applied
+   * again (the datastore's resync) is delivered again rather than swallowed as unchanged.
+   */
   upsert(raw: unknown): string | null {
     const ref = objectRef(raw);
     if (ref === null) return null;
@@ -60,23 +64,25 @@ export class ObjectTracker {
     };
     const prev = this.applied.get(rk);
     if (prev !== undefined && prev.fingerprint === next.fingerprint) return rk;
-    if (prev !== undefined && (prev.kind !== next.kind || prev.key !== next.key))
+    if (prev !== undefined && (prev.kind !== next.kind || prev.key !== next.key)) {
       this.callbacks.onEvent({ type: 'delete', kind: prev.kind, key: prev.key });
-    this.applied.set(rk, next);
+      this.applied.delete(rk);
+    }
     for (const w of parsed.warnings) this.callbacks.onWarning(ref, w);
     this.callbacks.onEvent({ type: 'upsert', resource });
+    this.applied.set(rk, next);
     return rk;
   }
 
-  /** Applies a deletion, given the deleted object or its key. */
+  /** Applies a deletion, given the deleted object or its key; forgotten only once delivered. */
   remove(rawOrKey: unknown): void {
     const rk = typeof rawOrKey === 'string' ? rawOrKey : keyOf(rawOrKey);
     if (rk === null) return;
     this.refused.delete(rk);
     const prev = this.applied.get(rk);
     if (prev === undefined) return;
-    this.applied.delete(rk);
     this.callbacks.onEvent({ type: 'delete', kind: prev.kind, key: prev.key });
+    this.applied.delete(rk);
   }
 }
 

@@ -2,6 +2,7 @@
 // settings depend on (Kubernetes datastore only).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
 import {
   felixConfigurationFromObject,
   selectFelixConfigurations,
@@ -9,6 +10,7 @@ import {
   type FelixConfigurationResource,
 } from '../../calico/felix-configuration.js';
 import { labelsFromObject } from '../../calico/labels.js';
+import { apiErrorCode, makeApiClient } from '../../daemon/kube-api.js';
 import type { Logger } from '../../daemon/log.js';
 import type { DatastoreSettings } from '../policy-sync-config.js';
 import { FileDatastore } from './file.js';
@@ -17,10 +19,20 @@ import type { Datastore } from './object-tracker.js';
 
 export function openDatastore(
   settings: DatastoreSettings,
-  deps: { readonly kubeConfig?: KubeConfig; readonly log: Logger; readonly nodeName: string },
+  deps: {
+    readonly kubeConfig?: KubeConfig;
+    readonly log: Logger;
+    readonly nodeName: string;
+    readonly registry?: Registry;
+  },
 ): Datastore {
   if (settings.type === 'file') return new FileDatastore({ paths: settings.paths, log: deps.log });
-  return new KubernetesDatastore({ kubeConfig: deps.kubeConfig, log: deps.log, nodeName: deps.nodeName });
+  return new KubernetesDatastore({
+    kubeConfig: deps.kubeConfig,
+    log: deps.log,
+    nodeName: deps.nodeName,
+    ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+  });
 }
 
 /**
@@ -31,8 +43,8 @@ export async function readFelixConfigurations(
   kc: KubeConfig,
   nodeName: string,
 ): Promise<FelixConfigSelection> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
+  const custom = makeApiClient(kc, CustomObjectsApi);
+  const core = makeApiClient(kc, CoreV1Api);
   const [list, node] = await Promise.all([
     // A cluster without the CRD has no FelixConfigurations.
     orNullIfMissing(
@@ -56,7 +68,7 @@ async function orNullIfMissing<T>(request: Promise<T>): Promise<T | null> {
   try {
     return await request;
   } catch (err) {
-    if ((err as { code?: unknown }).code === 404) return null;
+    if (apiErrorCode(err) === 404) return null;
     throw err;
   }
 }

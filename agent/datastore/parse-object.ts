@@ -18,6 +18,8 @@ export interface ObjectRef {
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
+  /** The revision this ref was taken from ('' when the source has none, e.g. a file). */
+  readonly resourceVersion: string;
 }
 
 export function objectRef(raw: unknown): ObjectRef | null {
@@ -30,6 +32,7 @@ export function objectRef(raw: unknown): ObjectRef | null {
     namespace: str(m['namespace']),
     name: str(m['name']),
     uid: str(m['uid']),
+    resourceVersion: str(m['resourceVersion']),
   };
 }
 

@@ -1,6 +1,6 @@
 // alp-node's policy-sync agent in this process, plus real `bin/dikastes server` processes that
 // dial its per-pod sockets, and a raw PolicySync client for watching a stream directly.
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { fingerprint } from '../../agent/datastore/object-tracker.js';
 import * as http2 from 'node:http2';
 import { connect } from 'node:net';
@@ -44,6 +44,8 @@ export async function startAgent(opts: {
 }): Promise<AgentUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'alp-agent-'));
   const prefix = join(dir, 'nodeagent');
+  // With Calico's CSI driver the directory is a host directory that exists before alp-node starts.
+  if (opts.layout === 'csi') mkdirSync(prefix, { recursive: true });
   opts.prepare?.(prefix);
   const registry = new Registry();
   const agent = await startPolicySyncAgent({

@@ -1,5 +1,7 @@
 // `alp-node explain` logic against the demo's resource files: the file datastore, the agent's
 // calculation and the sidecar's evaluator, end to end in one process.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
@@ -8,7 +10,7 @@ import type { ExplainRequest } from '../../agent/explain.js';
 import { collectResources, describeVerdict, explainRequest, formatExplanation } from '../../agent/explain.js';
 import { runExplainCommand } from '../../agent/explain-command.js';
 import type { ResourceEvent } from '../../agent/calc/cluster-model.js';
-import { REPO_ROOT } from '../harness/process.js';
+import { REPO_ROOT, runToEnd } from '../harness/process.js';
 
 const RESOURCES = join(REPO_ROOT, 'examples', 'demo', 'resources');
 
@@ -191,5 +193,62 @@ describe('alp-node explain (command)', () => {
     );
     expect(code).toBe(0);
     expect(out.join('')).toContain('verdict:    DENY (PERMISSION_DENIED)');
+  });
+
+  it('refuses a --files path that does not exist, naming it, with the usage exit code', async () => {
+    const missing = join(REPO_ROOT, 'examples', 'demo', 'no-such-resources');
+    const result = await runToEnd('alp-node', ['explain', '--to', 'yaobank/database', '--files', missing]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`no such file or directory: ${missing}`);
+    expect(result.stderr).not.toContain('not found');
+  });
+
+  it('without --files and without any kubeconfig, says there is nothing to read and exits 2', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'alp-explain-home-'));
+    try {
+      const result = await runToEnd('alp-node', ['explain', '--to', 'yaobank/database'], {
+        HOME: home,
+        KUBECONFIG: '',
+        KUBERNETES_SERVICE_HOST: '',
+        DATASTORE_TYPE: '',
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('no resources to read: pass --files');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a cluster that cannot be read as an error, not as an empty answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alp-explain-kc-'));
+    try {
+      // Port 1 on loopback: nothing listens there, so every list fails at once.
+      const kubeconfig = join(dir, 'kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+          'users: [{name: u, user: {token: t}}]',
+          'contexts: [{name: x, context: {cluster: c, user: u}}]',
+          'current-context: x',
+        ].join('\n'),
+      );
+      const result = await runToEnd('alp-node', ['explain', '--to', 'a/b', '--kubeconfig', kubeconfig]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('Error: cannot read resources:');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('alp-node --version', () => {
+  it('prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const result = await runToEnd('alp-node', ['--version'], { NODENAME: '' });
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(`alp-node ${pkg.version}`);
   });
 });

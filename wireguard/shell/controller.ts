@@ -2,6 +2,7 @@
 // IP family → our Node's annotations. Also turns device trouble (a link deleted or downed behind
 // our back, a wireguard-go child that died, a watch that recovered) into full resyncs.
 import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
 import {
   felixConfigurationFromObject,
   selectFelixConfigurations,
@@ -10,6 +11,8 @@ import {
 } from '../../calico/felix-configuration.js';
 import type { IpFamily } from '../../calico/ip.js';
 import { labelsFromObject, type Labels } from '../../calico/labels.js';
+import { makeApiClient } from '../../daemon/kube-api.js';
+import type { ReflectorTuning } from '../../daemon/kube-reflector.js';
 import type { Logger } from '../../daemon/log.js';
 import { annotationChanges } from '../core/annotations.js';
 import {
@@ -45,6 +48,9 @@ export interface ControllerOptions {
   readonly metrics: WireguardMetrics;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: Logger;
+  /** For the watches' own metrics. */
+  readonly registry: Registry;
+  readonly watchTuning?: Partial<ReflectorTuning>;
 }
 
 const LINK_EVENT_DEBOUNCE_MS = 100;
@@ -66,6 +72,8 @@ export class WireguardController {
   private isScheduled = false;
   private isClosed = false;
   private readonly linkTimers = new Map<IpFamily, NodeJS.Timeout>();
+  /** Ends the publisher's requests in flight on close(), rather than waiting out their deadline. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly opts: ControllerOptions) {
     const { log } = opts;
@@ -92,20 +100,31 @@ export class WireguardController {
     this.informers = new ResourceInformers(
       opts.kubeConfig,
       log,
+      opts.registry,
       (e) => this.onInformerEvent(e),
       (resource) => {
         log.info({ resource }, 'watch recovered; full resync');
         for (const r of this.reconcilers) r.requestResync(`${resource} watch recovered`);
       },
+      opts.watchTuning,
     );
-    this.publisher = new NodePublisher(opts.kubeConfig.makeApiClient(CoreV1Api), opts.nodeName, log);
+    this.publisher = new NodePublisher(
+      makeApiClient(opts.kubeConfig, CoreV1Api, { signal: this.closing.signal }),
+      opts.nodeName,
+      log,
+    );
   }
 
   /** Bootstraps, then starts watching; the first (full) reconcile runs once Nodes have been listed. */
   async start(): Promise<void> {
     await this.bootstrap();
     if (this.isClosed) return;
-    await this.informers.start();
+    try {
+      await this.informers.start();
+    } catch (err) {
+      if (this.isClosed) return; // stopped before the first list: nothing to do
+      throw err;
+    }
     if (this.isClosed) return;
     this.isSynced = true;
     this.opts.log.info({ nodes: this.nodes.size, blocks: this.blocks.size }, 'initial sync done');
@@ -120,7 +139,13 @@ export class WireguardController {
    */
   private async bootstrap(): Promise<void> {
     const { log } = this.opts;
-    const state = await readStartState(this.opts.kubeConfig, this.opts.nodeName, log, () => this.isClosed);
+    const state = await readStartState(
+      this.opts.kubeConfig,
+      this.opts.nodeName,
+      log,
+      () => this.isClosed,
+      this.closing.signal,
+    );
     if (state === null) return;
     const { selection, node } = state;
     const config = computeWireguardConfig({ layers: selection.layers, env: this.opts.env }, null).config;
@@ -196,6 +221,7 @@ export class WireguardController {
   async close(): Promise<void> {
     this.isClosed = true;
     for (const t of this.linkTimers.values()) clearTimeout(t);
+    this.closing.abort();
     await this.informers.close();
     await Promise.all(this.reconcilers.map((r) => r.close()));
     await this.publisher.close();

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { trackChild } from '../../daemon/child-processes.js';
 import type { Logger } from '../../daemon/log.js';
 import { CommandError } from './command-error.js';
 
@@ -106,7 +107,7 @@ export function createRunner(options: RunnerOptions): Runner {
       log.debug({ cmd: shown, hasStdin: runOptions.stdin !== undefined }, 'running command');
       const [file, ...args] = wrap(argv);
       return new Promise<string>((resolvePromise, reject) => {
-        const child = spawn(file as string, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        const child = trackChild(spawn(file as string, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
         const out: Buffer[] = [];
         let err = '';
         let settled = false;
@@ -149,10 +150,13 @@ export function createRunner(options: RunnerOptions): Runner {
     spawnDaemon(argv, env = {}) {
       log.debug({ cmd: describeArgv(argv) }, 'starting daemon');
       const [file, ...args] = wrap(argv);
-      return spawn(file as string, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, ...env },
-      });
+      // Tracked so that no wireguard-go or ip monitor outlives alp-node, whatever way it exits.
+      return trackChild(
+        spawn(file as string, args, {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, ...env },
+        }),
+      );
     },
   };
   return runner;

@@ -16,6 +16,7 @@ import {
 } from '../../calico/felix-configuration.js';
 import { labelsFromObject } from '../../calico/labels.js';
 import { backoffDelayMs } from '../../daemon/backoff.js';
+import { makeApiClient } from '../../daemon/kube-api.js';
 import type { Logger } from '../../daemon/log.js';
 
 export interface StartState {
@@ -33,9 +34,13 @@ export async function readStartState(
   nodeName: string,
   log: Logger,
   isClosed: () => boolean,
+  signal?: AbortSignal,
 ): Promise<StartState | null> {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  // The signal aborts requests in flight when the controller closes, so shutdown never waits for
+  // an API server that does not answer.
+  const options = signal === undefined ? {} : { signal };
+  const core = makeApiClient(kubeConfig, CoreV1Api, options);
+  const custom = makeApiClient(kubeConfig, CustomObjectsApi, options);
   for (let attempt = 0; !isClosed(); attempt++) {
     try {
       const [list, node] = await Promise.all([

@@ -1,0 +1,91 @@
+// Kubernetes API clients with a deadline on every request. client-node's generated clients wait
+// for an answer as long as the socket stays open, so an API server that accepts connections but
+// never answers would hang start-up and every retry loop behind it. A request middleware (the
+// client's supported extension point) gives each call an AbortSignal that fires after the
+// deadline; it covers connecting, the response headers and reading the body.
+import {
+  ApiException,
+  createConfiguration,
+  ServerConfiguration,
+  type ApiConstructor,
+  type ApiType,
+  type KubeConfig,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+
+/** Long enough for a 500-item list page from a busy server; short enough to notice a dead one. */
+export const API_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface ApiClientOptions {
+  /** Deadline of each request; default API_REQUEST_TIMEOUT_MS. */
+  readonly timeoutMs?: number;
+  /** Aborts every request in flight, e.g. when the client's owner is closed. */
+  readonly signal?: AbortSignal;
+}
+
+/** kc.makeApiClient, plus a deadline on each request (and an optional signal that ends them all). */
+export function makeApiClient<T extends ApiType>(
+  kc: KubeConfig,
+  api: ApiConstructor<T>,
+  options: ApiClientOptions = {},
+): T {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig names no current cluster');
+  const timeoutMs = options.timeoutMs ?? API_REQUEST_TIMEOUT_MS;
+  const deadline = {
+    pre: (context: RequestContext): Promise<RequestContext> => {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      context.setSignal(options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]));
+      return Promise.resolve(context);
+    },
+    post: (context: ResponseContext): Promise<ResponseContext> => Promise.resolve(context),
+  };
+  return new api(
+    createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: kc },
+      promiseMiddleware: [deadline],
+    }),
+  );
+}
+
+/** The HTTP status of a failed API call (ApiException, or client-node's watch errors), if any. */
+export function apiErrorCode(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; statusCode?: unknown };
+  if (typeof e.statusCode === 'number') return e.statusCode;
+  return typeof e.code === 'number' ? e.code : undefined;
+}
+
+/** Whether the request was cut off by its deadline (or by close()). */
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+}
+
+/** A short description for log lines: the status code, or what went wrong on the connection. */
+export function describeApiError(err: unknown): string {
+  if (err instanceof ApiException) {
+    const reason = statusMessage(err.body);
+    return reason === null ? `HTTP ${err.code}` : `HTTP ${err.code}: ${reason}`;
+  }
+  if (isAbortError(err)) return 'no answer from the API server in time';
+  const code = apiErrorCode(err);
+  if (code !== undefined && err instanceof Error) return `HTTP ${code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The `message` of a Kubernetes Status body (client-node hands it over as text or parsed). */
+function statusMessage(body: unknown): string | null {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return null;
+    }
+  }
+  const message = (parsed as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message !== '' ? message : null;
+}
