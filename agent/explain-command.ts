@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { describeApiError } from '../daemon/kube-api.js';
+import { describeApiError } from '../kube/api-client.js';
 import { silentLogger, type Logger } from '../daemon/log.js';
 import { FileDatastore } from './datastore/file.js';
 import { KubernetesDatastore } from './datastore/kubernetes.js';

@@ -1,6 +1,6 @@
 import { ApiException, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { firstListRequest, listAllPages, type ListRequest } from './kube-list-pages.js';
+import { firstListRequest, listAllPages, type ListRequest } from './list-pages.js';
 
 const obj = (name: string): KubernetesObject => ({ metadata: { name } });
 

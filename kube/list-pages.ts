@@ -2,7 +2,7 @@
 // may be served from. Used by the reflector; kept apart because it is pure (the fetching is
 // passed in) and unit-tested on its own.
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { apiErrorCode } from './kube-api.js';
+import { apiErrorCode } from './api-client.js';
 
 /** Query of one list request. Only the first page names a resourceVersion; the rest carry `continue`. */
 export interface ListRequest {

@@ -12,10 +12,10 @@
 //   it lost is delivered again.
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
-import { backoffDelayMs, type BackoffOptions } from './backoff.js';
-import { API_REQUEST_TIMEOUT_MS, apiErrorCode, describeApiError, isAbortError } from './kube-api.js';
-import { firstListRequest, listAllPages, type ListPage } from './kube-list-pages.js';
-import type { Logger } from './log.js';
+import { backoffDelayMs, type BackoffOptions } from '../daemon/backoff.js';
+import { API_REQUEST_TIMEOUT_MS, apiErrorCode, describeApiError, isAbortError } from './api-client.js';
+import { firstListRequest, listAllPages, type ListPage } from './list-pages.js';
+import type { Logger } from '../daemon/log.js';
 
 export interface ReflectorTuning {
   readonly pageSize: number;

@@ -5,13 +5,14 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { backoffDelayMs } from '../daemon/backoff.js';
-import { describeApiError } from '../daemon/kube-api.js';
+import { describeApiError } from '../kube/api-client.js';
 import { createLogger, type Logger } from '../daemon/log.js';
 import { startMetricsServer } from '../daemon/metrics-server.js';
 import { packageVersion } from '../daemon/version.js';
 import { startWireguard } from '../wireguard/index.js';
 import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
-import { openDatastore, readFelixConfigurations } from '../agent/datastore/open-datastore.js';
+import { openDatastore } from '../agent/datastore/open-datastore.js';
+import { readFelixConfigurations } from '../kube/felix-configurations.js';
 import { runExplainCommand } from '../agent/explain-command.js';
 import { startPolicySyncAgent } from '../agent/policy-sync-agent.js';
 import { policySyncSettings, type PolicySyncSettings } from '../agent/policy-sync-config.js';
@@ -83,7 +84,7 @@ async function readPolicySyncSettings(
   for (let attempt = 0; ; attempt++) {
     let selection;
     try {
-      selection = await unlessShutdown(readFelixConfigurations(kubeConfig, opts.nodeName), signal);
+      ({ selection } = await unlessShutdown(readFelixConfigurations(kubeConfig, opts.nodeName), signal));
     } catch (err) {
       if (err instanceof ShutdownRequested) throw err;
       const delay = backoffDelayMs(attempt, SETTINGS_RETRY, Math.random);

@@ -11,9 +11,9 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kuber
 // (Not re-exported from the package root; the version is pinned to ~1.4.)
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { Registry } from 'prom-client';
-import { apiErrorCode, describeApiError, makeApiClient } from '../../daemon/kube-api.js';
-import type { ListPage, ListRequest } from '../../daemon/kube-list-pages.js';
-import { Reflector, reflectorMetrics, type ReflectorTuning } from '../../daemon/kube-reflector.js';
+import { apiErrorCode, describeApiError, makeApiClient } from '../../kube/api-client.js';
+import type { ListPage, ListRequest } from '../../kube/list-pages.js';
+import { Reflector, reflectorMetrics, type ReflectorTuning } from '../../kube/reflector.js';
 import type { Logger } from '../../daemon/log.js';
 import type { Datastore, DatastoreCallbacks } from './object-tracker.js';
 import { ObjectTracker } from './object-tracker.js';

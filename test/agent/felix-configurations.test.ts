@@ -2,7 +2,7 @@
 // all of them are listed and our Node's labels pick the selector-scoped one, in Felix's order.
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { readFelixConfigurations } from '../../agent/datastore/open-datastore.js';
+import { readFelixConfigurations } from '../../kube/felix-configurations.js';
 import { policySyncSettings } from '../../agent/policy-sync-config.js';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
 import { createNode, uniqueName } from '../harness/kube.js';
@@ -17,7 +17,7 @@ describeWithApiServer('FelixConfigurations for PolicySync', (api) => {
   const names = [selected, `node.${node}`];
 
   const prefixFor = async (nodeName: string): Promise<[string, string]> => {
-    const selection = await readFelixConfigurations(api.kubeConfig(), nodeName);
+    const { selection } = await readFelixConfigurations(api.kubeConfig(), nodeName);
     const r = policySyncSettings({ env: {}, felixLayers: selection.layers });
     if (!r.ok) throw new Error(r.error);
     return [r.value.policySyncPathPrefix, r.value.prefixSource];

@@ -8,8 +8,8 @@ import { CoreV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeApiClient } from '../../daemon/kube-api.js';
-import { Reflector, reflectorMetrics } from '../../daemon/kube-reflector.js';
+import { makeApiClient } from '../../kube/api-client.js';
+import { Reflector, reflectorMetrics } from '../../kube/reflector.js';
 import { waitFor } from '../harness/process.js';
 
 interface StandIn {

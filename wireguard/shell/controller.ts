@@ -1,7 +1,7 @@
 // Wires the mesh together: informer events → plain node/block/config facts → one reconciler per
 // IP family → our Node's annotations. Also turns device trouble (a link deleted or downed behind
 // our back, a wireguard-go child that died, a watch that recovered) into full resyncs.
-import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import {
   felixConfigurationFromObject,
@@ -11,8 +11,8 @@ import {
 } from '../../calico/felix-configuration.js';
 import type { IpFamily } from '../../calico/ip.js';
 import { labelsFromObject, type Labels } from '../../calico/labels.js';
-import { makeApiClient } from '../../daemon/kube-api.js';
-import type { ReflectorTuning } from '../../daemon/kube-reflector.js';
+import { describeApiError, makeApiClient } from '../../kube/api-client.js';
+import type { ReflectorTuning } from '../../kube/reflector.js';
 import type { Logger } from '../../daemon/log.js';
 import { annotationChanges } from '../core/annotations.js';
 import {
@@ -162,7 +162,10 @@ export class WireguardController {
         if (decision.clearPublishedKey)
           keep.set(name, familyConfig(config, r.family).enabled ? this.opts.keys[r.family].publicKey : null);
       } catch (err) {
-        log.warn({ family: `v${r.family}`, err: describe(err) }, 'bootstrap: could not check the device');
+        log.warn(
+          { family: `v${r.family}`, err: describeApiError(err) },
+          'bootstrap: could not check the device',
+        );
       }
     }
     if (keep.size === 0 || this.isClosed) return;
@@ -170,7 +173,7 @@ export class WireguardController {
       const removed = await this.publisher.removeUnlessHolding(keep);
       if (removed.length > 0) log.info({ annotations: removed }, 'bootstrap: removed stale published keys');
     } catch (err) {
-      log.warn({ err: describe(err) }, 'bootstrap: could not remove stale published keys');
+      log.warn({ err: describeApiError(err) }, 'bootstrap: could not remove stale published keys');
     }
   }
 
@@ -343,11 +346,6 @@ export class WireguardController {
     if (own !== undefined && annotationChanges(own.metadata?.annotations ?? {}, statuses) === null) return;
     this.publisher.publish(statuses);
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof ApiException) return `HTTP ${err.code}`;
-  return err instanceof Error ? err.message : String(err);
 }
 
 function sameLabels(a: Labels | null, b: Labels | null): boolean {

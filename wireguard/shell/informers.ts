@@ -10,9 +10,9 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import { makeApiClient } from '../../daemon/kube-api.js';
-import type { ListPage } from '../../daemon/kube-list-pages.js';
-import { Reflector, reflectorMetrics, type ReflectorTuning } from '../../daemon/kube-reflector.js';
+import { makeApiClient } from '../../kube/api-client.js';
+import type { ListPage } from '../../kube/list-pages.js';
+import { Reflector, reflectorMetrics, type ReflectorTuning } from '../../kube/reflector.js';
 import type { Logger } from '../../daemon/log.js';
 
 export type ResourceKind = 'nodes' | 'ipamblocks' | 'felixconfigurations';

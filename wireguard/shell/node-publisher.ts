@@ -4,6 +4,7 @@
 // with back-off until the Node says what we want.
 import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../../daemon/log.js';
+import { describeApiError } from '../../kube/api-client.js';
 import { backoffDelayMs } from '../../daemon/backoff.js';
 import { annotationChanges, type AnnotationChanges } from '../core/annotations.js';
 import type { FamilyStatus } from '../core/annotations.js';
@@ -84,7 +85,7 @@ export class NodePublisher {
         }
         const delay = backoffDelayMs(this.failures++, RETRY, Math.random);
         this.log.warn(
-          { node: this.nodeName, err: describe(err), retryInMs: Math.round(delay) },
+          { node: this.nodeName, err: describeApiError(err), retryInMs: Math.round(delay) },
           'could not update Node annotations',
         );
         if (this.retryTimer === null && !this.closed) {
@@ -125,9 +126,4 @@ export class NodePublisher {
       }
     }
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof ApiException) return `HTTP ${err.code}`;
-  return err instanceof Error ? err.message : String(err);
 }
