@@ -1,6 +1,5 @@
 // bin/dikastes as a real process: PolicySync over a real Unix socket, Checks from a real gRPC
 // client playing Envoy, the health and client sub-commands, shutdown paths.
-import { statSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/free-port.js';
 import { EnvoyStandIn, httpCheckRequest } from '../harness/ext-authz-client.js';
@@ -169,15 +168,6 @@ describe('dikastes server', () => {
     expect(metrics).toMatch(/^dikastes_checks_total\{result="denied"\} 1$/m);
     expect(metrics).toMatch(/^dikastes_policy_sync_in_sync 1$/m);
     expect(metrics).toMatch(/^dikastes_store_objects\{kind="policies"\} 1$/m);
-  });
-
-  it('removes a stale file at the listen path and opens the socket to every user (0777)', async () => {
-    fixture = await startSidecarFixture({ startFelix: false });
-    expect(statSync(fixture.listen).mode & 0o777).toBe(0o777);
-    await fixture.dikastes.stop();
-    writeFileSync(fixture.listen, 'stale');
-    fixture = await startSidecarFixture({ startFelix: false });
-    expect(statSync(fixture.listen).isSocket()).toBe(true);
   });
 
   it('stops on SIGTERM with Checks in flight: accepted ones are answered, the socket is removed, exit 0', async () => {
