@@ -73,7 +73,8 @@ Health flags:
 Client and health flags:
       --timeout <ms>         deadline for the call (default 5000)
 Environment (server):
-  DIKASTES_HTTP_BIND_PORT, DIKASTES_HTTP_BIND_ADDR   serve POST/GET /terminate to shut down
+  DIKASTES_HTTP_BIND_PORT, DIKASTES_HTTP_BIND_ADDR   serve /terminate (any method) to shut down;
+                                                     the address defaults to 127.0.0.1
 `;
 
 const OPTIONS = {

@@ -64,7 +64,7 @@ export async function runServer(cmd: ServerCommand): Promise<number> {
       log.info('received HTTP termination request');
       stopRequested('terminate');
     });
-    log.info({ port: terminateServer.port }, 'serving /terminate');
+    log.info({ address: terminateServer.address, port: terminateServer.port }, 'serving /terminate');
   }
 
   const why = await stopped;

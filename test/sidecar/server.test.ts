@@ -191,10 +191,15 @@ describe('dikastes server', () => {
     expect(fileExists(fixture.listen)).toBe(false);
   });
 
-  it('stops on GET /terminate when DIKASTES_HTTP_BIND_PORT is set', async () => {
+  it('stops on GET /terminate when DIKASTES_HTTP_BIND_PORT is set (on 127.0.0.1 unless told otherwise)', async () => {
     const port = await freePort();
-    fixture = await startSidecarFixture({
-      env: { DIKASTES_HTTP_BIND_PORT: String(port), DIKASTES_HTTP_BIND_ADDR: '127.0.0.1' },
+    fixture = await startSidecarFixture({ env: { DIKASTES_HTTP_BIND_PORT: String(port) } });
+    await waitFor('the terminate endpoint log line', () =>
+      fixture!.dikastes.logs().some((l) => l.msg === 'serving /terminate'),
+    );
+    expect(fixture.dikastes.logs().find((l) => l.msg === 'serving /terminate')).toMatchObject({
+      address: '127.0.0.1',
+      port,
     });
     await waitFor(
       'the terminate endpoint',
