@@ -57,6 +57,15 @@ describe('parseDikastesArgs', () => {
     });
   });
 
+  it('checks listen addresses on the command line: host:port, [v6]:port, :port, port 0 for any', () => {
+    expect(parseDikastesArgs(['server', '--listen-tcp', '[::1]:0', '--metrics-addr', ':9091'])).toMatchObject(
+      {
+        ok: true,
+        command: { listenTcp: '[::1]:0', metricsAddr: ':9091' },
+      },
+    );
+  });
+
   it('bare dikastes and --help print usage', () => {
     expect(parseDikastesArgs([])).toMatchObject({ ok: true, command: { kind: 'help' } });
     expect(parseDikastesArgs(['server', '--help'])).toMatchObject({ ok: true, command: { kind: 'help' } });
@@ -64,6 +73,10 @@ describe('parseDikastesArgs', () => {
 
   it.each([
     [['server', '--nope'], /Unknown option '--nope'/],
+    [['server', '--metrics-addr', 'nonsense'], /^invalid --metrics-addr "nonsense" \(want host:port/],
+    [['server', '--metrics-addr', '127.0.0.1:65536'], /invalid --metrics-addr "127.0.0.1:65536"/],
+    [['server', '--listen-tcp', 'localhost'], /^invalid --listen-tcp "localhost"/],
+    [['server', '--listen-tcp', 'a b:80'], /invalid --listen-tcp/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['client', 'a'], /accepts 2 arg\(s\), received 1/],
     [['health', 'a', 'b'], /accepts 1 arg\(s\), received 2/],

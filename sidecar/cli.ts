@@ -1,6 +1,7 @@
 // Command line of `dikastes`, compatible with Calico's: server, client, health; -l, -d, --debug.
 // Pure: argv and env in, a command or a usage error out. Only main.ts prints and exits.
 import { parseArgs } from 'node:util';
+import { HOST_PORT_FORMS, parseHostPort } from '../daemon/host-port.js';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../daemon/log.js';
 
 export const DEFAULT_LISTEN = '/var/run/dikastes/dikastes.sock';
@@ -118,6 +119,12 @@ function positiveInt(text: string | undefined, fallback: number, flag: string): 
   return Number(text);
 }
 
+/** Checks a host:port flag now, so that a typo never gets as far as starting anything. */
+function listenAddressError(text: string | undefined, flag: string): string | null {
+  if (text === undefined || parseHostPort(text) !== null) return null;
+  return `invalid ${flag} "${text}" (want ${HOST_PORT_FORMS})`;
+}
+
 export function parseDikastesArgs(argv: readonly string[]): CliResult {
   let parsed;
   try {
@@ -172,6 +179,10 @@ export function parseDikastesArgs(argv: readonly string[]): CliResult {
     '--max-message-bytes',
   );
   if (typeof maxMessageBytes === 'string') return { ok: false, error: maxMessageBytes };
+  const addressError =
+    listenAddressError(v['listen-tcp'], '--listen-tcp') ??
+    listenAddressError(v['metrics-addr'], '--metrics-addr');
+  if (addressError !== null) return { ok: false, error: addressError };
   return {
     ok: true,
     command: {

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadExtAuthz, loadHealthz } from '../proto/load.js';
 import type { AuthorizationHandlers } from '../proto/gen/envoy/service/auth/v3/Authorization.js';
 import type { HealthzHandlers } from '../proto/gen/dikastes/Healthz.js';
+import { grpcListenTarget, type HostPort } from '../daemon/host-port.js';
 import { removeStaleSocket, serveGrpcOnUnixSocket } from '../daemon/unix-socket.js';
 
 /** Spec dikastes.md §1.4: Envoy runs under another UID in the same pod, so everyone may connect. */
@@ -11,16 +12,17 @@ export const LISTEN_SOCKET_MODE = 0o777;
 
 export interface SidecarServerOptions {
   readonly socketPath: string;
-  readonly tcpAddress: string | null;
   readonly check: AuthorizationHandlers['Check'];
   readonly healthz: HealthzHandlers;
 }
 
 export interface SidecarServer {
-  /** Bound TCP port, when a TCP listener was asked for. */
-  readonly tcpPort: number | null;
+  /** Also serves the same services on TCP; resolves with the bound port. */
+  listenTcp(address: HostPort): Promise<number>;
   /** Graceful stop: refuse new calls, let in-flight ones finish (up to `graceMs`), remove the socket. */
   stop(graceMs: number): Promise<void>;
+  /** Stops the server and its sockets at once: for start-up failures, when nothing is in flight. */
+  close(): Promise<void>;
 }
 
 function bind(server: grpc.Server, target: string): Promise<number> {
@@ -40,18 +42,19 @@ export async function startSidecarServer(opts: SidecarServerOptions): Promise<Si
 
   removeStaleSocket(opts.socketPath);
   const listener = await serveGrpcOnUnixSocket(server, opts.socketPath, LISTEN_SOCKET_MODE);
-  const tcpPort = opts.tcpAddress === null ? null : await bind(server, opts.tcpAddress);
 
+  const stop = (graceMs: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      listener.close();
+      const timer = setTimeout(() => server.forceShutdown(), graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   return {
-    tcpPort,
-    stop: (graceMs) =>
-      new Promise<void>((resolve) => {
-        listener.close();
-        const timer = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
+    listenTcp: (address) => bind(server, grpcListenTarget(address)),
+    stop,
+    close: () => stop(0),
   };
 }

@@ -4,6 +4,13 @@
 import { parseDikastesArgs } from './cli.js';
 import { runClient, runHealth } from './client-commands.js';
 
+/** SIGTERM and SIGINT abort the returned signal; caught from before start-up begins. */
+function stopOnSignals(): AbortSignal {
+  const stop = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop.abort(signal));
+  return stop.signal;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseDikastesArgs(argv);
   if (!parsed.ok) {
@@ -23,8 +30,9 @@ async function main(argv: readonly string[]): Promise<number> {
       return outcome.exitCode;
     }
     case 'server': {
+      const stop = stopOnSignals();
       const { runServer } = await import('./server-command.js');
-      return runServer(cmd);
+      return runServer(cmd, stop);
     }
     default: {
       const never: never = cmd;
@@ -33,15 +41,14 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    if (code !== 0 || process.argv[2] !== 'server') return;
-    // gRPC keeps handles open briefly after shutdown; the server is done, so leave now.
-    setTimeout(() => process.exit(code), 100).unref();
-  },
-  (err: unknown) => {
-    process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+/** Everything a command started is closed when it returns; a lingering handle (a DNS lookup of an
+ *  abandoned start step, a gRPC channel's timer) must not keep the process alive after that. */
+function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 100).unref();
+}
+
+main(process.argv.slice(2)).then(exitSoon, (err: unknown) => {
+  process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+  exitSoon(1);
+});
