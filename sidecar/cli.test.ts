@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DIAL, DEFAULT_LISTEN, parseDikastesArgs } from './cli.js';
+import { DEFAULT_DIAL, DEFAULT_LISTEN, parseDikastesArgs, USAGE } from './cli.js';
 
 describe('parseDikastesArgs', () => {
   it("accepts Calico's manifest invocation unchanged", () => {
@@ -57,12 +57,15 @@ describe('parseDikastesArgs', () => {
     });
   });
 
+  it('--version and -v ask for the version (Calico uses -v for nothing), and help lists them', () => {
+    expect(parseDikastesArgs(['--version'])).toEqual({ ok: true, command: { kind: 'version' } });
+    expect(parseDikastesArgs(['-v'])).toEqual({ ok: true, command: { kind: 'version' } });
+    expect(USAGE).toMatch(/-v, --version/);
+  });
+
   it('checks listen addresses on the command line: host:port, [v6]:port, :port, port 0 for any', () => {
     expect(parseDikastesArgs(['server', '--listen-tcp', '[::1]:0', '--metrics-addr', ':9091'])).toMatchObject(
-      {
-        ok: true,
-        command: { listenTcp: '[::1]:0', metricsAddr: ':9091' },
-      },
+      { ok: true, command: { listenTcp: '[::1]:0', metricsAddr: ':9091' } },
     );
   });
 
@@ -72,7 +75,8 @@ describe('parseDikastesArgs', () => {
   });
 
   it.each([
-    [['server', '--nope'], /Unknown option '--nope'/],
+    [['server', '--nope'], /^unknown flag: --nope$/],
+    [['server', '-x'], /^unknown shorthand flag: 'x' in -x$/],
     [['server', '--metrics-addr', 'nonsense'], /^invalid --metrics-addr "nonsense" \(want host:port/],
     [['server', '--metrics-addr', '127.0.0.1:65536'], /invalid --metrics-addr "127.0.0.1:65536"/],
     [['server', '--listen-tcp', 'localhost'], /^invalid --listen-tcp "localhost"/],

@@ -47,13 +47,18 @@ export interface HelpCommand {
   readonly text: string;
 }
 
-export type DikastesCommand = ServerCommand | ClientCommand | HealthCommand | HelpCommand;
+export interface VersionCommand {
+  readonly kind: 'version';
+}
+
+export type DikastesCommand = ServerCommand | ClientCommand | HealthCommand | HelpCommand | VersionCommand;
 export type CliResult = { ok: true; command: DikastesCommand } | { ok: false; error: string };
 
 export const USAGE = `Usage:
   dikastes server [-l <listen socket>] [-d <felix socket>] [--debug] [options]
   dikastes client <namespace> <account> [--method <M>] [-d <dikastes socket>]
   dikastes health liveness|readiness [--dial-path <dikastes socket>]
+  dikastes --version
 
 Flags (all commands):
   -l, --listen <path>        Unix socket to serve ext_authz and Healthz on (default ${DEFAULT_LISTEN})
@@ -62,6 +67,8 @@ Flags (all commands):
       --debug                log at debug level
       --log-level <level>    ${LOG_LEVELS.join('|')} (default info)
       --log-format <format>  json|text (default json)
+  -h, --help                 print this help
+  -v, --version              print the version
 Server flags:
       --listen-tcp <host:port>    also serve the same gRPC services on TCP (off by default)
       --metrics-addr <host:port>  serve Prometheus metrics on http://<host:port>/metrics (off by default)
@@ -92,6 +99,7 @@ const OPTIONS = {
   'dial-path': { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -119,6 +127,24 @@ function positiveInt(text: string | undefined, fallback: number, flag: string): 
   return Number(text);
 }
 
+/** Cobra's wording (spec dikastes.md §1.1), which Node's own message does not match. */
+function unknownFlag(argv: readonly string[]): string | null {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  for (const t of tokens) {
+    if (t.kind !== 'option' || Object.hasOwn(OPTIONS, t.name)) continue;
+    return t.rawName.startsWith('--')
+      ? `unknown flag: ${t.rawName}`
+      : `unknown shorthand flag: '${t.name}' in ${t.rawName}`;
+  }
+  return null;
+}
+
 /** Checks a host:port flag now, so that a typo never gets as far as starting anything. */
 function listenAddressError(text: string | undefined, flag: string): string | null {
   if (text === undefined || parseHostPort(text) !== null) return null;
@@ -126,6 +152,8 @@ function listenAddressError(text: string | undefined, flag: string): string | nu
 }
 
 export function parseDikastesArgs(argv: readonly string[]): CliResult {
+  const unknown = unknownFlag(argv);
+  if (unknown !== null) return { ok: false, error: unknown };
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
@@ -134,8 +162,9 @@ export function parseDikastesArgs(argv: readonly string[]): CliResult {
   }
   const { values: v, positionals } = parsed;
   const [sub, ...args] = positionals;
-  if (v.help === true || sub === undefined || sub === 'help')
+  if (v.help === true || (sub === undefined && v.version !== true) || sub === 'help')
     return { ok: true, command: { kind: 'help', text: USAGE } };
+  if (v.version === true) return { ok: true, command: { kind: 'version' } };
   if (sub !== 'server' && sub !== 'client' && sub !== 'health') {
     return { ok: false, error: `unknown command "${sub}" for "dikastes"` };
   }

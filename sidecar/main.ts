@@ -1,8 +1,17 @@
 // Entry point of `dikastes`: parses the command line, runs the command, owns process exit.
 // The server's modules load only for `server`, so `health` (a kubelet probe every few seconds)
 // starts fast.
+import { readFileSync } from 'node:fs';
 import { parseDikastesArgs } from './cli.js';
 import { runClient, runHealth } from './client-commands.js';
+
+/** The version in package.json, which sits two levels above this file in dist/ and in a package. */
+function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const version = typeof pkg === 'object' && pkg !== null && 'version' in pkg ? pkg.version : undefined;
+  if (typeof version !== 'string') throw new Error('package.json has no version');
+  return version;
+}
 
 /** SIGTERM and SIGINT abort the returned signal; caught from before start-up begins. */
 function stopOnSignals(): AbortSignal {
@@ -21,6 +30,10 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (cmd.kind) {
     case 'help':
       process.stdout.write(cmd.text);
+      return 0;
+    case 'version':
+      // Cobra's version template: `<name> version <version>`.
+      process.stdout.write(`dikastes version ${packageVersion()}\n`);
       return 0;
     case 'health':
     case 'client': {

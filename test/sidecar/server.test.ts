@@ -1,5 +1,7 @@
 // bin/dikastes as a real process: PolicySync over a real Unix socket, Checks from a real gRPC
 // client playing Envoy, the health and client sub-commands, shutdown paths.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/free-port.js';
 import { EnvoyStandIn, httpCheckRequest } from '../harness/ext-authz-client.js';
@@ -11,7 +13,7 @@ import {
   policyRemove,
   profile,
 } from '../harness/felix-messages.js';
-import { fileExists, runToEnd, waitFor } from '../harness/process.js';
+import { fileExists, REPO_ROOT, runToEnd, waitFor } from '../harness/process.js';
 import { startSidecarFixture, type SidecarFixture } from '../harness/sidecar-fixture.js';
 
 const OK = 0;
@@ -270,6 +272,24 @@ describe('dikastes health and client sub-commands', () => {
     expect(JSON.parse(allowed.stdout).status.code).toBe(OK);
     const denied = await runToEnd('dikastes', ['client', 'web', 'intruder', '-d', fixture.listen]);
     expect(JSON.parse(denied.stdout).status.code).toBe(PERMISSION_DENIED);
+  });
+
+  it('--version and -v print the package version, and --help mentions them', async () => {
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-v']) {
+      expect(await runToEnd('dikastes', [flag])).toMatchObject({
+        code: 0,
+        stdout: `dikastes version ${version}`,
+      });
+    }
+    expect((await runToEnd('dikastes', ['--help'])).stdout).toContain('-v, --version');
+  });
+
+  it('names an unknown flag the way Calico (cobra) does, with balanced quotes', async () => {
+    const run = await runToEnd('dikastes', ['server', '--bogus']);
+    expect(run.stderr).toBe("Error: unknown flag: --bogus\nRun 'dikastes --help' for usage.");
   });
 
   it.each([
