@@ -69,6 +69,11 @@ describe('parseDikastesArgs', () => {
     );
   });
 
+  it('client prints a verdict unless --json asks for the raw answer', () => {
+    expect(parseDikastesArgs(['client', 'ns', 'sa'])).toMatchObject({ command: { json: false } });
+    expect(parseDikastesArgs(['client', 'ns', 'sa', '--json'])).toMatchObject({ command: { json: true } });
+  });
+
   it('bare dikastes and --help print usage', () => {
     expect(parseDikastesArgs([])).toMatchObject({ ok: true, command: { kind: 'help' } });
     expect(parseDikastesArgs(['server', '--help'])).toMatchObject({ ok: true, command: { kind: 'help' } });
@@ -81,6 +86,7 @@ describe('parseDikastesArgs', () => {
     [['server', '--metrics-addr', '127.0.0.1:65536'], /invalid --metrics-addr "127.0.0.1:65536"/],
     [['server', '--listen-tcp', 'localhost'], /^invalid --listen-tcp "localhost"/],
     [['server', '--listen-tcp', 'a b:80'], /invalid --listen-tcp/],
+    [['health', 'liveness', '--json'], /unknown flag --json for "dikastes health"/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['client', 'a'], /accepts 2 arg\(s\), received 1/],
     [['health', 'a', 'b'], /accepts 1 arg\(s\), received 2/],

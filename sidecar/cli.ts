@@ -33,6 +33,8 @@ export interface ClientCommand extends CommonOptions {
   readonly account: string;
   readonly method: string;
   readonly timeoutMs: number;
+  /** Print the raw CheckResponse as JSON rather than a verdict for people. */
+  readonly json: boolean;
 }
 
 export interface HealthCommand {
@@ -76,6 +78,7 @@ Server flags:
       --max-message-bytes <n>     largest PolicySync message accepted (default ${DEFAULT_MAX_MESSAGE_BYTES})
 Client flags:
       --method <M>           HTTP method to put in the request (default: no HTTP attributes)
+      --json                 print the whole CheckResponse as JSON instead of the verdict
 Health flags:
       --dial-path <path>     dikastes socket to probe (default ${DEFAULT_LISTEN})
 Client and health flags:
@@ -83,6 +86,10 @@ Client and health flags:
 Environment (server):
   DIKASTES_HTTP_BIND_PORT, DIKASTES_HTTP_BIND_ADDR   serve /terminate (any method) to shut down;
                                                      the address defaults to 127.0.0.1
+Exit codes:
+  server: 0 stopped on request, 1 could not start or stop cleanly, 2 usage
+  client: 0 allowed, 1 no answer, 2 usage, 3 denied by policy, 4 answered with an error
+  health: 0 healthy, 1 bad check word, 2 cannot reach the server, 3 unhealthy
 `;
 
 const OPTIONS = {
@@ -98,6 +105,7 @@ const OPTIONS = {
   method: { type: 'string' },
   'dial-path': { type: 'string' },
   timeout: { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -110,6 +118,7 @@ const ONLY_FOR: Readonly<Record<string, DikastesCommand['kind']>> = {
   'deny-details': 'server',
   'max-message-bytes': 'server',
   method: 'client',
+  json: 'client',
   'dial-path': 'health',
 };
 
@@ -197,6 +206,7 @@ export function parseDikastesArgs(argv: readonly string[]): CliResult {
         account: args[1]!,
         method: v.method ?? '',
         timeoutMs,
+        json: v.json === true,
       },
     };
   }

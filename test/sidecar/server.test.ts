@@ -251,27 +251,55 @@ describe('dikastes health and client sub-commands', () => {
     });
   });
 
-  it('client sends a Check as the given service account and prints the response', async () => {
+  it('client prints the verdict and exits 0 allowed, 3 denied, 4 error; --json gives the clean CheckResponse', async () => {
     fixture = await startSidecarFixture({
       snapshot: [
         profile('kns.default', [{ action: 'allow', src_service_account_match: { names: ['frontend'] } }]),
         endpoint([], ['kns.default']),
       ],
+      sendInSyncOnJoin: false,
     });
+    await fixture.felix.waitForConnections(1);
+    const client = (...args: string[]) =>
+      runToEnd('dikastes', ['client', 'web', ...args, '-d', fixture!.listen]);
+
+    const notYet = await client('frontend');
+    expect(notYet.code).toBe(4);
+    expect(notYet.stdout).toMatch(/^error \(INTERNAL\): dikastes has not received policy yet/);
+    expect(notYet.stdout).toContain('\nHTTP 403 Forbidden\nx-alp-decision: error\n');
+
+    fixture.felix.send({ in_sync: {} });
     await fixture.waitForInSyncCount(1);
-    const allowed = await runToEnd('dikastes', [
+    const allowed = await client('frontend', '--method', 'GET');
+    expect(allowed).toMatchObject({ code: 0, stdout: 'allowed' });
+
+    const denied = await client('intruder');
+    expect(denied.code).toBe(3);
+    expect(denied.stdout).toBe(
+      'denied (PERMISSION_DENIED)\n\nHTTP 403 Forbidden\nx-alp-decision: denied\n\naccess denied by policy',
+    );
+
+    const json = await client('intruder', '--json');
+    expect(json.code).toBe(3);
+    expect(json.stdout).not.toContain('"type":"Buffer"');
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      status: { code: PERMISSION_DENIED },
+      denied_response: {
+        status: { code: 'Forbidden' },
+        headers: [{ header: { key: 'x-alp-decision', value: 'denied', raw_value: '' } }],
+        body: 'access denied by policy\n',
+      },
+    });
+
+    const unreachable = await runToEnd('dikastes', [
       'client',
       'web',
       'frontend',
-      '--method',
-      'GET',
       '-d',
-      fixture.listen,
+      `${fixture.dir}/none.sock`,
     ]);
-    expect(allowed.code).toBe(0);
-    expect(JSON.parse(allowed.stdout).status.code).toBe(OK);
-    const denied = await runToEnd('dikastes', ['client', 'web', 'intruder', '-d', fixture.listen]);
-    expect(JSON.parse(denied.stdout).status.code).toBe(PERMISSION_DENIED);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/^Error: check failed: /);
   });
 
   it('--version and -v print the package version, and --help mentions them', async () => {
