@@ -8,8 +8,8 @@
 //               `subPathExpr: $(POD_UID)`.
 // Either way the socket that accepted a stream is the caller's identity.
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { isRecord } from '../calico/spec-fields.js';
 import type { Logger } from '../daemon/log.js';
 
@@ -22,6 +22,11 @@ export interface PodIdentity {
   readonly workload: string;
   readonly serviceAccount: string;
 }
+
+/** The pod's containers run as arbitrary users (spec dikastes.md §2.3: Felix's binder uses 0777). */
+export const POD_SOCKET_MODE = 0o777;
+/** Driverless directories: the pod may enter them and reach the socket, but not replace it. */
+export const DRIVERLESS_DIR_MODE = 0o755;
 
 export const credsDir = (prefix: string): string => join(prefix, 'creds');
 export const mountDir = (prefix: string, uid: string): string => join(prefix, 'mount', uid);
@@ -74,6 +79,39 @@ const SAFE_UID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 export function isSafeUid(uid: string): boolean {
   return SAFE_UID.test(uid) && uid !== '..';
+}
+
+/**
+ * Driverless layout: makes <prefix>/mount/<uid>/ ours and not writable by the pod that mounts it,
+ * unlike the CSI driver's 0777 directories. An existing directory (an earlier run's, perhaps 0777)
+ * is opened without following symbolic links and fixed through that descriptor, never by path;
+ * a symbolic link, or a directory that another user owns, is refused.
+ */
+export async function prepareDriverlessMountDir(dir: string): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true, mode: DRIVERLESS_DIR_MODE });
+  await mkdir(dir, { mode: DRIVERLESS_DIR_MODE }).catch((err: unknown) => {
+    if (!(err instanceof Error && (err as NodeJS.ErrnoException).code === 'EEXIST')) throw err;
+  });
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(
+    (err: unknown) => {
+      const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+      if (code === 'ELOOP' || code === 'ENOTDIR')
+        throw new Error(`refusing to use ${dir}: it is not a directory (a symbolic link or a file)`, {
+          cause: err,
+        });
+      throw err;
+    },
+  );
+  try {
+    const st = await handle.stat();
+    if (st.uid !== process.geteuid?.()) {
+      throw new Error(`refusing to use ${dir}: it belongs to uid ${st.uid}, not to this process`);
+    }
+    // The umask may have narrowed mkdir's mode, and an older alp-node made these 0777.
+    if ((st.mode & 0o7777) !== DRIVERLESS_DIR_MODE) await handle.chmod(DRIVERLESS_DIR_MODE);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Reads a CSI credentials file; null if it is not one (the file is then ignored, as Felix does). */

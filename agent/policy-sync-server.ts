@@ -2,11 +2,11 @@
 // which workload it is about (the client sends nothing that identifies itself). A newer stream
 // for the same workload replaces the older one, as in Felix.
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../daemon/log.js';
-import { removeStaleSocket, unixTarget } from '../daemon/unix-socket.js';
+import { removeStaleSocket, serveGrpcOnUnixSocket, type UnixSocketListener } from '../daemon/unix-socket.js';
 import type { PolicySyncHandlers } from '../proto/gen/felix/PolicySync.js';
 import type { SyncRequest__Output } from '../proto/gen/felix/SyncRequest.js';
 import type { ToDataplane } from '../proto/gen/felix/ToDataplane.js';
@@ -16,7 +16,13 @@ import { workloadId } from './calc/cluster-model.js';
 import { payloadKind } from './calc/to-dataplane.js';
 import type { AgentMetrics } from './metrics.js';
 import type { PodIdentity } from './pod-sockets.js';
-import { isSafeUid, mountDir, socketPath } from './pod-sockets.js';
+import {
+  isSafeUid,
+  mountDir,
+  POD_SOCKET_MODE,
+  prepareDriverlessMountDir,
+  socketPath,
+} from './pod-sockets.js';
 import type { StreamSource } from './stream-queue.js';
 import { StreamQueue } from './stream-queue.js';
 
@@ -33,6 +39,7 @@ interface Listener {
   readonly identity: PodIdentity;
   readonly path: string;
   readonly server: grpc.Server;
+  readonly socket: UnixSocketListener;
 }
 
 export class PolicySyncServer {
@@ -120,12 +127,9 @@ export class PolicySyncServer {
 
   private async openListener(identity: PodIdentity): Promise<void> {
     const dir = mountDir(this.opts.prefix, identity.uid);
-    if (this.opts.ownsMountDirs) {
-      await mkdir(dir, { recursive: true });
-      await chmod(dir, 0o777);
-    } else {
-      await mkdir(dir, { recursive: true });
-    }
+    if (this.opts.ownsMountDirs) await prepareDriverlessMountDir(dir);
+    else await mkdir(dir, { recursive: true });
+    // The pod can write its directory in the CSI layout: never follow or chmod what is there.
     const path = socketPath(this.opts.prefix, identity.uid);
     removeStaleSocket(path);
     const server = new grpc.Server();
@@ -135,14 +139,13 @@ export class PolicySyncServer {
       Report: (_call, callback) => callback(null, { successful: false }),
     };
     server.addService(loadFelix().felix.PolicySync.service, handlers);
-    await new Promise<void>((resolve, reject) => {
-      server.bindAsync(unixTarget(path), grpc.ServerCredentials.createInsecure(), (err) =>
-        err ? reject(bindError(path, err)) : resolve(),
-      );
-    });
-    // The pod's containers run as arbitrary users (spec §2.3: mode 0777).
-    await chmod(path, 0o777);
-    this.listeners.set(identity.uid, { identity, path, server });
+    let socket: UnixSocketListener;
+    try {
+      socket = await serveGrpcOnUnixSocket(server, path, POD_SOCKET_MODE);
+    } catch (err) {
+      throw bindError(path, err instanceof Error ? err : new Error(String(err)));
+    }
+    this.listeners.set(identity.uid, { identity, path, server, socket });
     this.opts.log.info(
       { workload: describe(identity), uid: identity.uid, socket: path },
       'serving PolicySync socket',
@@ -157,8 +160,8 @@ export class PolicySyncServer {
     if (stream !== undefined && this.opts.source.endpointView(id) === null)
       await stream.flushThenClose(1_000);
     else stream?.close();
+    l.socket.close(); // Node unlinks the socket file it bound
     l.server.forceShutdown();
-    removeStaleSocket(l.path);
     if (this.opts.ownsMountDirs) await rm(mountDir(this.opts.prefix, uid), { recursive: true, force: true });
     this.opts.log.info({ workload: describe(l.identity), uid }, 'closed PolicySync socket');
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DIAL, DEFAULT_LISTEN, parseDikastesArgs } from './cli.js';
+import { DEFAULT_DIAL, DEFAULT_LISTEN, parseDikastesArgs, USAGE } from './cli.js';
 
 describe('parseDikastesArgs', () => {
   it("accepts Calico's manifest invocation unchanged", () => {
@@ -57,13 +57,36 @@ describe('parseDikastesArgs', () => {
     });
   });
 
+  it('--version and -v ask for the version (Calico uses -v for nothing), and help lists them', () => {
+    expect(parseDikastesArgs(['--version'])).toEqual({ ok: true, command: { kind: 'version' } });
+    expect(parseDikastesArgs(['-v'])).toEqual({ ok: true, command: { kind: 'version' } });
+    expect(USAGE).toMatch(/-v, --version/);
+  });
+
+  it('checks listen addresses on the command line: host:port, [v6]:port, :port, port 0 for any', () => {
+    expect(parseDikastesArgs(['server', '--listen-tcp', '[::1]:0', '--metrics-addr', ':9091'])).toMatchObject(
+      { ok: true, command: { listenTcp: '[::1]:0', metricsAddr: ':9091' } },
+    );
+  });
+
+  it('client prints a verdict unless --json asks for the raw answer', () => {
+    expect(parseDikastesArgs(['client', 'ns', 'sa'])).toMatchObject({ command: { json: false } });
+    expect(parseDikastesArgs(['client', 'ns', 'sa', '--json'])).toMatchObject({ command: { json: true } });
+  });
+
   it('bare dikastes and --help print usage', () => {
     expect(parseDikastesArgs([])).toMatchObject({ ok: true, command: { kind: 'help' } });
     expect(parseDikastesArgs(['server', '--help'])).toMatchObject({ ok: true, command: { kind: 'help' } });
   });
 
   it.each([
-    [['server', '--nope'], /Unknown option '--nope'/],
+    [['server', '--nope'], /^unknown flag: --nope$/],
+    [['server', '-x'], /^unknown shorthand flag: 'x' in -x$/],
+    [['server', '--metrics-addr', 'nonsense'], /^invalid --metrics-addr "nonsense" \(want host:port/],
+    [['server', '--metrics-addr', '127.0.0.1:65536'], /invalid --metrics-addr "127.0.0.1:65536"/],
+    [['server', '--listen-tcp', 'localhost'], /^invalid --listen-tcp "localhost"/],
+    [['server', '--listen-tcp', 'a b:80'], /invalid --listen-tcp/],
+    [['health', 'liveness', '--json'], /unknown flag --json for "dikastes health"/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['client', 'a'], /accepts 2 arg\(s\), received 1/],
     [['health', 'a', 'b'], /accepts 1 arg\(s\), received 2/],

@@ -1,6 +1,7 @@
 // Command line of `dikastes`, compatible with Calico's: server, client, health; -l, -d, --debug.
 // Pure: argv and env in, a command or a usage error out. Only main.ts prints and exits.
 import { parseArgs } from 'node:util';
+import { HOST_PORT_FORMS, parseHostPort } from '../daemon/host-port.js';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../daemon/log.js';
 
 export const DEFAULT_LISTEN = '/var/run/dikastes/dikastes.sock';
@@ -33,6 +34,8 @@ export interface ClientCommand extends CommonOptions {
   readonly account: string;
   readonly method: string;
   readonly timeoutMs: number;
+  /** Print the raw CheckResponse as JSON rather than a verdict for people. */
+  readonly json: boolean;
 }
 
 export interface HealthCommand {
@@ -47,13 +50,18 @@ export interface HelpCommand {
   readonly text: string;
 }
 
-export type DikastesCommand = ServerCommand | ClientCommand | HealthCommand | HelpCommand;
+export interface VersionCommand {
+  readonly kind: 'version';
+}
+
+export type DikastesCommand = ServerCommand | ClientCommand | HealthCommand | HelpCommand | VersionCommand;
 export type CliResult = { ok: true; command: DikastesCommand } | { ok: false; error: string };
 
 export const USAGE = `Usage:
   dikastes server [-l <listen socket>] [-d <felix socket>] [--debug] [options]
   dikastes client <namespace> <account> [--method <M>] [-d <dikastes socket>]
   dikastes health liveness|readiness [--dial-path <dikastes socket>]
+  dikastes --version
 
 Flags (all commands):
   -l, --listen <path>        Unix socket to serve ext_authz and Healthz on (default ${DEFAULT_LISTEN})
@@ -62,6 +70,8 @@ Flags (all commands):
       --debug                log at debug level
       --log-level <level>    ${LOG_LEVELS.join('|')} (default info)
       --log-format <format>  json|text (default json)
+  -h, --help                 print this help
+  -v, --version              print the version
 Server flags:
       --listen-tcp <host:port>    also serve the same gRPC services on TCP (off by default)
       --metrics-addr <host:port>  serve Prometheus metrics on http://<host:port>/metrics (off by default)
@@ -69,12 +79,18 @@ Server flags:
       --max-message-bytes <n>     largest PolicySync message accepted (default ${DEFAULT_MAX_MESSAGE_BYTES})
 Client flags:
       --method <M>           HTTP method to put in the request (default: no HTTP attributes)
+      --json                 print the whole CheckResponse as JSON instead of the verdict
 Health flags:
       --dial-path <path>     dikastes socket to probe (default ${DEFAULT_LISTEN})
 Client and health flags:
       --timeout <ms>         deadline for the call (default 5000)
 Environment (server):
-  DIKASTES_HTTP_BIND_PORT, DIKASTES_HTTP_BIND_ADDR   serve POST/GET /terminate to shut down
+  DIKASTES_HTTP_BIND_PORT, DIKASTES_HTTP_BIND_ADDR   serve /terminate (any method) to shut down;
+                                                     the address defaults to 127.0.0.1
+Exit codes:
+  server: 0 stopped on request, 1 could not start or stop cleanly, 2 usage
+  client: 0 allowed, 1 no answer, 2 usage, 3 denied by policy, 4 answered with an error
+  health: 0 healthy, 1 bad check word, 2 cannot reach the server, 3 unhealthy
 `;
 
 const OPTIONS = {
@@ -90,7 +106,9 @@ const OPTIONS = {
   method: { type: 'string' },
   'dial-path': { type: 'string' },
   timeout: { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -101,6 +119,7 @@ const ONLY_FOR: Readonly<Record<string, DikastesCommand['kind']>> = {
   'deny-details': 'server',
   'max-message-bytes': 'server',
   method: 'client',
+  json: 'client',
   'dial-path': 'health',
 };
 
@@ -118,7 +137,33 @@ function positiveInt(text: string | undefined, fallback: number, flag: string): 
   return Number(text);
 }
 
+/** Cobra's wording (spec dikastes.md §1.1), which Node's own message does not match. */
+function unknownFlag(argv: readonly string[]): string | null {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  for (const t of tokens) {
+    if (t.kind !== 'option' || Object.hasOwn(OPTIONS, t.name)) continue;
+    return t.rawName.startsWith('--')
+      ? `unknown flag: ${t.rawName}`
+      : `unknown shorthand flag: '${t.name}' in ${t.rawName}`;
+  }
+  return null;
+}
+
+/** Checks a host:port flag now, so that a typo never gets as far as starting anything. */
+function listenAddressError(text: string | undefined, flag: string): string | null {
+  if (text === undefined || parseHostPort(text) !== null) return null;
+  return `invalid ${flag} "${text}" (want ${HOST_PORT_FORMS})`;
+}
+
 export function parseDikastesArgs(argv: readonly string[]): CliResult {
+  const unknown = unknownFlag(argv);
+  if (unknown !== null) return { ok: false, error: unknown };
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
@@ -127,8 +172,9 @@ export function parseDikastesArgs(argv: readonly string[]): CliResult {
   }
   const { values: v, positionals } = parsed;
   const [sub, ...args] = positionals;
-  if (v.help === true || sub === undefined || sub === 'help')
+  if (v.help === true || (sub === undefined && v.version !== true) || sub === 'help')
     return { ok: true, command: { kind: 'help', text: USAGE } };
+  if (v.version === true) return { ok: true, command: { kind: 'version' } };
   if (sub !== 'server' && sub !== 'client' && sub !== 'health') {
     return { ok: false, error: `unknown command "${sub}" for "dikastes"` };
   }
@@ -161,6 +207,7 @@ export function parseDikastesArgs(argv: readonly string[]): CliResult {
         account: args[1]!,
         method: v.method ?? '',
         timeoutMs,
+        json: v.json === true,
       },
     };
   }
@@ -172,6 +219,10 @@ export function parseDikastesArgs(argv: readonly string[]): CliResult {
     '--max-message-bytes',
   );
   if (typeof maxMessageBytes === 'string') return { ok: false, error: maxMessageBytes };
+  const addressError =
+    listenAddressError(v['listen-tcp'], '--listen-tcp') ??
+    listenAddressError(v['metrics-addr'], '--metrics-addr');
+  if (addressError !== null) return { ok: false, error: addressError };
   return {
     ok: true,
     command: {

@@ -1,24 +1,28 @@
 // One gRPC server for ext_authz Check (v3 only: Envoy dropped v2) and dikastes.Healthz, on the
 // Unix socket Envoy dials and, optionally, on TCP. Stop = no new calls, in-flight Checks finish.
-import { existsSync, rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadExtAuthz, loadHealthz } from '../proto/load.js';
 import type { AuthorizationHandlers } from '../proto/gen/envoy/service/auth/v3/Authorization.js';
 import type { HealthzHandlers } from '../proto/gen/dikastes/Healthz.js';
-import { makeSocketWorldAccessible, removeStaleSocket, unixTarget } from '../daemon/unix-socket.js';
+import { grpcListenTarget, type HostPort } from '../daemon/host-port.js';
+import { removeStaleSocket, serveGrpcOnUnixSocket } from '../daemon/unix-socket.js';
+
+/** Spec dikastes.md §1.4: Envoy runs under another UID in the same pod, so everyone may connect. */
+export const LISTEN_SOCKET_MODE = 0o777;
 
 export interface SidecarServerOptions {
   readonly socketPath: string;
-  readonly tcpAddress: string | null;
   readonly check: AuthorizationHandlers['Check'];
   readonly healthz: HealthzHandlers;
 }
 
 export interface SidecarServer {
-  /** Bound TCP port, when a TCP listener was asked for. */
-  readonly tcpPort: number | null;
+  /** Also serves the same services on TCP; resolves with the bound port. */
+  listenTcp(address: HostPort): Promise<number>;
   /** Graceful stop: refuse new calls, let in-flight ones finish (up to `graceMs`), remove the socket. */
   stop(graceMs: number): Promise<void>;
+  /** Stops the server and its sockets at once: for start-up failures, when nothing is in flight. */
+  close(): Promise<void>;
 }
 
 function bind(server: grpc.Server, target: string): Promise<number> {
@@ -29,6 +33,7 @@ function bind(server: grpc.Server, target: string): Promise<number> {
   );
 }
 
+/** Serves on a fresh socket at `socketPath`; a stale socket there is replaced, anything else refused. */
 export async function startSidecarServer(opts: SidecarServerOptions): Promise<SidecarServer> {
   // Channelz bookkeeping costs a few microseconds per call and nobody reads it here.
   const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
@@ -36,20 +41,20 @@ export async function startSidecarServer(opts: SidecarServerOptions): Promise<Si
   server.addService(loadHealthz().dikastes.Healthz.service, opts.healthz);
 
   removeStaleSocket(opts.socketPath);
-  await bind(server, unixTarget(opts.socketPath));
-  makeSocketWorldAccessible(opts.socketPath);
-  const tcpPort = opts.tcpAddress === null ? null : await bind(server, opts.tcpAddress);
+  const listener = await serveGrpcOnUnixSocket(server, opts.socketPath, LISTEN_SOCKET_MODE);
 
+  const stop = (graceMs: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      listener.close();
+      const timer = setTimeout(() => server.forceShutdown(), graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   return {
-    tcpPort,
-    stop: (graceMs) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          if (existsSync(opts.socketPath)) rmSync(opts.socketPath, { force: true });
-          resolve();
-        });
-      }),
+    listenTcp: (address) => bind(server, grpcListenTarget(address)),
+    stop,
+    close: () => stop(0),
   };
 }

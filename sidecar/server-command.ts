@@ -1,34 +1,55 @@
 // `dikastes server`: the ext_authz + Healthz gRPC server fed by a PolicySync client, the optional
-// /terminate and metrics endpoints, and graceful shutdown on SIGTERM, SIGINT or /terminate.
-import { createLogger } from '../daemon/log.js';
-import { startMetricsServer, type MetricsServer } from '../daemon/metrics-server.js';
+// /terminate and metrics endpoints, and graceful shutdown on a stop request (SIGTERM, SIGINT, from
+// main) or /terminate. Start-up is all or nothing: if any part cannot start, what had started is
+// closed again, the socket file removed, and the command fails (spec dikastes.md §1.5 makes each
+// of these failures fatal too).
+import { Components, StartupError, StopRequested } from '../daemon/components.js';
+import { parseHostPort, type HostPort } from '../daemon/host-port.js';
+import { createLogger, type Logger } from '../daemon/log.js';
+import { startMetricsServer } from '../daemon/metrics-server.js';
 import type { ServerCommand } from './cli.js';
 import { createCheckHandler } from './ext-authz-service.js';
 import { startSidecarServer } from './grpc-server.js';
 import { createHealthzHandlers } from './healthz.js';
 import { createSidecarMetrics } from './metrics.js';
 import { PolicySyncClient } from './policy-sync-client.js';
-import { startTerminateServer, terminateConfigFromEnv, type TerminateServer } from './terminate.js';
+import { startTerminateServer, terminateConfigFromEnv } from './terminate.js';
 
 /** How long in-flight Checks may take to finish at shutdown before their calls are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export async function runServer(cmd: ServerCommand): Promise<number> {
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** A flag value the command line already checked. */
+function checkedHostPort(text: string): HostPort {
+  const addr = parseHostPort(text);
+  if (addr === null) throw new Error(`unchecked listen address "${text}"`);
+  return addr;
+}
+
+async function closeAll(components: Components, log: Logger): Promise<boolean> {
+  const failures = await components.closeAll();
+  for (const { step, error } of failures) log.error({ step, err: error }, 'could not close cleanly');
+  return failures.length === 0;
+}
+
+/** Runs until `stopRequest` aborts (its reason is logged) or /terminate; resolves with the exit code. */
+export async function runServer(cmd: ServerCommand, stopRequest: AbortSignal): Promise<number> {
   const log = createLogger({ name: 'dikastes', level: cmd.logLevel, format: cmd.logFormat });
   const terminate = terminateConfigFromEnv(process.env);
   if (!terminate.ok) {
     log.fatal({ error: terminate.error }, 'invalid terminate endpoint configuration');
     return 1;
   }
-  // Signals are caught before the socket exists, so a SIGTERM during start-up still shuts down cleanly.
-  let stopRequested: (why: string) => void = () => undefined;
-  const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      log.info({ signal }, 'got signal');
-      stopRequested(signal);
-    });
-  }
+  const terminateRequest = new AbortController();
+  const stop = AbortSignal.any([stopRequest, terminateRequest.signal]);
+  stopRequest.addEventListener('abort', () => log.info({ signal: stopRequest.reason }, 'got signal'), {
+    once: true,
+  });
+
   const metrics = createSidecarMetrics(() => policySync.liveStore?.stats() ?? null);
   const policySync = new PolicySyncClient({
     dial: cmd.dial,
@@ -38,40 +59,65 @@ export async function runServer(cmd: ServerCommand): Promise<number> {
     onReconnect: () => metrics.reconnects.inc(),
     onRejected: (n) => metrics.rejectedUpdates.inc(n),
   });
-  const server = await startSidecarServer({
-    socketPath: cmd.listen,
-    tcpAddress: cmd.listenTcp,
-    check: createCheckHandler({
-      store: () => policySync.liveStore,
-      denyDetails: cmd.denyDetails,
-      log: log.child({ component: 'ext-authz' }),
-      metrics,
-    }),
-    healthz: createHealthzHandlers(() => policySync.isReady),
-  });
-  log.info({ listen: cmd.listen, tcpPort: server.tcpPort, dial: cmd.dial }, 'dikastes serving');
-  policySync.start();
-
-  let metricsServer: MetricsServer | null = null;
-  if (cmd.metricsAddr !== null) {
-    metricsServer = await startMetricsServer(cmd.metricsAddr, metrics.registry);
-    log.info({ port: metricsServer.port }, 'serving metrics');
-  }
-
-  let terminateServer: TerminateServer | null = null;
-  if (terminate.bind !== null) {
-    terminateServer = await startTerminateServer(terminate.bind, () => {
-      log.info('received HTTP termination request');
-      stopRequested('terminate');
+  const components = new Components(stop);
+  try {
+    const server = await components.start(`--listen ${cmd.listen}`, async () => {
+      const started = await startSidecarServer({
+        socketPath: cmd.listen,
+        check: createCheckHandler({
+          store: () => policySync.liveStore,
+          denyDetails: cmd.denyDetails,
+          log: log.child({ component: 'ext-authz' }),
+          metrics,
+        }),
+        healthz: createHealthzHandlers(() => policySync.isReady),
+      });
+      return { ...started, close: () => started.stop(SHUTDOWN_GRACE_MS) };
     });
-    log.info({ port: terminateServer.port }, 'serving /terminate');
+    let tcpPort: number | null = null;
+    if (cmd.listenTcp !== null) {
+      const addr = checkedHostPort(cmd.listenTcp);
+      tcpPort = await components.run(`--listen-tcp ${cmd.listenTcp}`, () => server.listenTcp(addr));
+    }
+    log.info({ listen: cmd.listen, tcpPort, dial: cmd.dial }, 'dikastes serving');
+
+    if (cmd.metricsAddr !== null) {
+      const addr = cmd.metricsAddr;
+      const metricsServer = await components.start(`--metrics-addr ${addr}`, () =>
+        startMetricsServer(addr, metrics.registry),
+      );
+      log.info({ port: metricsServer.port }, 'serving metrics');
+    }
+
+    if (terminate.bind !== null) {
+      const bind = terminate.bind;
+      const terminateServer = await components.start(
+        `/terminate endpoint on ${bind.address} port ${bind.port} (DIKASTES_HTTP_BIND_ADDR, DIKASTES_HTTP_BIND_PORT)`,
+        () =>
+          startTerminateServer(bind, () => {
+            log.info('received HTTP termination request');
+            terminateRequest.abort('terminate');
+          }),
+      );
+      log.info({ address: terminateServer.address, port: terminateServer.port }, 'serving /terminate');
+    }
+
+    await components.start(`PolicySync client for ${cmd.dial}`, async () => {
+      policySync.start();
+      return policySync;
+    });
+  } catch (err) {
+    const isStopRequest = err instanceof StopRequested;
+    if (err instanceof StartupError) log.fatal({ step: err.step }, `dikastes cannot start: ${err.message}`);
+    else if (!isStopRequest) log.fatal({ err }, 'dikastes cannot start');
+    const closedCleanly = await closeAll(components, log);
+    if (!isStopRequest) return 1;
+    log.info({ why: err.why }, 'dikastes stopped during start-up');
+    return closedCleanly ? 0 : 1;
   }
 
-  const why = await stopped;
-  await server.stop(SHUTDOWN_GRACE_MS);
-  await terminateServer?.close();
-  await metricsServer?.close();
-  await policySync.close();
-  log.info({ why }, 'dikastes stopped');
-  return 0;
+  await untilAborted(stop);
+  const closedCleanly = await closeAll(components, log);
+  log.info({ why: String(stop.reason) }, 'dikastes stopped');
+  return closedCleanly ? 0 : 1;
 }

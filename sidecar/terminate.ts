@@ -1,12 +1,20 @@
 // Optional HTTP `/terminate` endpoint (DIKASTES_HTTP_BIND_PORT / _ADDR), used by preStop hooks to
 // stop Dikastes after Envoy has drained. Any method, as in Calico; any other path is 404.
+// Unlike Dikastes, which listens on every interface unless told otherwise (spec dikastes.md §1.3),
+// the default is 127.0.0.1: the endpoint has no authentication, and a preStop hook runs in the pod.
 import { createServer, type Server } from 'node:http';
 import { isIPv6 } from 'node:net';
 import { parseIp } from '../calico/ip.js';
 
+/** Where the endpoint listens when DIKASTES_HTTP_BIND_ADDR is unset or empty. */
+export const DEFAULT_TERMINATE_ADDRESS = '127.0.0.1';
+
+/** How long a request being answered may keep the endpoint open at shutdown. */
+const CLOSE_GRACE_MS = 1_000;
+
 export interface TerminateBind {
   readonly port: number;
-  /** '' binds every interface, as Calico does. */
+  /** An IP literal, e.g. `0.0.0.0` for every IPv4 interface. */
   readonly address: string;
 }
 
@@ -30,13 +38,14 @@ export function terminateConfigFromEnv(env: Readonly<Record<string, string | und
   // Unlike Dikastes, which only fails later when listening, reject impossible ports up front.
   if (port > 65535) return { ok: false, error: `HTTP listen port ${portText} is above 65535` };
   const address = env.DIKASTES_HTTP_BIND_ADDR ?? '';
-  if (address !== '' && parseIp(address) === null) {
-    return { ok: false, error: `invalid HTTP bind address "${address}"` };
-  }
+  if (address === '') return { ok: true, bind: { port, address: DEFAULT_TERMINATE_ADDRESS } };
+  if (parseIp(address) === null) return { ok: false, error: `invalid HTTP bind address "${address}"` };
   return { ok: true, bind: { port, address } };
 }
 
 export interface TerminateServer {
+  /** The address and port actually bound. */
+  readonly address: string;
   readonly port: number;
   close(): Promise<void>;
 }
@@ -52,18 +61,21 @@ export function startTerminateServer(bind: TerminateBind, onTerminate: () => voi
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('terminating Dikastes\n');
     onTerminate();
   });
-  const host = bind.address === '' ? undefined : bind.address;
+  const host = bind.address;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: bind.port, host, ipv6Only: host !== undefined && isIPv6(host) }, () => {
+    server.listen({ port: bind.port, host, ipv6Only: isIPv6(host) }, () => {
       server.off('error', reject);
       const addr = server.address();
       resolve({
+        address: typeof addr === 'object' && addr !== null ? addr.address : host,
         port: typeof addr === 'object' && addr !== null ? addr.port : bind.port,
+        // The answer to the /terminate request that stops us is let finish, for a moment.
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
-            server.closeAllConnections();
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
           }),
       });
     });

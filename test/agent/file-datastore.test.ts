@@ -1,6 +1,6 @@
 // The file datastore end to end: YAML files → alp-node's agent → a real Dikastes sidecar over its
 // driverless PolicySync socket → verdicts of real ext_authz Checks, as the files change.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDatastore } from '../../agent/datastore/file.js';
@@ -124,12 +124,39 @@ describe('file datastore → agent → real sidecar', () => {
 describe('driverless socket layout', () => {
   const web2 = { ...web, name: 'web2', uid: 'f0000000-0000-4000-8000-000000000003', ip: '192.0.2.4' };
 
-  it('a local pod with the sidecar gets <prefix>/mount/<uid>/socket, open to every user', async () => {
+  it('a local pod with the sidecar gets <prefix>/mount/<uid>/socket: any user may connect, none replace it', async () => {
     files.write('20-web2.yaml', [podObject(web2)]);
     const path = socketPath(agent.prefix, web2.uid);
     await waitFor('the web2 socket', () => fileExists(path));
-    expect(statSync(mountDir(agent.prefix, web2.uid)).mode & 0o777).toBe(0o777);
-    expect(statSync(path).mode & 0o777).toBe(0o777);
+    // Unlike the CSI driver's 0777 directories: the pod mounts this one, so it must not write it.
+    expect(lstatSync(mountDir(agent.prefix, web2.uid)).mode & 0o7777).toBe(0o755);
+    expect(lstatSync(path).mode & 0o777).toBe(0o777);
+  });
+
+  it('a symbolic link planted at a socket path is refused, not followed: the file it names keeps its mode', async () => {
+    const web4 = { ...web, name: 'web4', uid: 'f0000000-0000-4000-8000-000000000005', ip: '192.0.2.6' };
+    const web5 = { ...web, name: 'web5', uid: 'f0000000-0000-4000-8000-000000000006', ip: '192.0.2.7' };
+    // A pod could do this to a directory an earlier alp-node left writable by everyone.
+    const hostFile = join(agent.dir, 'host-file');
+    writeFileSync(hostFile, 'not for pods', { mode: 0o600 });
+    mkdirSync(mountDir(agent.prefix, web4.uid), { mode: 0o777 });
+    chmodSync(mountDir(agent.prefix, web4.uid), 0o777);
+    symlinkSync(hostFile, socketPath(agent.prefix, web4.uid));
+
+    files.write('22-web4.yaml', [podObject(web4)]);
+    await waitFor(
+      'the web4 directory to be taken back',
+      () => (lstatSync(mountDir(agent.prefix, web4.uid)).mode & 0o7777) === 0o755,
+    );
+    // Reconciles run one at a time, so once web5 has its socket the attempt for web4 is over.
+    files.write('23-web5.yaml', [podObject(web5)]);
+    await waitFor('the web5 socket', () => fileExists(socketPath(agent.prefix, web5.uid)));
+
+    expect(readlinkSync(socketPath(agent.prefix, web4.uid))).toBe(hostFile);
+    expect(statSync(hostFile).mode & 0o777).toBe(0o600);
+    expect(agent.agent.server?.socketPaths()).not.toContain(socketPath(agent.prefix, web4.uid));
+    files.remove('22-web4.yaml');
+    files.remove('23-web5.yaml');
   });
 
   it('at start-up, removes socket directories of pods that are gone, and nothing else', () => {

@@ -1,6 +1,7 @@
 // bin/dikastes as a real process: PolicySync over a real Unix socket, Checks from a real gRPC
 // client playing Envoy, the health and client sub-commands, shutdown paths.
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/free-port.js';
 import { EnvoyStandIn, httpCheckRequest } from '../harness/ext-authz-client.js';
@@ -12,7 +13,7 @@ import {
   policyRemove,
   profile,
 } from '../harness/felix-messages.js';
-import { fileExists, runToEnd, waitFor } from '../harness/process.js';
+import { fileExists, REPO_ROOT, runToEnd, waitFor } from '../harness/process.js';
 import { startSidecarFixture, type SidecarFixture } from '../harness/sidecar-fixture.js';
 
 const OK = 0;
@@ -171,15 +172,6 @@ describe('dikastes server', () => {
     expect(metrics).toMatch(/^dikastes_store_objects\{kind="policies"\} 1$/m);
   });
 
-  it('removes a stale file at the listen path and opens the socket to every user (0777)', async () => {
-    fixture = await startSidecarFixture({ startFelix: false });
-    expect(statSync(fixture.listen).mode & 0o777).toBe(0o777);
-    await fixture.dikastes.stop();
-    writeFileSync(fixture.listen, 'stale');
-    fixture = await startSidecarFixture({ startFelix: false });
-    expect(statSync(fixture.listen).isSocket()).toBe(true);
-  });
-
   it('stops on SIGTERM with Checks in flight: accepted ones are answered, the socket is removed, exit 0', async () => {
     fixture = await startSidecarFixture({ snapshot: denyAdminSnapshot() });
     await fixture.waitForInSyncCount(1);
@@ -201,10 +193,15 @@ describe('dikastes server', () => {
     expect(fileExists(fixture.listen)).toBe(false);
   });
 
-  it('stops on GET /terminate when DIKASTES_HTTP_BIND_PORT is set', async () => {
+  it('stops on GET /terminate when DIKASTES_HTTP_BIND_PORT is set (on 127.0.0.1 unless told otherwise)', async () => {
     const port = await freePort();
-    fixture = await startSidecarFixture({
-      env: { DIKASTES_HTTP_BIND_PORT: String(port), DIKASTES_HTTP_BIND_ADDR: '127.0.0.1' },
+    fixture = await startSidecarFixture({ env: { DIKASTES_HTTP_BIND_PORT: String(port) } });
+    await waitFor('the terminate endpoint log line', () =>
+      fixture!.dikastes.logs().some((l) => l.msg === 'serving /terminate'),
+    );
+    expect(fixture.dikastes.logs().find((l) => l.msg === 'serving /terminate')).toMatchObject({
+      address: '127.0.0.1',
+      port,
     });
     await waitFor(
       'the terminate endpoint',
@@ -254,27 +251,73 @@ describe('dikastes health and client sub-commands', () => {
     });
   });
 
-  it('client sends a Check as the given service account and prints the response', async () => {
+  it('client prints the verdict and exits 0 allowed, 3 denied, 4 error; --json gives the clean CheckResponse', async () => {
     fixture = await startSidecarFixture({
       snapshot: [
         profile('kns.default', [{ action: 'allow', src_service_account_match: { names: ['frontend'] } }]),
         endpoint([], ['kns.default']),
       ],
+      sendInSyncOnJoin: false,
     });
+    await fixture.felix.waitForConnections(1);
+    const client = (...args: string[]) =>
+      runToEnd('dikastes', ['client', 'web', ...args, '-d', fixture!.listen]);
+
+    const notYet = await client('frontend');
+    expect(notYet.code).toBe(4);
+    expect(notYet.stdout).toMatch(/^error \(INTERNAL\): dikastes has not received policy yet/);
+    expect(notYet.stdout).toContain('\nHTTP 403 Forbidden\nx-alp-decision: error\n');
+
+    fixture.felix.send({ in_sync: {} });
     await fixture.waitForInSyncCount(1);
-    const allowed = await runToEnd('dikastes', [
+    const allowed = await client('frontend', '--method', 'GET');
+    expect(allowed).toMatchObject({ code: 0, stdout: 'allowed' });
+
+    const denied = await client('intruder');
+    expect(denied.code).toBe(3);
+    expect(denied.stdout).toBe(
+      'denied (PERMISSION_DENIED)\n\nHTTP 403 Forbidden\nx-alp-decision: denied\n\naccess denied by policy',
+    );
+
+    const json = await client('intruder', '--json');
+    expect(json.code).toBe(3);
+    expect(json.stdout).not.toContain('"type":"Buffer"');
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      status: { code: PERMISSION_DENIED },
+      denied_response: {
+        status: { code: 'Forbidden' },
+        headers: [{ header: { key: 'x-alp-decision', value: 'denied', raw_value: '' } }],
+        body: 'access denied by policy\n',
+      },
+    });
+
+    const unreachable = await runToEnd('dikastes', [
       'client',
       'web',
       'frontend',
-      '--method',
-      'GET',
       '-d',
-      fixture.listen,
+      `${fixture.dir}/none.sock`,
     ]);
-    expect(allowed.code).toBe(0);
-    expect(JSON.parse(allowed.stdout).status.code).toBe(OK);
-    const denied = await runToEnd('dikastes', ['client', 'web', 'intruder', '-d', fixture.listen]);
-    expect(JSON.parse(denied.stdout).status.code).toBe(PERMISSION_DENIED);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/^Error: check failed: /);
+  });
+
+  it('--version and -v print the package version, and --help mentions them', async () => {
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-v']) {
+      expect(await runToEnd('dikastes', [flag])).toMatchObject({
+        code: 0,
+        stdout: `dikastes version ${version}`,
+      });
+    }
+    expect((await runToEnd('dikastes', ['--help'])).stdout).toContain('-v, --version');
+  });
+
+  it('names an unknown flag the way Calico (cobra) does, with balanced quotes', async () => {
+    const run = await runToEnd('dikastes', ['server', '--bogus']);
+    expect(run.stderr).toBe("Error: unknown flag: --bogus\nRun 'dikastes --help' for usage.");
   });
 
   it.each([
