@@ -81,6 +81,12 @@ describe('parseAlpNodeArgs', () => {
       env: { NODENAME: 'n' },
       says: 'invalid --wireguard-device',
     },
+    {
+      rule: 'the metrics address is host:port, checked before anything starts',
+      argv: ['--metrics-addr', 'nonsense'],
+      env: { NODENAME: 'n' },
+      says: 'invalid --metrics-addr "nonsense"',
+    },
     { rule: 'positional arguments are refused', argv: ['extra'], env: { NODENAME: 'n' }, says: 'extra' },
   ];
   for (const c of errors) {

@@ -2,6 +2,7 @@
 // main.ts prints and exits.
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../daemon/log.js';
+import { HOST_PORT_FORMS, parseHostPort } from '../daemon/host-port.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/alp-node';
 
@@ -100,6 +101,14 @@ export function parseAlpNodeArgs(
   }
   for (const flag of ['state-dir', 'wg-socket-dir', 'kubeconfig', 'metrics-addr'] as const) {
     if (values[flag] === '') return { kind: 'usage-error', error: `--${flag} must not be empty` };
+  }
+  // Checked now, as dikastes does, so a typo is a usage error rather than a half-started node.
+  const metricsAddr = values['metrics-addr'];
+  if (metricsAddr !== undefined && parseHostPort(metricsAddr) === null) {
+    return {
+      kind: 'usage-error',
+      error: `invalid --metrics-addr "${metricsAddr}" (want ${HOST_PORT_FORMS})`,
+    };
   }
   return {
     kind: 'run',
