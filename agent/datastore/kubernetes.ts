@@ -4,12 +4,7 @@
 // reported as a Kubernetes Event on it (reason InvalidPolicy), once per revision cluster-wide.
 import { createHash } from 'node:crypto';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
-// Typed lists come back as client-node model objects, whose field names differ from the wire for
-// reserved words (NetworkPolicy `from` becomes `_from`, ipBlock `except` becomes `_except`), while
-// watch events are raw JSON. We turn list items back into wire JSON so both look alike.
-// (Not re-exported from the package root; the version is pinned to ~1.4.)
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { apiErrorCode, describeApiError, makeApiClient } from '../../kube/api-client.js';
 import type { ListPage, ListRequest } from '../../kube/list-pages.js';
@@ -41,8 +36,6 @@ interface WatchedKind {
   readonly apiVersion: string;
   readonly kind: string;
   readonly path: string;
-  /** client-node model name for typed lists (V1Pod …); null when the list is raw JSON already. */
-  readonly model: string | null;
   readonly list: (request: ListRequest) => Promise<KubernetesListObject<KubernetesObject>>;
   /** Missing CRDs (e.g. staged kinds on an older Calico) are tolerated. */
   readonly optional: boolean;
@@ -103,9 +96,7 @@ export class KubernetesDatastore implements Datastore {
       });
       const listPage: ListPage = async (request) => {
         const list = await k.list(request);
-        const wire = (o: KubernetesObject): KubernetesObject =>
-          k.model === null ? o : (ObjectSerializer.serialize(o, k.model, '') as KubernetesObject);
-        return { ...list, items: list.items.map((o) => stamp(wire(o))) };
+        return { ...list, items: list.items.map(stamp) };
       };
       this.reflectors.push(
         new Reflector({
@@ -142,14 +133,16 @@ export class KubernetesDatastore implements Datastore {
   private kinds(): WatchedKind[] {
     const signal = this.closing.signal;
     const core = makeApiClient(this.kc, CoreV1Api, { signal });
-    const net = makeApiClient(this.kc, NetworkingV1Api, { signal });
     const custom = makeApiClient(this.kc, CustomObjectsApi, { signal });
+    // Pods, Namespaces and ServiceAccounts are listed typed: client-node renames only reserved
+    // words, and none of the fields we read from these kinds is one (checked for the pinned ~1.4;
+    // the kubernetes-datastore tests read each kind from a list). Dates arrive as Date objects,
+    // which we only test for presence.
     const kinds: WatchedKind[] = [
       {
         apiVersion: 'v1',
         kind: 'Namespace',
         path: '/api/v1/namespaces',
-        model: 'V1Namespace',
         list: (request) => core.listNamespace(request),
         optional: false,
       },
@@ -157,7 +150,6 @@ export class KubernetesDatastore implements Datastore {
         apiVersion: 'v1',
         kind: 'ServiceAccount',
         path: '/api/v1/serviceaccounts',
-        model: 'V1ServiceAccount',
         list: (request) => core.listServiceAccountForAllNamespaces(request),
         optional: false,
       },
@@ -165,7 +157,6 @@ export class KubernetesDatastore implements Datastore {
         apiVersion: 'v1',
         kind: 'Pod',
         path: '/api/v1/pods',
-        model: 'V1Pod',
         list: (request) => core.listPodForAllNamespaces(request),
         optional: false,
       },
@@ -173,8 +164,15 @@ export class KubernetesDatastore implements Datastore {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
         path: '/apis/networking.k8s.io/v1/networkpolicies',
-        model: 'V1NetworkPolicy',
-        list: (request) => net.listNetworkPolicyForAllNamespaces(request),
+        // Listed raw: client-node's model renames `from` to `_from` (a reserved word), while the
+        // watch and our parser speak the wire's JSON.
+        list: async (request) =>
+          (await custom.listClusterCustomObject({
+            group: 'networking.k8s.io',
+            version: 'v1',
+            plural: 'networkpolicies',
+            ...request,
+          })) as KubernetesListObject<KubernetesObject>,
         optional: false,
       },
     ];
@@ -183,7 +181,6 @@ export class KubernetesDatastore implements Datastore {
         apiVersion: `${CALICO_GROUP}/v1`,
         kind,
         path: `/apis/${CALICO_GROUP}/v1/${plural}`,
-        model: null,
         list: async (request) =>
           (await custom.listClusterCustomObject({
             group: CALICO_GROUP,
