@@ -11,6 +11,7 @@
 // not exist matches no selector.
 import type { Labels } from './labels.js';
 import { parseSelectorCached } from './selector/index.js';
+import { fieldOf, isRecord } from './spec-fields.js';
 
 export interface FelixConfigurationResource {
   readonly name: string;
@@ -39,13 +40,13 @@ const PER_NODE_PREFIX = 'node.';
 
 /** A FelixConfiguration read from untrusted JSON; null without a name. A non-object spec is empty. */
 export function felixConfigurationFromObject(obj: unknown): FelixConfigurationResource | null {
-  const metadata = field(obj, 'metadata');
-  const name = field(metadata, 'name');
+  const metadata = fieldOf(obj, 'metadata');
+  const name = fieldOf(metadata, 'name');
   if (typeof name !== 'string' || name === '') return null;
-  const created = field(metadata, 'creationTimestamp');
+  const created = fieldOf(metadata, 'creationTimestamp');
   const createdMs =
     typeof created === 'string' ? Date.parse(created) : created instanceof Date ? created.getTime() : NaN;
-  const spec = field(obj, 'spec');
+  const spec = fieldOf(obj, 'spec');
   return {
     name,
     createdMs: Number.isNaN(createdMs) ? Number.NEGATIVE_INFINITY : createdMs,
@@ -111,12 +112,4 @@ export function layerField(layer: FelixConfigLayer, name: string): unknown {
 function olderFirst(a: FelixConfigurationResource, b: FelixConfigurationResource): number {
   if (a.createdMs !== b.createdMs) return a.createdMs < b.createdMs ? -1 : 1;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-function isRecord(v: unknown): v is Readonly<Record<string, unknown>> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function field(obj: unknown, key: string): unknown {
-  return isRecord(obj) ? obj[key] : undefined;
 }
