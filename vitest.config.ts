@@ -17,8 +17,9 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
-          // One etcd + kube-apiserver per run, handed to tests via inject('apiServer').
-          globalSetup: ['test/harness/envtest/global-setup.ts'],
+          // One etcd + kube-apiserver per run, handed to tests via inject('apiServer'); and a check
+          // that no test left its temporary directory (keys, captures, sockets) behind.
+          globalSetup: ['test/harness/envtest/global-setup.ts', 'test/harness/temp-dirs-global-setup.ts'],
         },
       },
     ],

@@ -176,8 +176,13 @@ describe('dikastes server', () => {
     expect(statSync(fixture.listen).mode & 0o777).toBe(0o777);
     await fixture.dikastes.stop();
     writeFileSync(fixture.listen, 'stale');
-    fixture = await startSidecarFixture({ startFelix: false });
-    expect(statSync(fixture.listen).isSocket()).toBe(true);
+    const second = await startSidecarFixture({ startFelix: false, listen: fixture.listen });
+    try {
+      expect(statSync(fixture.listen).isSocket()).toBe(true);
+      expect(statSync(fixture.listen).mode & 0o777).toBe(0o777);
+    } finally {
+      await second.close();
+    }
   });
 
   it('stops on SIGTERM with Checks in flight: accepted ones are answered, the socket is removed, exit 0', async () => {
