@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The default output, then one summary of the suites a missing prerequisite kept from running.
+    reporters: ['default', './test/harness/skip-summary-reporter.ts'],
     projects: [
       {
         test: {
