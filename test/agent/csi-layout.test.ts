@@ -30,6 +30,8 @@ const podB = {
   sidecar: false,
 };
 const client = { sourceIp: '192.0.2.33' };
+/** Credentials with no pod behind them, published only to know when a scan has happened. */
+const marker = { name: 'marker', uid: 'c5100000-0000-4000-8000-0000000000ff' };
 
 let resources: string;
 let agent: AgentUnderTest;
@@ -91,9 +93,16 @@ describe('CSI socket layout', () => {
 
   it('ignores a malformed credentials file', async () => {
     writeFileSync(join(credsDir(agent.prefix), 'zzz.json'), '{"UID": "../../etc"}');
-    await new Promise((r) => setTimeout(r, 300));
+    // A good file written after it: once its socket is served, a scan has read the malformed one.
+    publish(agent.prefix, marker);
+    await waitFor('the marker pod’s socket', () => fileExists(socketPath(agent.prefix, marker.uid)));
     expect(agent.agent.server?.socketPaths().sort()).toEqual(
-      [socketPath(agent.prefix, podA.uid), socketPath(agent.prefix, podB.uid)].sort(),
+      [podA, podB, marker].map((p) => socketPath(agent.prefix, p.uid)).sort(),
+    );
+    rmSync(join(credsDir(agent.prefix), `${marker.uid}.json`));
+    await waitFor(
+      'the marker pod’s socket to close',
+      () => !fileExists(socketPath(agent.prefix, marker.uid)),
     );
   });
 

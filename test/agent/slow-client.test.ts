@@ -83,23 +83,24 @@ afterAll(async () => {
 
 describe('a slow PolicySync client', () => {
   let edits = 0;
+  const inView = (round: number) =>
+    [...(agent.agent.calculator.endpointView('demo/slow')?.ipSets.values() ?? [])].some((s) =>
+      s.members.has(`10.${round}.0.0/32`),
+    );
 
   it('stalls only its own stream', async () => {
     const stream = () => agent.agent.server?.streamFor('demo/slow');
+    // One revision at a time, each taken in before the next, until the unread stream backs up.
     for (let round = 1; round < 40 && stream()?.isStalled !== true; round++) {
       files.write('20-big.yaml', [bigSet(round)]);
       edits = round;
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(`revision ${round} in the slow pod's view`, () => inView(round), 20_000);
     }
     expect(stream()?.isStalled).toBe(true);
   });
 
   it('meanwhile keeps computing its view without queueing messages', async () => {
     const backlog = agent.agent.server?.streamFor('demo/slow')?.backlog;
-    const inView = (round: number) =>
-      [...(agent.agent.calculator.endpointView('demo/slow')?.ipSets.values() ?? [])].some((s) =>
-        s.members.has(`10.${round}.0.0/32`),
-      );
     for (let i = 0; i < 3; i++) {
       edits++;
       files.write('20-big.yaml', [bigSet(edits)]);
