@@ -5,7 +5,7 @@ import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../daemon/log.js';
-import { removeStaleSocket, unixTarget } from '../daemon/unix-socket.js';
+import { bindWorldAccessible, removeStaleSocket, unixTarget } from '../daemon/unix-socket.js';
 import type { PolicySyncHandlers } from '../proto/gen/felix/PolicySync.js';
 import type { SyncRequest__Output } from '../proto/gen/felix/SyncRequest.js';
 import type { ToDataplane } from '../proto/gen/felix/ToDataplane.js';
@@ -134,13 +134,16 @@ export class PolicySyncServer {
       Report: (_call, callback) => callback(null, { successful: false }),
     };
     server.addService(loadFelix().felix.PolicySync.service, handlers);
-    await new Promise<void>((resolve, reject) => {
-      server.bindAsync(unixTarget(path), grpc.ServerCredentials.createInsecure(), (err) =>
-        err ? reject(err) : resolve(),
-      );
-    });
     // The pod's containers run as arbitrary users (spec §2.3: mode 0777).
-    await chmod(path, 0o777);
+    await bindWorldAccessible(
+      path,
+      (tmp) =>
+        new Promise<void>((resolve, reject) => {
+          server.bindAsync(unixTarget(tmp), grpc.ServerCredentials.createInsecure(), (err) =>
+            err ? reject(err) : resolve(),
+          );
+        }),
+    );
     this.listeners.set(identity.uid, { identity, path, server });
     this.opts.log.info(
       { workload: describe(identity), uid: identity.uid, socket: path },

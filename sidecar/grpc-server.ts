@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadExtAuthz, loadHealthz } from '../proto/load.js';
 import type { AuthorizationHandlers } from '../proto/gen/envoy/service/auth/v3/Authorization.js';
 import type { HealthzHandlers } from '../proto/gen/dikastes/Healthz.js';
-import { makeSocketWorldAccessible, removeStaleSocket, unixTarget } from '../daemon/unix-socket.js';
+import { bindWorldAccessible, removeStaleSocket, unixTarget } from '../daemon/unix-socket.js';
 
 export interface SidecarServerOptions {
   readonly socketPath: string;
@@ -36,8 +36,9 @@ export async function startSidecarServer(opts: SidecarServerOptions): Promise<Si
   server.addService(loadHealthz().dikastes.Healthz.service, opts.healthz);
 
   removeStaleSocket(opts.socketPath);
-  await bind(server, unixTarget(opts.socketPath));
-  makeSocketWorldAccessible(opts.socketPath);
+  await bindWorldAccessible(opts.socketPath, async (tmp) => {
+    await bind(server, unixTarget(tmp));
+  });
   const tcpPort = opts.tcpAddress === null ? null : await bind(server, opts.tcpAddress);
 
   return {
