@@ -93,7 +93,7 @@ export class Sidecar {
     this.envoy = new EnvoyStandIn(this.listen);
   }
 
-  async waitReady(timeoutMs = 20_000): Promise<void> {
+  async waitReady(timeoutMs = 30_000): Promise<void> {
     await waitFor('the dikastes socket', () => fileExists(this.listen), timeoutMs);
     await waitFor('dikastes readiness', () => this.envoy.ready(), timeoutMs);
   }
@@ -113,7 +113,7 @@ export class Sidecar {
   }
 
   /** Waits until the sidecar answers `code` (0 OK, 7 PERMISSION_DENIED) for this request. */
-  async waitForCode(r: RequestShape, code: number, what: string, timeoutMs = 15_000): Promise<void> {
+  async waitForCode(r: RequestShape, code: number, what: string, timeoutMs = 30_000): Promise<void> {
     await waitFor(`${what} (code ${code})`, async () => (await this.check(r)) === code, timeoutMs);
   }
 

@@ -94,7 +94,7 @@ describe('a slow PolicySync client', () => {
     for (let round = 1; round < 40 && stream()?.isStalled !== true; round++) {
       files.write('20-big.yaml', [bigSet(round)]);
       edits = round;
-      await waitFor(`revision ${round} in the slow pod's view`, () => inView(round), 20_000);
+      await waitFor(`revision ${round} in the slow pod's view`, () => inView(round));
     }
     expect(stream()?.isStalled).toBe(true);
   });
@@ -104,7 +104,7 @@ describe('a slow PolicySync client', () => {
     for (let i = 0; i < 3; i++) {
       edits++;
       files.write('20-big.yaml', [bigSet(edits)]);
-      await waitFor(`revision ${edits} in the slow pod's view`, () => inView(edits), 20_000);
+      await waitFor(`revision ${edits} in the slow pod's view`, () => inView(edits));
     }
     expect(agent.agent.server?.streamFor('demo/slow')?.backlog).toBe(backlog);
   });
@@ -125,7 +125,7 @@ describe('a slow PolicySync client', () => {
           m.ipset_update?.members.includes(latest) === true ||
           m.ipset_delta_update?.added_members.includes(latest) === true,
       );
-    await waitFor('the latest network set', hasLatest, 30_000);
+    await waitFor('the latest network set', hasLatest);
     const fullSets = stalled.messages.filter((m) => m.payload === 'ipset_update').length;
     // Revisions made while it was stalled were skipped, not queued one by one.
     expect(fullSets).toBeLessThan(edits + 1);
