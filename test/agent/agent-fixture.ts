@@ -1,10 +1,9 @@
 // alp-node's policy-sync agent in this process, plus real `bin/dikastes server` processes that
 // dial its per-pod sockets, and a raw PolicySync client for watching a stream directly.
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { fingerprint } from '../../agent/datastore/object-tracker.js';
 import * as http2 from 'node:http2';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
@@ -18,6 +17,7 @@ import type { ToDataplane__Output } from '../../proto/gen/felix/ToDataplane.js';
 import { loadFelix } from '../../proto/load.js';
 import { EnvoyStandIn, httpCheckRequest } from '../harness/ext-authz-client.js';
 import { ChildRun, fileExists, waitFor } from '../harness/process.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 
 /** Set ALP_TEST_LOG=debug to see the agent's log lines. */
 export function testLogger(): Logger {
@@ -42,7 +42,7 @@ export async function startAgent(opts: {
   /** Runs before the agent starts, e.g. to leave files from an "earlier run" under the prefix. */
   prepare?: (prefix: string) => void;
 }): Promise<AgentUnderTest> {
-  const dir = mkdtempSync(join(tmpdir(), 'alp-agent-'));
+  const dir = makeTempDir('alp-agent');
   const prefix = join(dir, 'nodeagent');
   opts.prepare?.(prefix);
   const registry = new Registry();

@@ -1,13 +1,13 @@
 // Calico's CSI-driver socket layout: the test plays the driver (as Felix's own FV tests do),
 // writing <prefix>/creds/<uid>.json; alp-node serves <prefix>/mount/<uid>/socket, and the socket
 // a stream arrives on decides which pod's policy it gets.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDatastore } from '../../agent/datastore/file.js';
 import { credsDir, socketPath } from '../../agent/pod-sockets.js';
 import { fileExists, waitFor } from '../harness/process.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import type { AgentUnderTest } from './agent-fixture.js';
 import { Sidecar, startAgent, testLogger } from './agent-fixture.js';
 import { gnpObject, namespaceObject, podObject, ResourceDir } from './file-resources.js';
@@ -50,7 +50,7 @@ function publish(prefix: string, pod: { uid: string; name: string }): void {
 }
 
 beforeAll(async () => {
-  resources = mkdtempSync(join(tmpdir(), 'alp-csi-res-'));
+  resources = makeTempDir('alp-csi-res');
   new ResourceDir(resources).write('all.yaml', [
     namespaceObject('demo'),
     podObject(podA),

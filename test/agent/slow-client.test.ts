@@ -1,12 +1,11 @@
 // Unlike Felix, a client that stops reading its PolicySync stream must not hold up anyone else:
 // its updates are coalesced while it is stalled, and other pods' sidecars keep getting theirs.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDatastore } from '../../agent/datastore/file.js';
 import { socketPath } from '../../agent/pod-sockets.js';
 import { waitFor } from '../harness/process.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import type { AgentUnderTest } from './agent-fixture.js';
 import { Sidecar, StalledClient, startAgent, testLogger } from './agent-fixture.js';
 import { gnpObject, namespaceObject, podObject, ResourceDir } from './file-resources.js';
@@ -52,7 +51,7 @@ let sidecar: Sidecar;
 let stalled: StalledClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'alp-slow-'));
+  dir = makeTempDir('alp-slow');
   files = new ResourceDir(dir);
   files.write('00-pods.yaml', [namespaceObject('demo'), podObject(slow), podObject(fast)]);
   files.write('10-slow-policy.yaml', [
