@@ -11,6 +11,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{calico,sidecar,wireguard,agent,daemon,proto}/**/*.test.ts'],
+          // Some unit tests compute for seconds (the scale store, property runs); vitest's 5 s
+          // default fails them on a loaded 2-core machine.
+          testTimeout: 30_000,
         },
       },
       {
