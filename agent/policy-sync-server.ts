@@ -159,7 +159,10 @@ export class PolicySyncServer {
     if (stream !== undefined && this.opts.source.endpointView(id) === null)
       await stream.flushThenClose(1_000);
     else stream?.close();
-    l.server.forceShutdown();
+    // Ending a stream only queues its last messages and its OK status: a forced shutdown right
+    // after cut them off, and the client saw CANCELLED where Felix ends with OK. Shut down
+    // gracefully; force it only if the client does not let the connection go.
+    await shutDown(l.server, 1_000);
     removeStaleSocket(l.path);
     if (this.opts.ownsMountDirs) await rm(mountDir(this.opts.prefix, uid), { recursive: true, force: true });
     this.opts.log.info({ workload: describe(l.identity), uid }, 'closed PolicySync socket');
@@ -213,4 +216,18 @@ function sameIdentity(a: PodIdentity, b: PodIdentity): boolean {
 
 function describe(id: PodIdentity): string {
   return `${id.namespace}/${id.workload}`;
+}
+
+/** tryShutdown, then forceShutdown if it has not finished within `graceMs`. */
+function shutDown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
