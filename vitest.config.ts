@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The default output, then one summary of the suites a missing prerequisite kept from running.
+    reporters: ['default', './test/harness/skip-summary-reporter.ts'],
     projects: [
       {
         test: {
@@ -21,8 +23,9 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,
-          // One etcd + kube-apiserver per run, handed to tests via inject('apiServer').
-          globalSetup: ['test/harness/envtest/global-setup.ts'],
+          // One etcd + kube-apiserver per run, handed to tests via inject('apiServer'); and a check
+          // that no test left its temporary directory (keys, captures, sockets) behind.
+          globalSetup: ['test/harness/envtest/global-setup.ts', 'test/harness/temp-dirs-global-setup.ts'],
         },
       },
     ],

@@ -161,7 +161,10 @@ export class PolicySyncServer {
       await stream.flushThenClose(1_000);
     else stream?.close();
     l.socket.close(); // Node unlinks the socket file it bound
-    l.server.forceShutdown();
+    // Ending a stream only queues its last messages and its OK status: a forced shutdown right
+    // after cut them off, and the client saw CANCELLED where Felix ends with OK. Shut down
+    // gracefully; force it only if the client does not let the connection go.
+    await shutDown(l.server, 1_000);
     if (this.opts.ownsMountDirs) await rm(mountDir(this.opts.prefix, uid), { recursive: true, force: true });
     this.opts.log.info({ workload: describe(l.identity), uid }, 'closed PolicySync socket');
   }
@@ -225,4 +228,18 @@ function sameIdentity(a: PodIdentity, b: PodIdentity): boolean {
 
 function describe(id: PodIdentity): string {
   return `${id.namespace}/${id.workload}`;
+}
+
+/** tryShutdown, then forceShutdown if it has not finished within `graceMs`. */
+function shutDown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

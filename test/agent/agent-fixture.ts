@@ -1,10 +1,9 @@
 // alp-node's policy-sync agent in this process, plus real `bin/dikastes server` processes that
 // dial its per-pod sockets, and a raw PolicySync client for watching a stream directly.
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fingerprint } from '../../agent/datastore/object-tracker.js';
 import * as http2 from 'node:http2';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
@@ -18,6 +17,7 @@ import type { ToDataplane__Output } from '../../proto/gen/felix/ToDataplane.js';
 import { loadFelix } from '../../proto/load.js';
 import { EnvoyStandIn, httpCheckRequest } from '../harness/ext-authz-client.js';
 import { ChildRun, fileExists, waitFor } from '../harness/process.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 
 /** Set ALP_TEST_LOG=debug to see the agent's log lines. */
 export function testLogger(): Logger {
@@ -42,7 +42,7 @@ export async function startAgent(opts: {
   /** Runs before the agent starts, e.g. to leave files from an "earlier run" under the prefix. */
   prepare?: (prefix: string) => void;
 }): Promise<AgentUnderTest> {
-  const dir = mkdtempSync(join(tmpdir(), 'alp-agent-'));
+  const dir = makeTempDir('alp-agent');
   const prefix = join(dir, 'nodeagent');
   // With Calico's CSI driver the directory is a host directory that exists before alp-node starts.
   if (opts.layout === 'csi') mkdirSync(prefix, { recursive: true });
@@ -95,7 +95,7 @@ export class Sidecar {
     this.envoy = new EnvoyStandIn(this.listen);
   }
 
-  async waitReady(timeoutMs = 20_000): Promise<void> {
+  async waitReady(timeoutMs = 30_000): Promise<void> {
     await waitFor('the dikastes socket', () => fileExists(this.listen), timeoutMs);
     await waitFor('dikastes readiness', () => this.envoy.ready(), timeoutMs);
   }
@@ -115,7 +115,7 @@ export class Sidecar {
   }
 
   /** Waits until the sidecar answers `code` (0 OK, 7 PERMISSION_DENIED) for this request. */
-  async waitForCode(r: RequestShape, code: number, what: string, timeoutMs = 15_000): Promise<void> {
+  async waitForCode(r: RequestShape, code: number, what: string, timeoutMs = 30_000): Promise<void> {
     await waitFor(`${what} (code ${code})`, async () => (await this.check(r)) === code, timeoutMs);
   }
 

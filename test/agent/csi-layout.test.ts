@@ -1,13 +1,13 @@
 // Calico's CSI-driver socket layout: the test plays the driver (as Felix's own FV tests do),
 // writing <prefix>/creds/<uid>.json; alp-node serves <prefix>/mount/<uid>/socket, and the socket
 // a stream arrives on decides which pod's policy it gets.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDatastore } from '../../agent/datastore/file.js';
 import { credsDir, socketPath } from '../../agent/pod-sockets.js';
 import { fileExists, waitFor } from '../harness/process.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import type { AgentUnderTest } from './agent-fixture.js';
 import { Sidecar, startAgent, testLogger } from './agent-fixture.js';
 import { gnpObject, namespaceObject, podObject, ResourceDir } from './file-resources.js';
@@ -30,6 +30,8 @@ const podB = {
   sidecar: false,
 };
 const client = { sourceIp: '192.0.2.33' };
+/** Credentials with no pod behind them, published only to know when a scan has happened. */
+const marker = { name: 'marker', uid: 'c5100000-0000-4000-8000-0000000000ff' };
 
 let resources: string;
 let agent: AgentUnderTest;
@@ -48,7 +50,7 @@ function publish(prefix: string, pod: { uid: string; name: string }): void {
 }
 
 beforeAll(async () => {
-  resources = mkdtempSync(join(tmpdir(), 'alp-csi-res-'));
+  resources = makeTempDir('alp-csi-res');
   new ResourceDir(resources).write('all.yaml', [
     namespaceObject('demo'),
     podObject(podA),
@@ -91,9 +93,16 @@ describe('CSI socket layout', () => {
 
   it('ignores a malformed credentials file', async () => {
     writeFileSync(join(credsDir(agent.prefix), 'zzz.json'), '{"UID": "../../etc"}');
-    await new Promise((r) => setTimeout(r, 300));
+    // A good file written after it: once its socket is served, a scan has read the malformed one.
+    publish(agent.prefix, marker);
+    await waitFor('the marker pod’s socket', () => fileExists(socketPath(agent.prefix, marker.uid)));
     expect(agent.agent.server?.socketPaths().sort()).toEqual(
-      [socketPath(agent.prefix, podA.uid), socketPath(agent.prefix, podB.uid)].sort(),
+      [podA, podB, marker].map((p) => socketPath(agent.prefix, p.uid)).sort(),
+    );
+    rmSync(join(credsDir(agent.prefix), `${marker.uid}.json`));
+    await waitFor(
+      'the marker pod’s socket to close',
+      () => !fileExists(socketPath(agent.prefix, marker.uid)),
     );
   });
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDatastore } from '../../agent/datastore/file.js';
 import { mountDir, socketPath } from '../../agent/pod-sockets.js';
 import { fileExists, waitFor } from '../harness/process.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import type { AgentUnderTest } from './agent-fixture.js';
 import { RawStream, Sidecar, startAgent, testLogger } from './agent-fixture.js';
 import { gnpObject, namespaceObject, podObject, ResourceDir } from './file-resources.js';
@@ -50,15 +51,13 @@ async function refusedCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  const scratch = join((await import('node:os')).tmpdir(), `alp-files-${process.pid}-${Date.now()}`);
-  mkdirSync(scratch, { recursive: true });
-  files = new ResourceDir(scratch);
+  files = new ResourceDir(makeTempDir('alp-files'));
   files.write('00-cluster.yaml', [namespaceObject('demo'), podObject(web), podObject(client)]);
   files.write('10-policy.yaml', [allowFrom('client')]);
   agent = await startAgent({
     nodeName: NODE,
     datastore: new FileDatastore({
-      paths: [scratch],
+      paths: [files.path],
       log: testLogger(),
       pollIntervalMs: 100,
       debounceMs: 20,

@@ -1,12 +1,11 @@
 // Unlike Felix, a client that stops reading its PolicySync stream must not hold up anyone else:
 // its updates are coalesced while it is stalled, and other pods' sidecars keep getting theirs.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDatastore } from '../../agent/datastore/file.js';
 import { socketPath } from '../../agent/pod-sockets.js';
 import { waitFor } from '../harness/process.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import type { AgentUnderTest } from './agent-fixture.js';
 import { Sidecar, StalledClient, startAgent, testLogger } from './agent-fixture.js';
 import { gnpObject, namespaceObject, podObject, ResourceDir } from './file-resources.js';
@@ -52,7 +51,7 @@ let sidecar: Sidecar;
 let stalled: StalledClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'alp-slow-'));
+  dir = makeTempDir('alp-slow');
   files = new ResourceDir(dir);
   files.write('00-pods.yaml', [namespaceObject('demo'), podObject(slow), podObject(fast)]);
   files.write('10-slow-policy.yaml', [
@@ -83,27 +82,28 @@ afterAll(async () => {
 
 describe('a slow PolicySync client', () => {
   let edits = 0;
+  const inView = (round: number) =>
+    [...(agent.agent.calculator.endpointView('demo/slow')?.ipSets.values() ?? [])].some((s) =>
+      s.members.has(`10.${round}.0.0/32`),
+    );
 
   it('stalls only its own stream', async () => {
     const stream = () => agent.agent.server?.streamFor('demo/slow');
+    // One revision at a time, each taken in before the next, until the unread stream backs up.
     for (let round = 1; round < 40 && stream()?.isStalled !== true; round++) {
       files.write('20-big.yaml', [bigSet(round)]);
       edits = round;
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(`revision ${round} in the slow pod's view`, () => inView(round));
     }
     expect(stream()?.isStalled).toBe(true);
   });
 
   it('meanwhile keeps computing its view without queueing messages', async () => {
     const backlog = agent.agent.server?.streamFor('demo/slow')?.backlog;
-    const inView = (round: number) =>
-      [...(agent.agent.calculator.endpointView('demo/slow')?.ipSets.values() ?? [])].some((s) =>
-        s.members.has(`10.${round}.0.0/32`),
-      );
     for (let i = 0; i < 3; i++) {
       edits++;
       files.write('20-big.yaml', [bigSet(edits)]);
-      await waitFor(`revision ${edits} in the slow pod's view`, () => inView(edits), 20_000);
+      await waitFor(`revision ${edits} in the slow pod's view`, () => inView(edits));
     }
     expect(agent.agent.server?.streamFor('demo/slow')?.backlog).toBe(backlog);
   });
@@ -124,7 +124,7 @@ describe('a slow PolicySync client', () => {
           m.ipset_update?.members.includes(latest) === true ||
           m.ipset_delta_update?.added_members.includes(latest) === true,
       );
-    await waitFor('the latest network set', hasLatest, 30_000);
+    await waitFor('the latest network set', hasLatest);
     const fullSets = stalled.messages.filter((m) => m.payload === 'ipset_update').length;
     // Revisions made while it was stalled were skipped, not queued one by one.
     expect(fullSets).toBeLessThan(edits + 1);

@@ -245,7 +245,8 @@ export async function waitFor<T>(
   probe: () => Promise<T | undefined> | T | undefined,
   options: WaitOptions = {},
 ): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  // Generous: it only bounds a wait that has already failed, on a possibly loaded machine.
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const intervalMs = options.intervalMs ?? 50;
   const deadline = Date.now() + timeoutMs;
   let lastError = '';

@@ -139,15 +139,19 @@ export interface NsProcess {
   readonly child: ChildProcess;
   readonly lines: string[];
   readonly exited: Promise<number | null>;
-  /** SIGTERM, then SIGKILL after graceMs; resolves with the exit code (null when killed). */
+  /** SIGTERM, then SIGKILL after graceMs; resolves with the exit code (null when killed) once its output is all in. */
   stop(graceMs?: number): Promise<number | null>;
 }
 
-/** Starts a long-running process inside a namespace, collecting stdout and stderr lines. */
+/**
+ * Starts a long-running process inside a namespace, collecting its last 20,000 stdout and stderr
+ * lines; `onLine` sees every line, for callers that must not miss one.
+ */
 export function spawnInNamespace(
   ns: string,
   argv: readonly string[],
   env: Record<string, string> = {},
+  onLine: (line: string) => void = () => undefined,
 ): NsProcess {
   const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -155,6 +159,11 @@ export function spawnInNamespace(
   });
   processes.add(child);
   const lines: string[] = [];
+  const add = (parts: readonly string[]): void => {
+    for (const line of parts) onLine(line);
+    lines.push(...parts);
+    if (lines.length > 20_000) lines.splice(0, lines.length - 20_000);
+  };
   for (const stream of [child.stdout, child.stderr]) {
     let buf = '';
     stream.setEncoding('utf8');
@@ -162,12 +171,17 @@ export function spawnInNamespace(
       buf += chunk;
       const parts = buf.split('\n');
       buf = parts.pop() ?? '';
-      lines.push(...parts);
-      if (lines.length > 20_000) lines.splice(0, lines.length - 20_000);
+      add(parts);
+    });
+    // A last line without a newline is still output.
+    stream.on('end', () => {
+      if (buf !== '') add([buf]);
+      buf = '';
     });
   }
+  // 'close', not 'exit': by then every line the process wrote has been collected.
   const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       processes.delete(child);
       resolve(code);
     }),
@@ -176,13 +190,17 @@ export function spawnInNamespace(
     child,
     lines,
     exited,
-    async stop(graceMs = 5_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    // The grace is generous because a loaded machine slows a clean shutdown, and tests check
+    // its exit code; it only costs time when a process hangs.
+    async stop(graceMs = 20_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }
@@ -320,7 +338,7 @@ export async function startLoopbackRelay(port: number, socketPath: string): Prom
   return {
     async expose(ns) {
       const proc = spawnInNamespace(ns, [process.execPath, '-e', NAMESPACE_RELAY, String(port), socketPath]);
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 30_000;
       while (!proc.lines.some((l) => l.includes('relay listening'))) {
         if (Date.now() > deadline || proc.child.exitCode !== null)
           throw new Error(`relay in ${ns} did not start: ${proc.lines.join('\n')}`);

@@ -92,11 +92,15 @@ export async function runToEnd(
   return { code, stdout: run.stdoutLines.join('\n'), stderr: run.stderrLines.join('\n') };
 }
 
-/** Polls `condition` until it holds or `timeoutMs` passes. */
+/**
+ * Polls `condition` until it holds or `timeoutMs` passes. The default is generous: it only bounds
+ * a wait that has already failed, and a loaded two-core CI machine can take many seconds for what
+ * takes one here (a sidecar decoding a 19 MiB snapshot, a process starting).
+ */
 export async function waitFor(
   what: string,
   condition: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

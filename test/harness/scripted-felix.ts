@@ -44,7 +44,7 @@ export class ScriptedFelix {
   }
 
   /** Resolves once at least `n` Sync streams have been opened in total. */
-  async waitForConnections(n: number, timeoutMs = 10_000): Promise<void> {
+  async waitForConnections(n: number, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.connections < n) {
       if (Date.now() > deadline)

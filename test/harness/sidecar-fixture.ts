@@ -1,12 +1,12 @@
 // A running sidecar for integration tests: a scripted Felix on one Unix socket, `bin/dikastes
 // server` as a real process dialling it, and an Envoy stand-in on the sidecar's socket.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
 import { EnvoyStandIn } from './ext-authz-client.js';
 import { ChildRun, fileExists, waitFor } from './process.js';
 import { ScriptedFelix } from './scripted-felix.js';
+import { makeTempDir } from './temp-dirs.js';
 
 export interface SidecarFixture {
   readonly dir: string;
@@ -29,11 +29,13 @@ export interface SidecarFixtureOptions {
   readonly snapshot?: ToDataplane[];
   /** Whether Felix sends InSync right after the snapshot (default true). */
   readonly sendInSyncOnJoin?: boolean;
+  /** Where the sidecar listens; default dikastes.sock in the fixture's own directory. */
+  readonly listen?: string;
 }
 
 export async function startSidecarFixture(opts: SidecarFixtureOptions = {}): Promise<SidecarFixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'alp-sidecar-'));
-  const listen = join(dir, 'dikastes.sock');
+  const dir = makeTempDir('alp-sidecar');
+  const listen = opts.listen ?? join(dir, 'dikastes.sock');
   const felix = new ScriptedFelix(join(dir, 'felix.sock'));
   felix.snapshot = opts.snapshot ?? [];
   felix.sendInSyncOnJoin = opts.sendInSyncOnJoin ?? true;
@@ -43,7 +45,8 @@ export async function startSidecarFixture(opts: SidecarFixtureOptions = {}): Pro
     ['server', '-l', listen, '-d', felix.socketPath, '--log-level', 'debug', ...(opts.extraArgs ?? [])],
     opts.env ?? {},
   );
-  await waitFor('the dikastes socket', () => fileExists(listen));
+  // A socket, not just a file: the listen path may hold a stale file that dikastes must replace.
+  await waitFor('the dikastes socket', () => fileExists(listen) && statSync(listen).isSocket());
   const envoy = new EnvoyStandIn(listen);
   const inSyncCount = () =>
     dikastes.logs().filter((l) => l.msg === 'policy sync in sync; store swapped in').length;

@@ -92,7 +92,7 @@ describe('dikastes server', () => {
       PERMISSION_DENIED,
     );
     await fixture.felix.start();
-    await waitFor('readiness after Felix returns', () => fixture!.envoy.ready(), 15_000);
+    await waitFor('readiness after Felix returns', () => fixture!.envoy.ready());
   });
 
   it('after a reconnect, objects deleted during the outage disappear at InSync, not before', async () => {
@@ -116,7 +116,7 @@ describe('dikastes server', () => {
     ];
     const seen = fixture.felix.connections;
     await fixture.felix.start();
-    await fixture.felix.waitForConnections(seen + 1, 15_000);
+    await fixture.felix.waitForConnections(seen + 1);
     // Snapshot received but no InSync yet: the old policy is still enforced.
     expect((await fixture.envoy.check(httpCheckRequest({ path: '/admin' }))).status?.code).toBe(
       PERMISSION_DENIED,

@@ -2,8 +2,10 @@
 // namespace behind each node (pod CIDR 198.51.100.<64·(i-1)>/26, pod IP .10 in it), plaintext
 // underlay routes between pod CIDRs (what the mesh must take over), one `bin/alp-node` per node
 // against the envtest API server, and probes of what a user would check: `wg show dump`, routes,
-// rules, annotations, ping, and an underlay capture.
-import { mkdtemp, readFile } from 'node:fs/promises';
+// rules, annotations, ping, and an underlay capture. Every line the agents log is kept, and the
+// directory with their keys and the captures is removed by destroy().
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CoreV1Api,
@@ -13,9 +15,8 @@ import {
   Watch,
   type KubeConfig,
 } from '@kubernetes/client-node';
-import { createNode, uniqueName } from '../harness/kube.js';
+import { createNode, uniqueName, waitFor } from '../harness/kube.js';
 import {
-  cleanupPathAtExit,
   createPod,
   createUnderlay,
   deleteNamespace,
@@ -30,8 +31,10 @@ import {
   type UnderlayNode,
 } from '../harness/netns.js';
 import { REPO_ROOT } from '../harness/process.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import type { ObservedRoute, RoutingRule } from '../../wireguard/core/device-state.js';
 import { parseRoutes, parseRules } from '../../wireguard/core/ip-json.js';
+import { keyFilePath } from '../../wireguard/shell/key-store.js';
 import { publicKeyOf } from '../../wireguard/core/keys.js';
 import { parseWgDump, type WgDump } from '../../wireguard/core/wg-dump.js';
 import { withSocketDir } from '../../wireguard/shell/runner.js';
@@ -59,6 +62,64 @@ export const podIp = (i: number): string => `198.51.100.${64 * (i - 1) + 10}`;
 export const podCidr6 = (i: number): string => `2001:db8:100:${i}::/64`;
 export const podIp6 = (i: number): string => `2001:db8:100:${i}::10`;
 
+/** pcap filter for WireGuard's UDP between nodes: port 51820 for IPv4, 51821 for IPv6 (spec §1.1, §6). */
+export const wireguardUdp = (family: 4 | 6 = 4): string =>
+  family === 4 ? 'ip and udp port 51820' : 'ip6 and udp port 51821';
+
+/** Whether tcpdump's lines show a WireGuard UDP packet from node `from` to node `to`. */
+export function hasWireguardPacket(
+  lines: readonly string[],
+  from: number,
+  to: number,
+  family: 4 | 6 = 4,
+): boolean {
+  const sent =
+    family === 4
+      ? `IP 192.0.2.${from}.51820 > 192.0.2.${to}.51820: UDP`
+      : `IP6 2001:db8::${from}.51821 > 2001:db8::${to}.51821: UDP`;
+  return lines.some((l) => l.includes(sent));
+}
+
+/** A packet capture on the underlay bridge. */
+export interface Capture {
+  /** Every frame that crossed the bridge, as tcpdump saved them. */
+  readonly raw: Buffer;
+  /** tcpdump's one-line summaries of the saved packets that match a pcap filter. */
+  packets(filter: string): Promise<string[]>;
+}
+
+/** A private key as found in a node's key file, in the forms alp-node handles it. */
+export interface PrivateKeyOnDisk {
+  readonly node: number;
+  readonly family: 4 | 6;
+  readonly base64: string;
+  /** As written to wireguard-go's UAPI. */
+  readonly hex: string;
+}
+
+/** An agent's output line, with the node it came from. */
+export interface AgentLine {
+  readonly node: number;
+  readonly line: string;
+}
+
+/**
+ * Where agents' output holds any of the private keys, e.g. "line 12 (node 1): node 2's v4 key,
+ * base64". Never the line itself, so that a failing test does not print the key in turn.
+ */
+export function privateKeyLeaks(lines: readonly AgentLine[], keys: readonly PrivateKeyOnDisk[]): string[] {
+  const leaks: string[] = [];
+  lines.forEach(({ node, line }, n) => {
+    for (const k of keys) {
+      for (const form of ['base64', 'hex'] as const) {
+        if (line.includes(k[form]))
+          leaks.push(`line ${n} (node ${node}): node ${k.node}'s v${k.family} key, ${form}`);
+      }
+    }
+  });
+  return leaks;
+}
+
 export class Mesh {
   readonly nodes: MeshNode[] = [];
   private underlay: Underlay | null = null;
@@ -66,7 +127,10 @@ export class Mesh {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
   readonly prefix = uniqueName('wg');
+  /** Every line every agent of this mesh wrote to stdout or stderr, restarts included. */
+  readonly agentLines: AgentLine[] = [];
   private dir = '';
+  private captures = 0;
 
   constructor(
     readonly kc: KubeConfig,
@@ -95,8 +159,7 @@ export class Mesh {
     const nodeFelixConfig =
       options.nodeFelixConfig ??
       (() => ({ wireguardEnabled: true, ...(dual ? { wireguardEnabledV6: true } : {}) }));
-    this.dir = await mkdtemp('/tmp/alp-wg-mesh-');
-    cleanupPathAtExit(this.dir);
+    this.dir = makeTempDir('alp-wg-mesh');
     this.underlay = await createUnderlay(count);
     this.relay = await startLoopbackRelay(this.apiPort, join(this.dir, 'api.sock'));
     for (const net of this.underlay.nodes) {
@@ -154,6 +217,7 @@ export class Mesh {
         ...n.extraArgs,
       ],
       { KUBECONFIG: '', NODENAME: '' },
+      (line) => this.agentLines.push({ node: i, line }),
     );
     return n.agent;
   }
@@ -225,8 +289,20 @@ export class Mesh {
 
   /** The node's public key, derived from the key file its agent keeps. */
   async publicKeyFromFile(i: number): Promise<string | null> {
-    const text = await readFile(join(this.node(i).stateDir, 'wireguard-v4.key'), 'utf8').catch(() => '');
+    const text = await readFile(keyFilePath(this.node(i).stateDir, 4), 'utf8').catch(() => '');
     return publicKeyOf(text.trim());
+  }
+
+  /** Every node's private keys, read from the key files its agent wrote. */
+  async privateKeysOnDisk(): Promise<PrivateKeyOnDisk[]> {
+    const keys: PrivateKeyOnDisk[] = [];
+    for (const n of this.nodes) {
+      for (const family of [4, 6] as const) {
+        const base64 = (await readFile(keyFilePath(n.stateDir, family), 'utf8')).trim();
+        keys.push({ node: n.index, family, base64, hex: Buffer.from(base64, 'base64').toString('hex') });
+      }
+    }
+    return keys;
   }
 
   /** `wg show <iface> dump` inside the node, through its private socket directory; null without a device. */
@@ -262,6 +338,11 @@ export class Mesh {
     );
   }
 
+  /** pcap filter for packets to or from any pod of the mesh: what must never cross the underlay in the clear. */
+  podTraffic(family: 4 | 6 = 4): string {
+    return this.nodes.map((n) => `host ${family === 4 ? podIp(n.index) : podIp6(n.index)}`).join(' or ');
+  }
+
   /** Pings from one pod to another with a recognisable payload; null when replies came back, else why not. */
   async ping(from: number, to: number, family: 4 | 6 = 4): Promise<string | null> {
     return nsRun(this.node(from).pod.ns, [
@@ -281,42 +362,74 @@ export class Mesh {
     );
   }
 
-  /** Captures IPv4 on the underlay bridge while `during` runs; returns tcpdump's text lines and the raw bytes. */
-  async capture(during: () => Promise<void>, filter = 'ip'): Promise<{ lines: string[]; raw: Buffer }> {
-    const file = join(this.dir, `capture-${Date.now()}.pcap`);
+  /**
+   * Captures every frame on the underlay bridge while `during` runs, and until tcpdump has saved
+   * a marker sent after it: the tests' assertions pick packets with pcap filters afterwards.
+   */
+  async capture(during: () => Promise<void>): Promise<Capture> {
+    const file = join(this.dir, `capture-${++this.captures}.pcap`);
     const sw = (this.underlay as Underlay).switchNs;
-    const dump = spawnInNamespace(sw, [
-      'tcpdump',
-      '--immediate-mode',
-      '-i',
-      'br0',
-      '-n',
-      '-U',
-      '-w',
-      file,
-      filter,
-    ]);
-    const deadline = Date.now() + 10_000;
-    while (!dump.lines.some((l) => l.includes('listening on'))) {
-      if (Date.now() > deadline) throw new Error(`tcpdump did not start: ${dump.lines.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const dump = spawnInNamespace(sw, ['tcpdump', '--immediate-mode', '-i', 'br0', '-n', '-U', '-w', file]);
     try {
+      await waitFor(
+        'tcpdump to listen on the bridge',
+        () => {
+          if (dump.child.exitCode !== null) throw new Error(`tcpdump exited: ${dump.lines.join('\n')}`);
+          return dump.lines.some((l) => l.includes('listening on')) ? true : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 20 },
+      );
       await during();
+      await this.waitForCaptureToCatchUp(file);
     } finally {
-      await new Promise((r) => setTimeout(r, 200));
       await dump.stop();
     }
-    const text = await run(['tcpdump', '-r', file, '-n']);
-    return { lines: text.split('\n').filter((l) => l.trim() !== ''), raw: await readFile(file) };
+    const raw = await readFile(file);
+    return {
+      raw,
+      packets: async (filter) =>
+        (await run(['tcpdump', '-r', file, '-n', filter])).split('\n').filter((l) => l.trim() !== ''),
+    };
   }
 
-  /** Stops agents, removes namespaces and the objects this mesh created. */
+  /**
+   * Pings from node 1 to node 2 on the underlay with a fresh marker until the marker is in the
+   * capture file. tcpdump saves frames in the order they crossed the bridge, so everything that
+   * crossed it before (all of `during`'s traffic, which had been answered) is in the file too.
+   */
+  private async waitForCaptureToCatchUp(file: string): Promise<void> {
+    const marker = randomBytes(16);
+    const [from, to] = [this.node(1), this.node(2)];
+    await waitFor(
+      'tcpdump to save a marker ping sent after the traffic under test',
+      async () => {
+        // Only the request has to cross the bridge; whether a reply comes back does not matter.
+        await nsRun(from.net.ns, [
+          'ping',
+          '-c',
+          '1',
+          '-W',
+          '1',
+          '-p',
+          marker.toString('hex'),
+          to.net.hostIp,
+        ]).catch(() => '');
+        return (await readFile(file)).includes(marker) ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+  }
+
+  /** Stops agents; removes namespaces, the directory with keys and captures, and the objects this mesh created. */
   async destroy(extraNodes: readonly string[] = []): Promise<void> {
-    for (const n of this.nodes) await n.agent?.stop();
-    await this.relay?.close();
-    for (const n of this.nodes) await deleteNamespace(n.pod.ns);
-    await this.underlay?.destroy();
+    try {
+      for (const n of this.nodes) await n.agent?.stop();
+      await this.relay?.close();
+      for (const n of this.nodes) await deleteNamespace(n.pod.ns);
+      await this.underlay?.destroy();
+    } finally {
+      if (this.dir !== '') await rm(this.dir, { recursive: true, force: true });
+    }
     for (const name of [...this.nodes.map((n) => n.name), ...extraNodes]) {
       await this.core.deleteNode({ name }).catch(() => undefined);
       await this.custom

@@ -1,8 +1,9 @@
 // Keeps each family's private key in a 0600 file in the state directory, so a restart or a
 // reboot keeps the node's identity. Unlike Felix, whose key lives only in the kernel device and
 // is regenerated whenever the device is recreated (spec §2.1), peers never have to relearn it.
-import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { IpFamily } from '../../calico/ip.js';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/keys.js';
 
@@ -27,6 +28,7 @@ export function keyFilePath(stateDir: string, family: IpFamily): string {
 export async function loadOrCreateKeyPair(stateDir: string, family: IpFamily): Promise<KeyLoad> {
   const path = keyFilePath(stateDir, family);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await removeLeftoverTempFiles(path);
   let replaced: string | undefined;
   try {
     const text = (await readFile(path, 'utf8')).trim();
@@ -40,23 +42,49 @@ export async function loadOrCreateKeyPair(stateDir: string, family: IpFamily): P
     if (!isNotFound(err)) throw err;
   }
   const keyPair = generateKeyPair();
-  const tmp = `${path}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
+  await writeFileAtomically(path, `${keyPair.privateKey}\n`);
+  return replaced === undefined
+    ? { kind: 'created', keyPair, path }
+    : { kind: 'created', keyPair, path, replaced };
+}
+
+/**
+ * Writes a fresh 0600 file under a random name beside `path`, then renames it over `path`. The
+ * exclusive create means the key never lands in a file someone else made (with their mode, or as
+ * a symlink), even when a crashed run of the same pid left its temporary file behind.
+ */
+async function writeFileAtomically(path: string, contents: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
   try {
-    await handle.writeFile(`${keyPair.privateKey}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(tmp, 'wx', 0o600);
+    try {
+      await handle.writeFile(contents);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, path);
   } catch (err: unknown) {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  return replaced === undefined
-    ? { kind: 'created', keyPair, path }
-    : { kind: 'created', keyPair, path, replaced };
+  // The rename is only durable once the directory is on disk too.
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+const TEMP_SUFFIX = '.tmp';
+
+/** A crash between writing and renaming leaves a private key in a temporary file; not for long. */
+async function removeLeftoverTempFiles(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  const names = await readdir(dirname(path));
+  const leftovers = names.filter((n) => n.startsWith(prefix) && n.endsWith(TEMP_SUFFIX));
+  await Promise.all(leftovers.map((n) => rm(join(dirname(path), n), { force: true })));
 }
 
 function isNotFound(err: unknown): boolean {
