@@ -1,7 +1,6 @@
 // Which policies apply to a workload endpoint, and in what order Felix lists them: tiers by
 // order then name (tiers without a Tier resource last), policies by order then name
 // (felix/calc/policy_sorter.go, event_sequencer.go tierInfoToProtoTierInfo).
-import type { Labels } from '../../calico/labels.js';
 import type { PolicyId } from '../../calico/policy-id.js';
 import type { TierSpec } from '../../calico/resources.js';
 import { DEFAULT_TIER, DEFAULT_TIER_ORDER } from '../../calico/resources.js';
