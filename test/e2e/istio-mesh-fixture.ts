@@ -355,11 +355,13 @@ export class IstioMesh {
     };
   }
 
-  private async writeProxyConfig(name: string): Promise<void> {
+  private async writeProxyConfig(name: string, serviceAccount?: string): Promise<void> {
     const w = this.workloads.get(name);
     if (w === undefined) throw new Error(`no workload ${name}`);
     const pod = this.meshPods.find((p) => p.name === name) as MeshPod;
-    const cert = this.certs.get(w.podSpec.serviceAccountName ?? 'default') as WorkloadCert;
+    const sa = serviceAccount ?? w.podSpec.serviceAccountName ?? 'default';
+    if (!this.certs.has(sa)) this.certs.set(sa, await this.ca.issue('demo', sa));
+    const cert = this.certs.get(sa) as WorkloadCert;
     await mkdir(join(this.dir, 'proxy'), { recursive: true });
     await writeFile(this.proxyConfigPath(name), stringify(proxyConfigFor(this.world(), pod, cert)));
   }
@@ -400,11 +402,14 @@ export class IstioMesh {
     if (w.podSpec.containers.some((c) => c.name === 'dikastes')) await this.waitReady(name, 'dikastes');
   }
 
-  /** (Re)starts a pod's istio-proxy with the configuration for the objects now applied (an xDS push). */
-  async startProxy(name: string): Promise<void> {
+  /**
+   * (Re)starts a pod's istio-proxy with the configuration for the objects now applied (an xDS
+   * push); `serviceAccount` hands it another account's certificate (a stolen identity).
+   */
+  async startProxy(name: string, serviceAccount?: string): Promise<void> {
     const pod = this.pods.get(name) as PodRun;
     await pod.processes.get('istio-proxy')?.stop(2_000);
-    await this.writeProxyConfig(name);
+    await this.writeProxyConfig(name, serviceAccount);
     const proc = pod.start('istio-proxy');
     if (proc !== null) await waitForLine(proc, /"msg":"ready"/);
   }

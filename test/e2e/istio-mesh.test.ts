@@ -101,6 +101,24 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         expect(got).toEqual(cases.map((c) => c[3]));
       });
 
+      it('a stolen certificate does not help: curl’s identity from other-0’s address is 403 (the IP-set half of the rule)', async () => {
+        await mesh.startProxy('other-0', 'curl');
+        try {
+          expect((await mesh.curl('other-0', `${HTTPBIN}/headers`)).status).toBe(403);
+          const checks = mesh.pod('httpbin-0').processes.get('istio-proxy')?.lines ?? [];
+          expect(
+            checks.some(
+              (l) =>
+                l.includes('"source":"198.51.100.3:') &&
+                l.includes('"principal":"spiffe://cluster.local/ns/demo/sa/curl"') &&
+                l.includes('"verdict":"denied"'),
+            ),
+          ).toBe(true);
+        } finally {
+          await mesh.startProxy('other-0');
+        }
+      });
+
       it('a policy edit flips the verdict without restarting anything', async () => {
         const pids = [...mesh.pod('httpbin-0').processes.values()].map((p) => p.child.pid);
         const [policy] = await exampleManifests('demo/policy-httpbin.yaml');
