@@ -429,6 +429,7 @@ func checkHeaders(r *http.Request) map[string]string {
 	for k, vs := range r.Header {
 		out[strings.ToLower(k)] = strings.Join(vs, ",")
 	}
+	// Envoy reports a body-less request's length as "content-length: 0" (the istio.io task's log).
 	if r.ContentLength >= 0 && r.Header.Get("content-length") == "" && (r.Method == http.MethodGet || r.ContentLength > 0) {
 		out["content-length"] = strconv.FormatInt(r.ContentLength, 10)
 	}
