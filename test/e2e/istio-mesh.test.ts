@@ -212,19 +212,21 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         expect((await mesh.curl('other-0', `${HTTPBIN}/ip`)).status).toBe(403);
       });
 
-      it('WireGuard follows FelixConfiguration: off → plaintext on the underlay, key and device gone; on → encrypted again', async () => {
+      it('STRICT refuses plaintext; PERMISSIVE and WireGuard off → plaintext on the underlay, key and device gone; on → encrypted again', async () => {
         // PERMISSIVE lets a client without a sidecar talk plaintext to httpbin, so a marker in the
         // request shows whether the underlay carries the payload readably. With no principal the
         // service-account rule is decided by the caller's IP alone (Calico's PERMISSIVE rule).
-        const [pa] = await exampleManifests('istio/peer-authentication.yaml');
-        await mesh.apply({ ...(pa as Manifest), spec: { mtls: { mode: 'PERMISSIVE' } } });
-        await mesh.startProxy('httpbin-0');
         const marker = `e2e-${Date.now().toString(16)}`;
         const plaintext = (from: string) =>
           mesh.curl(from, 'http://198.51.100.66:8080/headers', {
             proxy: null,
             headers: { 'x-marker': marker },
           });
+        // STRICT (the example's PeerAuthentication): a client without a sidecar gets no answer.
+        expect((await plaintext('curl-0')).status).toBe(0);
+        const [pa] = await exampleManifests('istio/peer-authentication.yaml');
+        await mesh.apply({ ...(pa as Manifest), spec: { mtls: { mode: 'PERMISSIVE' } } });
+        await mesh.startProxy('httpbin-0');
         expect((await plaintext('other-0')).status).toBe(403);
 
         const encrypted = await mesh.capture('wg-on', async () => {

@@ -219,9 +219,21 @@ func startChain(cfg *Config, id *identity, listener string, c Chain) (func(net.C
 	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(cl)
 	return func(conn net.Conn) {
-		if sorted := sortTLS(conn, c.TLSMode, id); sorted != nil {
-			cl.deliver(sorted)
+		sorted := sortTLS(conn, c.TLSMode, id)
+		if sorted == nil {
+			return
 		}
+		// Envoy closes a connection whose TLS handshake fails (a plaintext client under STRICT);
+		// net/http would answer it with a 400 instead, so the handshake happens here first.
+		if tc, ok := sorted.(*tls.Conn); ok {
+			tc.SetDeadline(time.Now().Add(10 * time.Second))
+			if err := tc.Handshake(); err != nil {
+				tc.Close()
+				return
+			}
+			tc.SetDeadline(time.Time{})
+		}
+		cl.deliver(sorted)
 	}, func() { srv.Close() }, nil
 }
 
