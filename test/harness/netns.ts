@@ -5,7 +5,7 @@
 // (the envtest API server) appear at the same 127.0.0.1 port inside a namespace.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describeWhen } from './prerequisite-gate.js';
 
@@ -280,9 +280,14 @@ export interface Pod {
  * eth0, a default route via 169.254.1.1 (a link-local address on the node's end of the veth),
  * and a host route to the pod on the node.
  */
-export async function createPod(node: UnderlayNode, ip: string, ip6?: string): Promise<Pod> {
+export async function createPod(
+  node: UnderlayNode,
+  ip: string,
+  ip6?: string,
+  /** The node's end of the veth; give each pod on one node its own. */
+  hostSide = `pod${node.index}`,
+): Promise<Pod> {
   const ns = await createNamespace(`p${node.index}`);
-  const hostSide = `pod${node.index}`;
   await run([
     'ip',
     '-n',
@@ -316,6 +321,42 @@ export async function createPod(node: UnderlayNode, ip: string, ip6?: string): P
     await run(['ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0']);
   }
   return { ns, ip, ...(ip6 === undefined ? {} : { ip6 }) };
+}
+
+/**
+ * Captures on the underlay bridge while `during` runs (tcpdump in the switch namespace, written to
+ * `file`); returns tcpdump's one-line summaries and the raw capture bytes.
+ */
+export async function captureUnderlay(
+  underlay: Underlay,
+  file: string,
+  during: () => Promise<void>,
+  filter = 'ip',
+): Promise<{ lines: string[]; raw: Buffer }> {
+  const dump = spawnInNamespace(underlay.switchNs, [
+    'tcpdump',
+    '--immediate-mode',
+    '-i',
+    'br0',
+    '-n',
+    '-U',
+    '-w',
+    file,
+    filter,
+  ]);
+  const deadline = Date.now() + 10_000;
+  while (!dump.lines.some((l) => l.includes('listening on'))) {
+    if (Date.now() > deadline) throw new Error(`tcpdump did not start: ${dump.lines.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  try {
+    await during();
+  } finally {
+    await new Promise((r) => setTimeout(r, 200));
+    await dump.stop();
+  }
+  const text = await run(['tcpdump', '-r', file, '-n']);
+  return { lines: text.split('\n').filter((l) => l.trim() !== ''), raw: readFileSync(file) };
 }
 
 // ---- host loopback port → the same 127.0.0.1 port inside namespaces ----------------------------

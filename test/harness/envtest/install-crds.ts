@@ -2,7 +2,7 @@
 // and waits until the API server reports each one Established, so tests can use them at once.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, ApiextensionsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../repo-root.js';
 
@@ -76,20 +76,35 @@ function isEstablished(
 }
 
 export async function installCrds(kc: KubeConfig, dir = CRD_DIR, timeoutMs = 30_000): Promise<string[]> {
+  return installCrdObjects(kc, await readCrds(dir), timeoutMs);
+}
+
+/**
+ * Creates the given CRDs (one that already exists is left as it is) and waits until each is
+ * Established; returns their names.
+ */
+export async function installCrdObjects(
+  kc: KubeConfig,
+  crds: readonly CrdDocument[],
+  timeoutMs = 30_000,
+): Promise<string[]> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
-  const crds = await readCrds(dir);
   // Sent as raw JSON through the custom-objects client: ApiextensionsV1Api serializes through
   // typed models that expect camelCase keys, so it silently drops YAML keys such as
   // x-kubernetes-preserve-unknown-fields and default.
   const raw = kc.makeApiClient(CustomObjectsApi);
   await Promise.all(
     crds.map((body) =>
-      raw.createClusterCustomObject({
-        group: 'apiextensions.k8s.io',
-        version: 'v1',
-        plural: 'customresourcedefinitions',
-        body,
-      }),
+      raw
+        .createClusterCustomObject({
+          group: 'apiextensions.k8s.io',
+          version: 'v1',
+          plural: 'customresourcedefinitions',
+          body,
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof ApiException && err.code === 409)) throw err;
+        }),
     ),
   );
   const names = crds.map((crd) => crd.metadata.name);

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Finds or builds the Go programs the examples/istio checks and end-to-end test run, and prints the
+# directory holding them on the last line of stdout:
+#
+#   istioctl     Istio's CLI (validate, manifest generate, kube-inject), offline
+#   extauthz     Istio's ext-authz sample server (samples/extauthz), the reference authorizer
+#   go-httpbin   the app of Istio's httpbin sample (the same version as its image)
+#   tcp-echo     the server of Istio's tcp-echo sample (samples/tcp-echo/src)
+#   istio-crds   prints the CRDs of Istio's base chart from the Go package istio.io/istio/manifests
+#   envoy-lite   our stand-in for istio-proxy (test/tools/envoy-lite)
+#
+# All come from the pinned module in test/tools/ (go.mod names the Istio commit) and are cached in
+# .cache/e2e-tools/<istio version>/, keyed by the pins, our tools' source and the Go toolchain.
+#
+# E2E_TOOLS_DIR set: that directory, which must hold every tool above (built elsewhere).
+#
+# --no-build: only report what is already there; exit 3 (with the reason on stderr) rather than
+# build. The test set-up uses it outside CI, where missing tools skip. Progress goes to stderr.
+set -euo pipefail
+
+mode=build
+case "${1:-}" in
+  '') ;;
+  --no-build) mode=check ;;
+  *) echo "usage: $0 [--no-build]" >&2; exit 2 ;;
+esac
+
+say() { echo "e2e-tools: $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+gomod=$repo/test/tools
+istio_version=$(awk '$1 == "istio.io/istio" { print $2; exit }' "$gomod/go.mod")
+[[ -n $istio_version ]] || die "cannot read the pinned istio.io/istio version from $gomod/go.mod"
+cache=$repo/.cache/e2e-tools/$istio_version
+tools=(istioctl extauthz go-httpbin tcp-echo istio-crds envoy-lite)
+packages=(
+  istio.io/istio/istioctl/cmd/istioctl
+  istio.io/istio/samples/extauthz/cmd/extauthz
+  github.com/mccutchen/go-httpbin/v2/cmd/go-httpbin
+  ./istio-crds
+  ./envoy-lite
+)
+
+if [[ -n ${E2E_TOOLS_DIR:-} ]]; then
+  for t in "${tools[@]}"; do
+    [[ -x $E2E_TOOLS_DIR/$t ]] || { say "E2E_TOOLS_DIR=$E2E_TOOLS_DIR has no executable $t"; exit 3; }
+  done
+  echo "$E2E_TOOLS_DIR"
+  exit 0
+fi
+
+go_bin=$(command -v go || true)
+if [[ -z $go_bin && -x /usr/local/go/bin/go ]]; then go_bin=/usr/local/go/bin/go; fi
+
+stamp_of() {
+  {
+    cat "$gomod/go.mod" "$gomod/go.sum"
+    find "$gomod" -name '*.go' -type f | LC_ALL=C sort | xargs cat
+    [[ -n $go_bin ]] && GOTOOLCHAIN=local "$go_bin" version
+  } | sha256sum | cut -d' ' -f1
+}
+
+is_cached() {
+  [[ -f $cache/stamp && $(cat "$cache/stamp") == "$(stamp_of)" ]] || return 1
+  for t in "${tools[@]}"; do [[ -x $cache/$t ]] || return 1; done
+}
+
+if is_cached; then
+  echo "$cache"
+  exit 0
+fi
+if [[ $mode == check ]]; then
+  say "no cached e2e tools for istio $istio_version in $cache (build them: scripts/e2e-tools.sh)"
+  exit 3
+fi
+[[ -n $go_bin ]] || die "no Go toolchain found (need go >= $(awk '$1 == "go" { print $2; exit }' "$gomod/go.mod"))"
+
+mkdir -p "$cache"
+exec 9>"$cache.lock"
+flock 9
+if is_cached; then
+  echo "$cache"
+  exit 0
+fi
+
+say "building ${tools[*]} (istio $istio_version) with $("$go_bin" version | cut -d' ' -f3); the first build takes several minutes"
+started=$SECONDS
+staging=$(mktemp -d "$cache.build.XXXXXX")
+trap 'rm -rf "$staging"' EXIT
+(
+  cd "$gomod"
+  GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" nice -n 10 "$go_bin" build -trimpath \
+    -ldflags "-s -w" -o "$staging/" "${packages[@]}"
+  # Its package is named "src", so it gets its name here.
+  GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" nice -n 10 "$go_bin" build -trimpath \
+    -ldflags "-s -w" -o "$staging/tcp-echo" istio.io/istio/samples/tcp-echo/src
+) >&2 || die "building the e2e tools failed"
+say "built in $((SECONDS - started))s"
+
+stamp_of >"$staging/stamp"
+for t in "${tools[@]}"; do
+  [[ -x $staging/$t ]] || die "the build produced no $t"
+  rm -f "$cache/$t"
+  mv "$staging/$t" "$cache/$t"
+done
+mv "$staging/stamp" "$cache/stamp"
+echo "$cache"

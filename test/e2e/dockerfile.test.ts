@@ -1,0 +1,40 @@
+// examples/istio/Dockerfile cannot be built here (no container runtime, no registry), so this
+// checks what would break it silently: the build stage must copy every directory the product
+// build compiles (a new top-level folder would otherwise be missing from the image), and the
+// runtime stage must hold what the DaemonSet and the injection template run.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../harness/repo-root.js';
+import { EXAMPLE_DIR } from './istio-example.js';
+
+const dockerfile = await readFile(join(EXAMPLE_DIR, 'Dockerfile'), 'utf8');
+const stages = dockerfile.split(/^FROM /m).slice(1);
+const [build = '', runtime = ''] = stages;
+const copied = (stage: string) =>
+  [...stage.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => (m[1] as string).split(/\s+/));
+
+describe('examples/istio/Dockerfile', () => {
+  it('has a build stage and a runtime stage', () => {
+    expect(stages).toHaveLength(2);
+    expect(build).toMatch(/ AS build/);
+  });
+
+  it('copies every folder the product build compiles, and bin/', async () => {
+    const tsconfig = JSON.parse(await readFile(join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')) as {
+      include: string[];
+    };
+    expect(copied(build)).toEqual(expect.arrayContaining([...tsconfig.include, 'bin', 'package.json']));
+  });
+
+  it('runs as a non-root user with dikastes as the entrypoint, and has the tools alp-node drives', () => {
+    expect(runtime).toMatch(/^USER 999:999$/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["dikastes"\]$/m);
+    for (const pkg of ['wireguard-tools', 'wireguard-go', 'nftables', 'iproute2', 'util-linux']) {
+      expect(runtime).toContain(pkg);
+    }
+    for (const dir of ['node_modules', 'dist', 'bin', 'proto', 'package.json']) {
+      expect(runtime).toMatch(new RegExp(`^COPY --from=build /src/${dir} `, 'm'));
+    }
+  });
+});
