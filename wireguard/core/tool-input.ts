@@ -1,5 +1,5 @@
 // Renders plan steps into what the tools read: `wg addconf` configuration text (stdin) and
-// `ip -batch` lines, plus the `ip rule` argv. Pure, so the exact commands are unit-tested.
+// `ip -batch` lines for routes and rules. Pure, so the exact commands are unit-tested.
 import type { IpFamily } from '../../calico/ip.js';
 import type { ObservedRoute, RoutingRule } from './device-state.js';
 import type { PeerUpsert } from './plan.js';
@@ -48,39 +48,36 @@ export interface RouteContext {
 }
 
 /** `ip -batch` lines that add or re-target routes in our table. */
-export function routeReplaceLines(ctx: RouteContext, routes: readonly TableRoute[]): string {
-  return routes
-    .map((r) =>
-      r.target === 'throw'
-        ? `route replace throw ${r.dst} table ${ctx.table} proto ${ctx.protocol}`
-        : `route replace ${r.dst} dev ${ctx.iface} table ${ctx.table} proto ${ctx.protocol}${ctx.family === 4 ? ' scope link' : ''}`,
-    )
-    .map((l) => `${l}\n`)
-    .join('');
+export function routeReplaceLines(ctx: RouteContext, routes: readonly TableRoute[]): string[] {
+  return routes.map((r) =>
+    r.target === 'throw'
+      ? `route replace throw ${r.dst} table ${ctx.table} proto ${ctx.protocol}`
+      : `route replace ${r.dst} dev ${ctx.iface} table ${ctx.table} proto ${ctx.protocol}${ctx.family === 4 ? ' scope link' : ''}`,
+  );
 }
 
 /** `ip -batch` lines that delete routes from our table. */
 export function routeDeleteLines(
   ctx: Pick<RouteContext, 'table' | 'iface'>,
   routes: readonly ObservedRoute[],
-): string {
-  return routes
-    .map((r) =>
-      r.target === 'throw'
-        ? `route del throw ${r.dst} table ${ctx.table}`
-        : `route del ${r.dst} dev ${ctx.iface} table ${ctx.table}`,
-    )
-    .map((l) => `${l}\n`)
-    .join('');
+): string[] {
+  return routes.map((r) =>
+    r.target === 'throw'
+      ? `route del throw ${r.dst} table ${ctx.table}`
+      : `route del ${r.dst} dev ${ctx.iface} table ${ctx.table}`,
+  );
 }
 
-/** argv for `ip rule add|del`; selects exactly the rule described. */
-export function ruleArgv(verb: 'add' | 'del', family: IpFamily, rule: RoutingRule): string[] {
-  const argv = ['ip', family === 4 ? '-4' : '-6', 'rule', verb, 'priority', String(rule.priority)];
-  if (rule.src !== undefined) argv.push('from', rule.src);
-  if (rule.invert) argv.push('not');
+/**
+ * The `ip -batch` line for `rule add|del` that selects exactly the rule described (the family
+ * comes from the batch child's -4/-6).
+ */
+export function ruleLine(verb: 'add' | 'del', rule: RoutingRule): string {
+  const words = ['rule', verb, 'priority', String(rule.priority)];
+  if (rule.src !== undefined) words.push('from', rule.src);
+  if (rule.invert) words.push('not');
   if (rule.mark !== 0 || rule.mask !== 0)
-    argv.push('fwmark', `0x${rule.mark.toString(16)}/0x${rule.mask.toString(16)}`);
-  argv.push('lookup', String(rule.table));
-  return argv;
+    words.push('fwmark', `0x${rule.mark.toString(16)}/0x${rule.mask.toString(16)}`);
+  words.push('lookup', String(rule.table));
+  return words.join(' ');
 }

@@ -62,6 +62,8 @@ export interface Runner {
   runWithFile(argv: readonly string[], contents: string): Promise<string>;
   /** Starts a long-running child (wireguard-go -f, ip monitor) with the same wrapping. */
   spawnDaemon(argv: readonly string[], env?: Readonly<Record<string, string>>): ChildProcess;
+  /** Starts a long-running child that reads commands on stdin (`ip -force -batch -`). */
+  spawnCommandReader(argv: readonly string[]): ChildProcess;
 }
 
 export interface RunnerOptions {
@@ -153,6 +155,12 @@ export function createRunner(options: RunnerOptions): Runner {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, ...env },
       });
+    },
+
+    spawnCommandReader(argv) {
+      log.debug({ cmd: describeArgv(argv) }, 'starting command reader');
+      const [file, ...args] = wrap(argv);
+      return spawn(file as string, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     },
   };
   return runner;
