@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { routeDeleteLines, routeReplaceLines, ruleLine, wgConfText } from './tool-input.js';
+import { routeDeleteLines, routeReplaceLines, ruleLine, wgConfText, wgHandshakeArgvs } from './tool-input.js';
 
 const K1 = Buffer.alloc(32, 1).toString('base64');
 const PRIV = Buffer.alloc(32, 7).toString('base64');
@@ -92,5 +92,52 @@ describe('ruleLine', () => {
     expect(
       ruleLine('del', { priority: 100, mark: 0, mask: 0, invert: false, table: 1, src: '2001:db8::/32' }),
     ).toBe('rule del priority 100 from 2001:db8::/32 lookup 1');
+  });
+});
+
+describe('wgHandshakeArgvs', () => {
+  const K2 = Buffer.alloc(32, 2).toString('base64');
+  it('switches keepalive off, on (the kernel then sends one at once), and off again where it was off', () => {
+    expect(
+      wgHandshakeArgvs('wireguard.cali', [
+        { publicKey: K1, persistentKeepaliveSeconds: 0 },
+        { publicKey: K2, persistentKeepaliveSeconds: 25 },
+      ]),
+    ).toEqual([
+      [
+        'wg',
+        'set',
+        'wireguard.cali',
+        'peer',
+        K1,
+        'persistent-keepalive',
+        'off',
+        'peer',
+        K2,
+        'persistent-keepalive',
+        'off',
+      ],
+      [
+        'wg',
+        'set',
+        'wireguard.cali',
+        'peer',
+        K1,
+        'persistent-keepalive',
+        '1',
+        'peer',
+        K2,
+        'persistent-keepalive',
+        '25',
+      ],
+      ['wg', 'set', 'wireguard.cali', 'peer', K1, 'persistent-keepalive', 'off'],
+    ]);
+  });
+
+  it('splits long peer lists into calls of at most `chunk` peers', () => {
+    const peers = Array.from({ length: 5 }, () => ({ publicKey: K2, persistentKeepaliveSeconds: 5 }));
+    expect(wgHandshakeArgvs('wg0', peers, 2).map((argv) => (argv.length - 3) / 4)).toEqual([
+      2, 2, 1, 2, 2, 1,
+    ]);
   });
 });

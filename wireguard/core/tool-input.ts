@@ -2,7 +2,7 @@
 // `ip -batch` lines for routes and rules. Pure, so the exact commands are unit-tested.
 import type { IpFamily } from '../../calico/ip.js';
 import type { ObservedRoute, RoutingRule } from './device-state.js';
-import type { PeerUpsert } from './plan.js';
+import type { PeerHandshake, PeerUpsert } from './plan.js';
 import type { TableRoute } from './peer-table-types.js';
 
 export interface InterfaceSettings {
@@ -38,6 +38,32 @@ export function wgConfText(settings: InterfaceSettings, peers: readonly PeerUpse
     );
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/**
+ * `wg set` argv lists that make the kernel start a handshake with each peer now: keepalive off,
+ * then on (the kernel sends a keepalive when it goes from 0 to non-zero, and that needs a
+ * session), then off again where it was off. `chunk` peers per call keep argv short.
+ */
+export function wgHandshakeArgvs(iface: string, peers: readonly PeerHandshake[], chunk = 200): string[][] {
+  const calls: string[][] = [];
+  const phase = (list: readonly PeerHandshake[], value: (p: PeerHandshake) => string): void => {
+    for (let i = 0; i < list.length; i += chunk) {
+      calls.push([
+        'wg',
+        'set',
+        iface,
+        ...list.slice(i, i + chunk).flatMap((p) => ['peer', p.publicKey, 'persistent-keepalive', value(p)]),
+      ]);
+    }
+  };
+  phase(peers, () => 'off');
+  phase(peers, (p) => String(p.persistentKeepaliveSeconds === 0 ? 1 : p.persistentKeepaliveSeconds));
+  phase(
+    peers.filter((p) => p.persistentKeepaliveSeconds === 0),
+    () => 'off',
+  );
+  return calls;
 }
 
 export interface RouteContext {

@@ -19,8 +19,14 @@ import type { PrivateKeyText } from '../core/keys.js';
 import { FOREIGN_TUN, type Step } from '../core/plan.js';
 import { IpBatch, type IpBatchMode } from './ip-batch.js';
 import type { Runner } from './runner.js';
-import { routeDeleteLines, routeReplaceLines, ruleLine, wgConfText } from '../core/tool-input.js';
-import { uapiSet, uapiSetText } from './uapi.js';
+import {
+  routeDeleteLines,
+  routeReplaceLines,
+  ruleLine,
+  wgConfText,
+  wgHandshakeArgvs,
+} from '../core/tool-input.js';
+import { uapiHandshakeRequests, uapiSet, uapiSetText } from './uapi.js';
 import { UserspaceDevices } from './userspace-device.js';
 import { parseWgDump, type WgDump } from '../core/wg-dump.js';
 
@@ -223,6 +229,7 @@ export class Dataplane {
           );
           const socket = join(this.runner.wgSocketDir, `${step.iface}.sock`);
           await uapiSet(socket, uapiSetText(settings, step.removePeers, step.upsertPeers));
+          for (const request of uapiHandshakeRequests(step.handshakePeers)) await uapiSet(socket, request);
           return;
         }
         for (let i = 0; i < step.removePeers.length; i += PEERS_PER_REMOVE_CALL) {
@@ -231,6 +238,8 @@ export class Dataplane {
         }
         const text = wgConfText(settings, step.upsertPeers);
         if (text !== '') await this.runner.runWithFile(['wg', 'addconf', step.iface], text);
+        for (const argv of wgHandshakeArgvs(step.iface, step.handshakePeers, PEERS_PER_REMOVE_CALL))
+          await run(argv);
         return;
       }
       case 'routes': {
