@@ -17,6 +17,7 @@ import { open, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../daemon/log.js';
 import { CommandError } from './command-error.js';
+import { wipeFile } from './key-store.js';
 
 export const DEFAULT_WG_SOCKET_DIR = '/var/run/wireguard';
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -99,7 +100,8 @@ export function createRunner(options: RunnerOptions): Runner {
         return await runner.run([...argv, path]);
       } finally {
         await handle.close().catch(() => undefined);
-        await unlink(path).catch(() => undefined);
+        // Overwritten before unlinking: after a key rotation the old key must not linger on disk.
+        await wipeFile(path).catch(() => unlink(path).catch(() => undefined));
       }
     },
 
