@@ -125,7 +125,8 @@ export class Mesh {
     return n;
   }
 
-  startAgent(i: number): NsProcess {
+  /** Starts node i's alp-node with the node's extra arguments and `moreArgs`. */
+  startAgent(i: number, moreArgs: readonly string[] = []): NsProcess {
     const n = this.node(i);
     n.agent = spawnInNamespace(
       n.net.ns,
@@ -143,6 +144,7 @@ export class Mesh {
         '--log-level',
         'debug',
         ...n.extraArgs,
+        ...moreArgs,
       ],
       { KUBECONFIG: '', NODENAME: '' },
     );

@@ -30,7 +30,12 @@ export interface ControllerOptions {
   readonly metrics: WireguardMetrics;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: Logger;
+  /** Every event for our own Node (key rotation reads its request annotation there). */
+  readonly onOwnNode?: (node: KubernetesObject) => void;
 }
+
+/** Whether a family's key can be rotated now. */
+export type RotationReadiness = 'ready' | 'disabled' | 'not-ready';
 
 const LINK_EVENT_DEBOUNCE_MS = 100;
 
@@ -39,6 +44,8 @@ export class WireguardController {
   private readonly blocks = new Map<string, IpamBlockInfo>();
   private readonly reconcilers: readonly FamilyReconciler[];
   private readonly statuses = new Map<IpFamily, FamilyStatus>();
+  /** A rotation's new public key, published before the device takes it (key-rotation.ts). */
+  private readonly pendingKeys = new Map<IpFamily, string>();
   private readonly informers: ResourceInformers;
   private readonly publisher: NodePublisher;
   private config: WireguardConfig | null = null;
@@ -126,6 +133,42 @@ export class WireguardController {
     }
   }
 
+  rotationReadiness(family: IpFamily): RotationReadiness {
+    const r = this.reconcilerFor(family);
+    if (this.isSynced && !r.isEnabled()) return 'disabled';
+    return this.statuses.get(family)?.enabled === true ? 'ready' : 'not-ready';
+  }
+
+  /**
+   * Key rotation: publish the new public key first and, once our Node carries it, give it to the
+   * device (which then starts handshakes with every peer). Peers switch to the new key as their
+   * watch delivers the annotation, about when our device does; see key-rotation.ts for why this
+   * order loses least. Rejects when the Node could not be updated in time; the device then
+   * keeps its key and the old key is published again.
+   */
+  async rotateKey(family: IpFamily, keyPair: KeyPair, publishTimeoutMs: number): Promise<void> {
+    const reconciler = this.reconcilerFor(family);
+    this.pendingKeys.set(family, keyPair.publicKey);
+    try {
+      await this.publisher.publishAndConfirm(
+        this.publishedStatuses(),
+        (written) => written.some((s) => s.family === family && s.publicKey === keyPair.publicKey),
+        publishTimeoutMs,
+      );
+    } catch (err) {
+      this.pendingKeys.delete(family);
+      this.maybePublish();
+      throw err;
+    }
+    reconciler.replaceKeyPair(keyPair);
+    await reconciler.idle();
+  }
+
+  /** Removes a key rotation request from our Node if it still has `value`. */
+  removeOwnAnnotationIfUnchanged(name: string, value: string): Promise<boolean> {
+    return this.publisher.removeAnnotationIfUnchanged(name, value);
+  }
+
   /** Our wireguard-go child died: its device is gone. */
   onDeviceDied(iface: string): void {
     for (const r of this.reconcilers)
@@ -153,7 +196,10 @@ export class WireguardController {
         const info = e.type === 'upsert' ? nodeInfoFromObject(e.object) : null;
         if (info === null) this.nodes.delete(name);
         else this.nodes.set(name, info);
-        if (name === this.opts.nodeName) this.maybePublish();
+        if (name === this.opts.nodeName) {
+          this.maybePublish();
+          if (e.type === 'upsert') this.opts.onOwnNode?.(e.object);
+        }
         break;
       }
       case 'ipamblocks': {
@@ -222,6 +268,9 @@ export class WireguardController {
     this.opts.metrics.reconciled(status.family, kind, durationMs, status.peers);
     const previous = this.statuses.get(status.family);
     this.statuses.set(status.family, status);
+    // A rotation is over once the device carries the key published ahead of it.
+    if (!status.enabled || this.pendingKeys.get(status.family) === status.publicKey)
+      this.pendingKeys.delete(status.family);
     if (steps.length > 0 || previous?.enabled !== status.enabled) {
       this.opts.log.info(
         {
@@ -238,8 +287,20 @@ export class WireguardController {
     this.maybePublish();
   }
 
+  /** What our Node should say: the device's state, with a rotation's new key already in it. */
+  private publishedStatuses(): FamilyStatus[] {
+    return [...this.statuses.values()].map((s) => {
+      const pending = this.pendingKeys.get(s.family);
+      return pending === undefined || !s.enabled ? s : { ...s, publicKey: pending };
+    });
+  }
+
+  private reconcilerFor(family: IpFamily): FamilyReconciler {
+    return this.reconcilers.find((r) => r.family === family) as FamilyReconciler;
+  }
+
   private maybePublish(): void {
-    const statuses = [...this.statuses.values()];
+    const statuses = this.publishedStatuses();
     if (statuses.length === 0) return;
     const own = this.informers.get('nodes', this.opts.nodeName) as KubernetesObject | undefined;
     if (own !== undefined && annotationChanges(own.metadata?.annotations ?? {}, statuses) === null) return;

@@ -58,7 +58,7 @@ export class FamilyReconciler {
   constructor(
     readonly family: IpFamily,
     private readonly selfName: string,
-    private readonly keyPair: KeyPair,
+    private keyPair: KeyPair,
     private readonly dataplane: Dataplane,
     private readonly log: Logger,
     private readonly observer: ReconcileObserver,
@@ -72,6 +72,15 @@ export class FamilyReconciler {
     this.lastFamily = fam;
     this.inputs = inputs;
     this.armRefresh(inputs.config.routeRefreshIntervalMs);
+    this.kick();
+  }
+
+  /**
+   * Key rotation: the next run gives the device this key and starts handshakes with every peer
+   * (plan.ts); the status it reports carries the new public key.
+   */
+  replaceKeyPair(keyPair: KeyPair): void {
+    this.keyPair = keyPair;
     this.kick();
   }
 
