@@ -49,7 +49,9 @@ describeAsRoot('WireGuard key rotation (root, network namespaces)', () => {
             : undefined;
         },
         WAIT,
-      );
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}\n${mesh.logTail(i, 60)}`);
+      });
 
     /** Waits for node i to publish a key other than `old`; returns it. */
     const newKeyOf = (i: number, old: string) =>
@@ -127,7 +129,14 @@ describeAsRoot('WireGuard key rotation (root, network namespaces)', () => {
       }
       for (const line of lines) expect(line).toMatch(/IP 192\.0\.2\.\d\.51820 > 192\.0\.2\.\d\.51820: UDP/);
       expect(raw.includes(TCP_PATTERN)).toBe(false);
-      for (const i of [1, 2]) expect(rotated.get(i)).not.toBe(old.get(i));
+      for (const i of [1, 2]) {
+        expect(rotated.get(i)).not.toBe(old.get(i));
+        // One request, one rotation (the Node events during it still show the annotation).
+        const rotations = (mesh.node(i).agent?.lines ?? []).filter((l) =>
+          l.includes('rotated the WireGuard key'),
+        );
+        expect(rotations).toHaveLength(1);
+      }
     });
 
     it('leaves the old private keys nowhere: not in the state directory, not in any log line', async () => {

@@ -140,26 +140,31 @@ export class WireguardController {
   }
 
   /**
-   * Key rotation: publish the new public key first and, once our Node carries it, give it to the
-   * device (which then starts handshakes with every peer). Peers switch to the new key as their
-   * watch delivers the annotation, about when our device does; see key-rotation.ts for why this
-   * order loses least. Rejects when the Node could not be updated in time; the device then
-   * keeps its key and the old key is published again.
+   * Key rotation, first half: our Node carries `publicKey` for the family while the device
+   * keeps its key. Resolves once the API server has it; rejects after `timeoutMs`, and the
+   * device's key is then published again.
    */
-  async rotateKey(family: IpFamily, keyPair: KeyPair, publishTimeoutMs: number): Promise<void> {
-    const reconciler = this.reconcilerFor(family);
-    this.pendingKeys.set(family, keyPair.publicKey);
+  async publishNextKey(family: IpFamily, publicKey: string, timeoutMs: number): Promise<void> {
+    this.pendingKeys.set(family, publicKey);
     try {
       await this.publisher.publishAndConfirm(
         this.publishedStatuses(),
-        (written) => written.some((s) => s.family === family && s.publicKey === keyPair.publicKey),
-        publishTimeoutMs,
+        (written) => written.some((s) => s.family === family && s.publicKey === publicKey),
+        timeoutMs,
       );
     } catch (err) {
       this.pendingKeys.delete(family);
       this.maybePublish();
       throw err;
     }
+  }
+
+  /**
+   * Key rotation, second half: the device takes the key published by publishNextKey and starts
+   * handshakes with every peer. Resolves when the reconcile has run (it retries on failure).
+   */
+  async switchKey(family: IpFamily, keyPair: KeyPair): Promise<void> {
+    const reconciler = this.reconcilerFor(family);
     reconciler.replaceKeyPair(keyPair);
     await reconciler.idle();
   }

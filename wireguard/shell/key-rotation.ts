@@ -7,20 +7,25 @@
 // One rotation, per enabled family:
 //   1. a new key pair goes to `<key>.next` (0600, synced), so a crash cannot lose it;
 //   2. the new public key is published on our Node, and we wait until the API server has it;
-//   3. the device takes the new private key and starts a handshake with every peer;
+//   3. after a short delay, the device takes the new private key and starts a handshake with
+//      every peer;
 //   4. `<key>.next` replaces the key file and the old key's bytes are overwritten (key-store.ts).
 // The private key is never logged, and neither is the public key here.
 //
 // Why this order: a WireGuard device has one key, and a peer knows us by one public key, which
 // it reads from our Node. Whoever moves first breaks the path until the other side follows:
-// after step 3 our handshakes fail at peers that still expect the old key, and once a peer has
-// replaced our entry, our packets under the old sessions are dropped. Publishing first and
-// switching as soon as the API server confirms makes both moves land within a few
-// milliseconds of each other (the patch answer and the peers' watch events leave the API server
-// together). A dropped handshake would only be retried after REKEY_TIMEOUT (5 s), so whichever
-// side moves last starts a handshake at once: we after switching, and a peer when it replaces
-// our entry (plan.ts `handshakePeers`). Meanwhile WireGuard queues outgoing packets (up to 128
-// per peer) instead of dropping them. Measured loss: BENCHMARKS.md.
+// after our switch, our handshakes fail at peers that still expect the old key; once a peer has
+// replaced our entry, our packets under the old sessions are dropped. A dropped handshake is
+// only retried after REKEY_TIMEOUT (5 s), so whichever side moves last starts a handshake at
+// once: we after switching, and a peer when it replaces our entry (plan.ts `handshakePeers`);
+// meanwhile WireGuard queues up to 128 outgoing packets per peer instead of dropping them.
+// Switching the moment the API server confirms the publication makes both moves land within
+// milliseconds, and then both sides' handshakes can cross (each answers the other's initiation
+// and discards the answer to its own), which also waits for REKEY_TIMEOUT: in the benchmark, 2
+// of 20 one-way rotations stalled for seconds. So we switch SWITCH_DELAY_MS after the
+// confirmation, when peers have almost always replaced our entry: their handshakes fail until
+// then, ours is the one that completes, and what is lost is our packets of that window (about
+// 150 ms at most; TCP retransmits them). Measured loss: BENCHMARKS.md.
 import type { IpFamily } from '../../calico/ip.js';
 import type { Logger } from '../../daemon/log.js';
 import type { KeyPair } from '../core/keys.js';
@@ -35,7 +40,8 @@ export type RotationTrigger = 'interval' | 'signal' | 'annotation';
 /** The controller's side of a rotation. */
 export interface RotationTarget {
   rotationReadiness(family: IpFamily): RotationReadiness;
-  rotateKey(family: IpFamily, keyPair: KeyPair, publishTimeoutMs: number): Promise<void>;
+  publishNextKey(family: IpFamily, publicKey: string, timeoutMs: number): Promise<void>;
+  switchKey(family: IpFamily, keyPair: KeyPair): Promise<void>;
   removeOwnAnnotationIfUnchanged(name: string, value: string): Promise<boolean>;
 }
 
@@ -52,6 +58,8 @@ const PUBLISH_TIMEOUT_MS = 30_000;
 const NOT_READY_RETRY_MS = 2_000;
 /** After a failed rotation (API server unreachable, …). */
 const FAILURE_RETRY_MS = 60_000;
+/** From the API server's confirmation to our switch; see the header. */
+const SWITCH_DELAY_MS = 150;
 /** setTimeout's limit; longer intervals are waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -59,7 +67,7 @@ export class KeyRotator {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private pending: { trigger: RotationTrigger; annotation: string | null } | null = null;
-  /** The annotation value last acted on, so one request rotates once. */
+  /** The annotation value being or last acted on, so one request rotates once. */
   private handledAnnotation: string | null = null;
   private isClosed = false;
 
@@ -117,6 +125,8 @@ export class KeyRotator {
     while (this.pending !== null && !this.isClosed) {
       const { trigger, annotation } = this.pending;
       this.pending = null;
+      // Node events during the rotation (our own publication among them) still show the request.
+      if (annotation !== null) this.handledAnnotation = annotation;
       const outcome = await this.rotateAll(trigger);
       if (outcome === 'retry-soon' || outcome === 'failed') {
         // Keep the request (an annotation stays on the Node until done).
@@ -148,7 +158,7 @@ export class KeyRotator {
       const started = performance.now();
       const next = await prepareNextKeyPair(stateDir, family);
       try {
-        await target.rotateKey(family, next, PUBLISH_TIMEOUT_MS);
+        await target.publishNextKey(family, next.publicKey, PUBLISH_TIMEOUT_MS);
       } catch (err) {
         failed = true;
         await discardNextKeyPair(stateDir, family);
@@ -158,6 +168,8 @@ export class KeyRotator {
         );
         continue;
       }
+      await sleep(SWITCH_DELAY_MS);
+      await target.switchKey(family, next);
       await promoteNextKeyPair(stateDir, family);
       log.info(
         { family: `v${family}`, trigger, ms: Math.round(performance.now() - started) },
@@ -168,7 +180,6 @@ export class KeyRotator {
   }
 
   private async finishAnnotationRequest(value: string): Promise<void> {
-    this.handledAnnotation = value;
     try {
       await this.opts.target.removeOwnAnnotationIfUnchanged(ANNOTATION_ROTATE_KEY, value);
     } catch (err) {
@@ -191,4 +202,8 @@ export class KeyRotator {
     }, step);
     this.timer.unref();
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
