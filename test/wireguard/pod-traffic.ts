@@ -91,8 +91,9 @@ async function started(p: NsProcess, what: string): Promise<void> {
   }
 }
 
-async function summary(p: NsProcess): Promise<Record<string, unknown>> {
-  await p.stop();
+/** Stops a stream end and reads its summary; a TCP source may need a while to flush what it queued. */
+async function summary(p: NsProcess, graceMs = 5_000): Promise<Record<string, unknown>> {
+  await p.stop(graceMs);
   const line = [...p.lines].reverse().find((l) => l.startsWith('{'));
   if (line === undefined) throw new Error(`no summary: ${p.lines.join('\n')}`);
   return JSON.parse(line) as Record<string, unknown>;
@@ -143,7 +144,7 @@ export async function startTcpStream(
   return {
     receiver: sink,
     async stop() {
-      const { sent, error } = (await summary(source)) as { sent: number; error: string | null };
+      const { sent, error } = (await summary(source, 25_000)) as { sent: number; error: string | null };
       await new Promise((r) => setTimeout(r, 300));
       const r = (await summary(sink)) as {
         bytes: number;
