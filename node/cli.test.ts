@@ -11,6 +11,7 @@ describe('parseAlpNodeArgs', () => {
         stateDir: DEFAULT_STATE_DIR,
         wgSocketDir: null,
         wireguardDevice: 'auto',
+        wireguardKeyRotationIntervalMs: 0,
         metricsAddr: null,
         logLevel: 'info',
         logFormat: 'json',
@@ -31,6 +32,8 @@ describe('parseAlpNodeArgs', () => {
         '/w',
         '--wireguard-device',
         'userspace',
+        '--wireguard-key-rotation-interval',
+        '1h30m',
         '--metrics-addr',
         ':9091',
         '--log-level',
@@ -38,7 +41,7 @@ describe('parseAlpNodeArgs', () => {
         '--log-format',
         'text',
       ],
-      { NODENAME: 'n1' },
+      { NODENAME: 'n1', ALP_WIREGUARD_KEY_ROTATION_INTERVAL: '24h' },
     );
     expect(r).toEqual({
       kind: 'run',
@@ -48,6 +51,7 @@ describe('parseAlpNodeArgs', () => {
         stateDir: '/s',
         wgSocketDir: '/w',
         wireguardDevice: 'userspace',
+        wireguardKeyRotationIntervalMs: 5_400_000,
         metricsAddr: ':9091',
         logLevel: 'debug',
         logFormat: 'text',
@@ -87,6 +91,24 @@ describe('parseAlpNodeArgs', () => {
       env: { NODENAME: 'n' },
       says: 'invalid --metrics-addr "nonsense"',
     },
+    {
+      rule: 'a key rotation interval is a Go duration',
+      argv: ['--wireguard-key-rotation-interval', '24'],
+      env: { NODENAME: 'n' },
+      says: 'invalid WireGuard key rotation interval "24"',
+    },
+    {
+      rule: 'a key rotation interval under a second would rotate without pause',
+      argv: [],
+      env: { NODENAME: 'n', ALP_WIREGUARD_KEY_ROTATION_INTERVAL: '10ms' },
+      says: 'at least 1s',
+    },
+    {
+      rule: 'a negative key rotation interval is refused',
+      argv: ['--wireguard-key-rotation-interval=-1h'],
+      env: { NODENAME: 'n' },
+      says: 'invalid WireGuard key rotation interval',
+    },
     { rule: 'positional arguments are refused', argv: ['extra'], env: { NODENAME: 'n' }, says: 'extra' },
   ];
   for (const c of errors) {
@@ -99,6 +121,11 @@ describe('parseAlpNodeArgs', () => {
 
   it('answers --version without needing a node name', () => {
     expect(parseAlpNodeArgs(['--version'], {})).toEqual({ kind: 'version' });
+  });
+
+  it('takes the key rotation interval from the environment when the flag is absent', () => {
+    const r = parseAlpNodeArgs([], { NODENAME: 'n', ALP_WIREGUARD_KEY_ROTATION_INTERVAL: '12h' });
+    expect(r.kind === 'run' && r.options.wireguardKeyRotationIntervalMs).toBe(43_200_000);
   });
 
   it('prints help for -h', () => {

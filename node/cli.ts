@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from '../daemon/log.js';
 import { HOST_PORT_FORMS, parseHostPort } from '../daemon/host-port.js';
+import { parseGoDurationMs } from '../wireguard/core/go-duration.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/alp-node';
 
@@ -15,6 +16,8 @@ export interface AlpNodeOptions {
   readonly stateDir: string;
   readonly wgSocketDir: string | null;
   readonly wireguardDevice: WireguardDeviceMode;
+  /** 0: rotate the WireGuard keys only on demand. */
+  readonly wireguardKeyRotationIntervalMs: number;
   readonly metricsAddr: string | null;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
@@ -42,6 +45,10 @@ Flags:
                                  (default /var/run/wireguard)
       --wireguard-device <mode>  auto|kernel|userspace (default auto: kernel WireGuard,
                                  else the wireguard-go fallback)
+      --wireguard-key-rotation-interval <duration>
+                                 rotate the WireGuard keys this often, e.g. 24h (Go duration,
+                                 at least 1s; default 0: only on demand). Also on SIGUSR2, or
+                                 when our Node gets the annotation alp-mesh.io/wireguard-rotate-key
       --metrics-addr <host:port> serve Prometheus metrics on http://<host:port>/metrics (off by default)
       --log-level <level>        ${LOG_LEVELS.join('|')} (default info)
       --log-format <format>      json|text (default json)
@@ -54,6 +61,7 @@ Environment:
   ALP_DATASTORE_PATH             file datastore: YAML/JSON files or directories, ':'-separated
   FELIX_POLICYSYNCPATHPREFIX     PolicySync socket directory (overrides FelixConfiguration; empty: off)
   ALP_POLICY_SYNC_LAYOUT         csi (Calico's CSI driver layout, default) or driverless
+  ALP_WIREGUARD_KEY_ROTATION_INTERVAL  as --wireguard-key-rotation-interval (the flag wins)
   FELIX_WIREGUARDENABLED, …      FelixConfiguration overrides in Calico's style
 `;
 
@@ -63,6 +71,7 @@ const OPTIONS = {
   'state-dir': { type: 'string' },
   'wg-socket-dir': { type: 'string' },
   'wireguard-device': { type: 'string' },
+  'wireguard-key-rotation-interval': { type: 'string' },
   'metrics-addr': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
@@ -99,6 +108,15 @@ export function parseAlpNodeArgs(
       error: `invalid --wireguard-device "${device}" (auto, kernel or userspace)`,
     };
   }
+  const rotationText =
+    values['wireguard-key-rotation-interval'] ?? nonEmpty(env.ALP_WIREGUARD_KEY_ROTATION_INTERVAL) ?? '0';
+  const rotationMs = parseGoDurationMs(rotationText);
+  if (rotationMs === null || rotationMs < 0 || (rotationMs > 0 && rotationMs < 1000)) {
+    return {
+      kind: 'usage-error',
+      error: `invalid WireGuard key rotation interval "${rotationText}" (a duration such as 24h, at least 1s, or 0 for off)`,
+    };
+  }
   for (const flag of ['state-dir', 'wg-socket-dir', 'kubeconfig', 'metrics-addr'] as const) {
     if (values[flag] === '') return { kind: 'usage-error', error: `--${flag} must not be empty` };
   }
@@ -118,6 +136,7 @@ export function parseAlpNodeArgs(
       stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
       wgSocketDir: values['wg-socket-dir'] ?? null,
       wireguardDevice: device,
+      wireguardKeyRotationIntervalMs: rotationMs,
       metricsAddr: values['metrics-addr'] ?? null,
       logLevel: logLevel as LogLevel,
       logFormat,

@@ -117,6 +117,7 @@ async function startComponents(
       stateDir: opts.stateDir,
       ...(opts.wgSocketDir === null ? {} : { wgSocketDir: opts.wgSocketDir }),
       deviceMode: opts.wireguardDevice,
+      keyRotationIntervalMs: opts.wireguardKeyRotationIntervalMs,
       log: log.child({ component: 'wireguard' }),
       registry,
     });

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../daemon/log.js';
 import { WireguardController } from './shell/controller.js';
 import { Dataplane, type DeviceMode } from './shell/dataplane.js';
+import { KeyRotator } from './shell/key-rotation.js';
 import { loadOrCreateKeyPair } from './shell/key-store.js';
 import { LinkWatcher } from './shell/link-watcher.js';
 import { WireguardMetrics } from './shell/metrics.js';
@@ -24,7 +25,12 @@ export interface WireguardOptions {
   readonly deviceMode?: DeviceMode;
   /** FELIX_* overrides; default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Rotate the keys this often (0 or absent: only on demand); see shell/key-rotation.ts. */
+  readonly keyRotationIntervalMs?: number;
 }
+
+/** Asks alp-node to rotate its WireGuard keys now. */
+export const KEY_ROTATION_SIGNAL = 'SIGUSR2';
 
 export interface WireguardHandle {
   /** Stops watching and reconciling. Kernel devices stay (with their key) for the next start;
@@ -53,6 +59,8 @@ export async function startWireguard(opts: WireguardOptions): Promise<WireguardH
   ] as const) {
     if (load.kind === 'created' && load.replaced)
       log.warn({ family, path: load.path, reason: load.replaced }, 'replaced unusable key file');
+    if (load.kind === 'loaded' && load.finishedRotation === true)
+      log.warn({ family, path: load.path }, 'finished a key rotation that was interrupted');
     log.info(
       { family, path: load.path, publicKey: load.keyPair.publicKey, created: load.kind === 'created' },
       'WireGuard key ready',
@@ -64,6 +72,7 @@ export async function startWireguard(opts: WireguardOptions): Promise<WireguardH
     ...(opts.wgSocketDir === undefined ? {} : { wgSocketDir: opts.wgSocketDir }),
   });
   let controller: WireguardController | null = null;
+  let rotator: KeyRotator | null = null;
   const dataplane = new Dataplane(runner, log, opts.deviceMode ?? 'auto', (iface) =>
     controller?.onDeviceDied(iface),
   );
@@ -81,8 +90,19 @@ export async function startWireguard(opts: WireguardOptions): Promise<WireguardH
     env: opts.env ?? process.env,
     log,
     registry: opts.registry,
+    onOwnNode: (node) => rotator?.onOwnAnnotations(node.metadata?.annotations ?? {}),
   });
   controller = ctl;
+  const keyRotator = new KeyRotator({
+    stateDir: opts.stateDir,
+    intervalMs: opts.keyRotationIntervalMs ?? 0,
+    target: ctl,
+    log: log.child({ task: 'key-rotation' }),
+  });
+  rotator = keyRotator;
+  const onRotationSignal = (): void => keyRotator.request('signal');
+  process.on(KEY_ROTATION_SIGNAL, onRotationSignal);
+  await keyRotator.start();
   const watcher = new LinkWatcher(runner, log, (e) => ctl.onLinkEvent(e));
   watcher.start();
   const started = ctl
@@ -90,6 +110,8 @@ export async function startWireguard(opts: WireguardOptions): Promise<WireguardH
     .catch((err: unknown) => log.error({ err: String(err) }, 'wireguard controller failed to start'));
   return {
     async close() {
+      process.off(KEY_ROTATION_SIGNAL, onRotationSignal);
+      keyRotator.close();
       watcher.close();
       await ctl.close();
       await started;

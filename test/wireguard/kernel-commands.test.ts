@@ -18,15 +18,35 @@ import {
 } from '../../wireguard/core/device-state.js';
 import { generateKeyPair } from '../../wireguard/core/keys.js';
 import { planDevice } from '../../wireguard/core/plan.js';
+import { BATCH_SENTINEL } from '../../wireguard/core/ip-batch-output.js';
 import { createRunner } from '../../wireguard/shell/runner.js';
 
-/** Records one invocation in the next free numbered directory; answers success with no output. */
+/**
+ * Records one invocation in the next free numbered directory; answers success with no output.
+ * As `ip -batch`, it also answers the channel's end-of-batch sentinel line as real ip does (an
+ * unknown object, then `Command failed -:<line>`), and leaves that line out of the record.
+ */
 const STAND_IN = `#!/bin/sh
 n=0
 while ! mkdir "$FAKE_TOOL_LOG/$n" 2>/dev/null; do n=$((n+1)); done
 d="$FAKE_TOOL_LOG/$n"
 printf '%s\\n' "\${0##*/}" "$@" > "$d/argv"
-cat > "$d/stdin"
+batch=0
+for a in "$@"; do [ "$a" = -batch ] && batch=1; done
+if [ "$batch" = 1 ]; then
+  : > "$d/stdin"
+  i=0
+  while IFS= read -r line; do
+    i=$((i+1))
+    if [ "$line" = "${BATCH_SENTINEL}" ]; then
+      printf 'Object "%s" is unknown, try "ip help".\\nCommand failed -:%d\\n' "$line" "$i" >&2
+    else
+      printf '%s\\n' "$line" >> "$d/stdin"
+    fi
+  done
+else
+  cat > "$d/stdin"
+fi
 for a in "$@"; do
   case "$a" in "$FAKE_SECRET_DIR"/*) cp "$a" "$d/file"; stat -c %a "$a" > "$d/mode" ;; esac
 done
@@ -94,7 +114,10 @@ describe('kernel WireGuard commands (stand-in ip and wg)', () => {
     vi.stubEnv('FAKE_TOOL_LOG', logDir);
     vi.stubEnv('FAKE_SECRET_DIR', secretDir);
     const log = silentLogger();
-    dataplane = new Dataplane(createRunner({ log, secretDir }), log, 'kernel', () => undefined);
+    // One `ip -batch` process per batch, so each batch's input is recorded when its process ends;
+    // the long-lived channel carries the same lines and is tested against real `ip` in
+    // ip-batch.test.ts.
+    dataplane = new Dataplane(createRunner({ log, secretDir }), log, 'kernel', () => undefined, 'process');
   });
 
   afterAll(async () => {
@@ -139,14 +162,15 @@ describe('kernel WireGuard commands (stand-in ip and wg)', () => {
 
   it('creates the device: link, MTU, up, then address, key and peers, routes concurrently, the rule last', async () => {
     const calls = await run(enabled(device()), EMPTY_OBSERVED);
+    // Every ip change but creating the link goes through the batch channel (one forced batch each).
     expect(calls.slice(0, 3)).toEqual([
       { argv: 'ip link add name wireguard.cali type wireguard', stdin: '' },
-      { argv: 'ip link set dev wireguard.cali mtu 1440', stdin: '' },
-      { argv: 'ip link set dev wireguard.cali up', stdin: '' },
+      { argv: 'ip -4 -force -batch -', stdin: 'link set dev wireguard.cali mtu 1440\n' },
+      { argv: 'ip -4 -force -batch -', stdin: 'link set dev wireguard.cali up\n' },
     ]);
     expect(calls.slice(3, 6)).toEqual(
       expect.arrayContaining([
-        { argv: 'ip -4 addr add 198.51.100.1/32 dev wireguard.cali', stdin: '' },
+        { argv: 'ip -4 -force -batch -', stdin: 'addr add 198.51.100.1/32 dev wireguard.cali\n' },
         {
           argv: 'wg addconf wireguard.cali FILE',
           stdin: '',
@@ -167,7 +191,7 @@ describe('kernel WireGuard commands (stand-in ip and wg)', () => {
           },
         },
         {
-          argv: 'ip -4 -batch -',
+          argv: 'ip -4 -force -batch -',
           stdin:
             'route replace throw 198.51.100.0/26 table 1 proto 3\n' +
             'route replace 198.51.100.64/26 dev wireguard.cali table 1 proto 3 scope link\n',
@@ -175,7 +199,10 @@ describe('kernel WireGuard commands (stand-in ip and wg)', () => {
       ]),
     );
     expect(calls.slice(6)).toEqual([
-      { argv: 'ip -4 rule add priority 99 not fwmark 0x200000/0x200000 lookup 1', stdin: '' },
+      {
+        argv: 'ip -4 -force -batch -',
+        stdin: 'rule add priority 99 not fwmark 0x200000/0x200000 lookup 1\n',
+      },
     ]);
   });
 
@@ -191,16 +218,16 @@ describe('kernel WireGuard commands (stand-in ip and wg)', () => {
     });
     const calls = await run(enabled(v6), EMPTY_OBSERVED);
     expect(calls).toContainEqual({
-      argv: 'ip -6 addr add 2001:db8:100:1::1/128 dev wg-v6.cali nodad',
-      stdin: '',
+      argv: 'ip -6 -force -batch -',
+      stdin: 'addr add 2001:db8:100:1::1/128 dev wg-v6.cali nodad\n',
     });
     expect(calls).toContainEqual({
-      argv: 'ip -6 -batch -',
+      argv: 'ip -6 -force -batch -',
       stdin: 'route replace 2001:db8:100:2::/64 dev wg-v6.cali table 1 proto 3\n',
     });
     expect(calls.at(-1)).toEqual({
-      argv: 'ip -6 rule add priority 99 not fwmark 0x200000/0x200000 lookup 1',
-      stdin: '',
+      argv: 'ip -6 -force -batch -',
+      stdin: 'rule add priority 99 not fwmark 0x200000/0x200000 lookup 1\n',
     });
   });
 
@@ -228,7 +255,7 @@ describe('kernel WireGuard commands (stand-in ip and wg)', () => {
           },
         },
         {
-          argv: 'ip -4 -batch -',
+          argv: 'ip -4 -force -batch -',
           stdin: 'route replace 198.51.100.128/26 dev wireguard.cali table 1 proto 3 scope link\n',
         },
       ]),
@@ -257,7 +284,10 @@ describe('kernel WireGuard commands (stand-in ip and wg)', () => {
       assumeApplied(enabled(device()), 'wireguard'),
     );
     expect(calls).toEqual([
-      { argv: 'ip -4 rule del priority 99 not fwmark 0x200000/0x200000 lookup 1', stdin: '' },
+      {
+        argv: 'ip -4 -force -batch -',
+        stdin: 'rule del priority 99 not fwmark 0x200000/0x200000 lookup 1\n',
+      },
       { argv: 'ip link del dev wireguard.cali', stdin: '' },
       { argv: 'ip -4 -force -batch -', stdin: 'route del throw 198.51.100.0/26 table 1\n' },
     ]);

@@ -197,7 +197,8 @@ export class Mesh {
     return n;
   }
 
-  startAgent(i: number): NsProcess {
+  /** Starts node i's alp-node with the node's extra arguments and `moreArgs`. */
+  startAgent(i: number, moreArgs: readonly string[] = []): NsProcess {
     const n = this.node(i);
     n.agent = spawnInNamespace(
       n.net.ns,
@@ -215,6 +216,7 @@ export class Mesh {
         '--log-level',
         'debug',
         ...n.extraArgs,
+        ...moreArgs,
       ],
       { KUBECONFIG: '', NODENAME: '' },
       (line) => this.agentLines.push({ node: i, line }),

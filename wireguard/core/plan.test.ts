@@ -74,6 +74,7 @@ describe('planDevice (enabled)', () => {
       firewallMark: 0x200000,
       removePeers: [],
       upsertPeers: [{ publicKey: K1, peer: peer('192.0.2.2:51820', ['198.51.100.64/26']) }],
+      handshakePeers: [],
     });
     expect(plan.steps[6]).toEqual({ op: 'rule-add', family: 4, rule: RULE });
   });
@@ -96,6 +97,7 @@ describe('planDevice (enabled)', () => {
         firewallMark: null,
         removePeers: [],
         upsertPeers: [{ publicKey: K2, peer: peer('192.0.2.3:51820', ['198.51.100.128/26']) }],
+        handshakePeers: [],
       },
       {
         op: 'routes',
@@ -170,6 +172,53 @@ describe('planDevice (enabled)', () => {
     }).steps;
     expect(steps).toEqual([
       expect.objectContaining({ op: 'wireguard-set', setPrivateKey: true, upsertPeers: [] }),
+    ]);
+  });
+
+  it('starts handshakes with every peer when our key changes under live sessions (key rotation)', () => {
+    const two = device({
+      peers: new Map([
+        [K1, peer('192.0.2.2:51820', ['198.51.100.64/26'])],
+        [K2, peer('192.0.2.3:51820', ['198.51.100.128/26'], 25)],
+      ]),
+    });
+    const steps = planDevice(enabled(device({ ...two, publicKey: K4 })), applied(two)).steps;
+    expect(steps).toEqual([
+      expect.objectContaining({
+        op: 'wireguard-set',
+        setPrivateKey: true,
+        upsertPeers: [],
+        handshakePeers: [
+          { publicKey: K1, persistentKeepaliveSeconds: 0 },
+          { publicKey: K2, persistentKeepaliveSeconds: 25 },
+        ],
+      }),
+    ]);
+  });
+
+  it('starts no handshake when a new device gets its first key', () => {
+    const observed = applied();
+    const steps = planDevice(enabled(), {
+      ...observed,
+      wireguard: { ...observed.wireguard!, publicKey: null },
+    }).steps;
+    expect(steps).toEqual([expect.objectContaining({ setPrivateKey: true, handshakePeers: [] })]);
+  });
+
+  it('starts a handshake with a node that changed its key (new entry at a removed entry’s endpoint), not with a new node', () => {
+    const rotated = device({
+      peers: new Map([
+        [K2, peer('192.0.2.2:51820', ['198.51.100.64/26'])],
+        [K3, peer('192.0.2.9:51820', ['198.51.100.192/26'])],
+      ]),
+    });
+    const steps = planDevice(enabled(rotated), applied()).steps;
+    expect(steps).toEqual([
+      expect.objectContaining({
+        op: 'wireguard-set',
+        removePeers: [K1],
+        handshakePeers: [{ publicKey: K2, persistentKeepaliveSeconds: 0 }],
+      }),
     ]);
   });
 

@@ -19,6 +19,12 @@ export interface PeerUpsert {
   readonly peer: DevicePeer;
 }
 
+/** A peer to start a handshake with at once; its keepalive is restored afterwards. */
+export interface PeerHandshake {
+  readonly publicKey: string;
+  readonly persistentKeepaliveSeconds: number;
+}
+
 export type Step =
   | { readonly op: 'link-add'; readonly iface: string }
   | { readonly op: 'link-delete'; readonly iface: string }
@@ -42,6 +48,13 @@ export type Step =
       readonly firewallMark: number | null;
       readonly removePeers: readonly string[];
       readonly upsertPeers: readonly PeerUpsert[];
+      /**
+       * Peers whose sessions this step voids, so they need a new handshake now rather than when
+       * WireGuard retries a dropped one (REKEY_TIMEOUT, 5 s): all of them when our own key
+       * changes, and a node's new entry when that node changed its key. Key rotation relies on
+       * it (shell/key-rotation.ts).
+       */
+      readonly handshakePeers: readonly PeerHandshake[];
     }
   | {
       readonly op: 'routes';
@@ -155,7 +168,37 @@ function planWireguard(d: DesiredDevice, o: ObservedDevice): Step | null {
     firewallMark,
     removePeers,
     upsertPeers,
+    handshakePeers: peersToHandshake(d, wg, removePeers, upsertPeers),
   };
+}
+
+/**
+ * Who must handshake at once after this step: every peer when the device's key changes under
+ * live sessions (not when it gets its first key), else each new peer entry at the endpoint of a
+ * removed one, i.e. a node that changed its key.
+ */
+function peersToHandshake(
+  d: DesiredDevice,
+  wg: ObservedDevice['wireguard'],
+  removePeers: readonly string[],
+  upsertPeers: readonly PeerUpsert[],
+): PeerHandshake[] {
+  if (wg === null) return [];
+  const handshake = (publicKey: string, peer: DevicePeer): PeerHandshake => ({
+    publicKey,
+    persistentKeepaliveSeconds: peer.persistentKeepaliveSeconds,
+  });
+  if (wg.publicKey !== null && wg.publicKey !== d.publicKey)
+    return [...d.peers].map(([publicKey, peer]) => handshake(publicKey, peer));
+  if (removePeers.length === 0) return [];
+  const vacated = new Set<string>();
+  for (const key of removePeers) {
+    const endpoint = wg.peers.get(key)?.endpoint;
+    if (endpoint !== null && endpoint !== undefined) vacated.add(endpoint);
+  }
+  return upsertPeers
+    .filter((u) => !wg.peers.has(u.publicKey) && u.peer.endpoint !== null && vacated.has(u.peer.endpoint))
+    .map((u) => handshake(u.publicKey, u.peer));
 }
 
 function planRoutes(d: DesiredDevice, o: ObservedDevice): Step | null {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { routeDeleteLines, routeReplaceLines, ruleArgv, wgConfText } from './tool-input.js';
+import { routeDeleteLines, routeReplaceLines, ruleLine, wgConfText, wgHandshakeArgvs } from './tool-input.js';
 
 const K1 = Buffer.alloc(32, 1).toString('base64');
 const PRIV = Buffer.alloc(32, 7).toString('base64');
@@ -54,10 +54,10 @@ describe('route batch lines', () => {
         { dst: '198.51.100.64/26', target: 'device' },
         { dst: '198.51.100.0/26', target: 'throw' },
       ]),
-    ).toBe(
-      'route replace 198.51.100.64/26 dev wireguard.cali table 1 proto 3 scope link\n' +
-        'route replace throw 198.51.100.0/26 table 1 proto 3\n',
-    );
+    ).toEqual([
+      'route replace 198.51.100.64/26 dev wireguard.cali table 1 proto 3 scope link',
+      'route replace throw 198.51.100.0/26 table 1 proto 3',
+    ]);
   });
 
   it('leaves scope out for IPv6', () => {
@@ -65,7 +65,7 @@ describe('route batch lines', () => {
       routeReplaceLines({ ...v4, family: 6, iface: 'wg-v6.cali' }, [
         { dst: '2001:db8::/64', target: 'device' },
       ]),
-    ).toBe('route replace 2001:db8::/64 dev wg-v6.cali table 1 proto 3\n');
+    ).toEqual(['route replace 2001:db8::/64 dev wg-v6.cali table 1 proto 3']);
   });
 
   it('deletes exactly the route observed', () => {
@@ -74,34 +74,70 @@ describe('route batch lines', () => {
         { dst: '198.51.100.64/26', target: 'device', protocol: 3 },
         { dst: '198.51.100.0/26', target: 'throw', protocol: 3 },
       ]),
-    ).toBe(
-      'route del 198.51.100.64/26 dev wireguard.cali table 1\nroute del throw 198.51.100.0/26 table 1\n',
-    );
+    ).toEqual([
+      'route del 198.51.100.64/26 dev wireguard.cali table 1',
+      'route del throw 198.51.100.0/26 table 1',
+    ]);
   });
 });
 
-describe('ruleArgv', () => {
+describe('ruleLine', () => {
   it('builds Felix’s rule: priority 99, not fwmark M/M, lookup T (spec §5.3)', () => {
-    expect(
-      ruleArgv('add', 4, { priority: 99, mark: 0x200000, mask: 0x200000, invert: true, table: 1 }),
-    ).toEqual([
-      'ip',
-      '-4',
-      'rule',
-      'add',
-      'priority',
-      '99',
-      'not',
-      'fwmark',
-      '0x200000/0x200000',
-      'lookup',
-      '1',
-    ]);
+    expect(ruleLine('add', { priority: 99, mark: 0x200000, mask: 0x200000, invert: true, table: 1 })).toBe(
+      'rule add priority 99 not fwmark 0x200000/0x200000 lookup 1',
+    );
   });
 
   it('names a foreign rule’s source and no mark when deleting it', () => {
     expect(
-      ruleArgv('del', 6, { priority: 100, mark: 0, mask: 0, invert: false, table: 1, src: '2001:db8::/32' }),
-    ).toEqual(['ip', '-6', 'rule', 'del', 'priority', '100', 'from', '2001:db8::/32', 'lookup', '1']);
+      ruleLine('del', { priority: 100, mark: 0, mask: 0, invert: false, table: 1, src: '2001:db8::/32' }),
+    ).toBe('rule del priority 100 from 2001:db8::/32 lookup 1');
+  });
+});
+
+describe('wgHandshakeArgvs', () => {
+  const K2 = Buffer.alloc(32, 2).toString('base64');
+  it('switches keepalive off, on (the kernel then sends one at once), and off again where it was off', () => {
+    expect(
+      wgHandshakeArgvs('wireguard.cali', [
+        { publicKey: K1, persistentKeepaliveSeconds: 0 },
+        { publicKey: K2, persistentKeepaliveSeconds: 25 },
+      ]),
+    ).toEqual([
+      [
+        'wg',
+        'set',
+        'wireguard.cali',
+        'peer',
+        K1,
+        'persistent-keepalive',
+        'off',
+        'peer',
+        K2,
+        'persistent-keepalive',
+        'off',
+      ],
+      [
+        'wg',
+        'set',
+        'wireguard.cali',
+        'peer',
+        K1,
+        'persistent-keepalive',
+        '1',
+        'peer',
+        K2,
+        'persistent-keepalive',
+        '25',
+      ],
+      ['wg', 'set', 'wireguard.cali', 'peer', K1, 'persistent-keepalive', 'off'],
+    ]);
+  });
+
+  it('splits long peer lists into calls of at most `chunk` peers', () => {
+    const peers = Array.from({ length: 5 }, () => ({ publicKey: K2, persistentKeepaliveSeconds: 5 }));
+    expect(wgHandshakeArgvs('wg0', peers, 2).map((argv) => (argv.length - 3) / 4)).toEqual([
+      2, 2, 1, 2, 2, 1,
+    ]);
   });
 });

@@ -1,8 +1,8 @@
 // Renders plan steps into what the tools read: `wg addconf` configuration text (stdin) and
-// `ip -batch` lines, plus the `ip rule` argv. Pure, so the exact commands are unit-tested.
+// `ip -batch` lines for routes and rules. Pure, so the exact commands are unit-tested.
 import type { IpFamily } from '../../calico/ip.js';
 import type { ObservedRoute, RoutingRule } from './device-state.js';
-import type { PeerUpsert } from './plan.js';
+import type { PeerHandshake, PeerUpsert } from './plan.js';
 import type { TableRoute } from './peer-table-types.js';
 
 export interface InterfaceSettings {
@@ -40,6 +40,32 @@ export function wgConfText(settings: InterfaceSettings, peers: readonly PeerUpse
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
+/**
+ * `wg set` argv lists that make the kernel start a handshake with each peer now: keepalive off,
+ * then on (the kernel sends a keepalive when it goes from 0 to non-zero, and that needs a
+ * session), then off again where it was off. `chunk` peers per call keep argv short.
+ */
+export function wgHandshakeArgvs(iface: string, peers: readonly PeerHandshake[], chunk = 200): string[][] {
+  const calls: string[][] = [];
+  const phase = (list: readonly PeerHandshake[], value: (p: PeerHandshake) => string): void => {
+    for (let i = 0; i < list.length; i += chunk) {
+      calls.push([
+        'wg',
+        'set',
+        iface,
+        ...list.slice(i, i + chunk).flatMap((p) => ['peer', p.publicKey, 'persistent-keepalive', value(p)]),
+      ]);
+    }
+  };
+  phase(peers, () => 'off');
+  phase(peers, (p) => String(p.persistentKeepaliveSeconds === 0 ? 1 : p.persistentKeepaliveSeconds));
+  phase(
+    peers.filter((p) => p.persistentKeepaliveSeconds === 0),
+    () => 'off',
+  );
+  return calls;
+}
+
 export interface RouteContext {
   readonly family: IpFamily;
   readonly table: number;
@@ -48,39 +74,36 @@ export interface RouteContext {
 }
 
 /** `ip -batch` lines that add or re-target routes in our table. */
-export function routeReplaceLines(ctx: RouteContext, routes: readonly TableRoute[]): string {
-  return routes
-    .map((r) =>
-      r.target === 'throw'
-        ? `route replace throw ${r.dst} table ${ctx.table} proto ${ctx.protocol}`
-        : `route replace ${r.dst} dev ${ctx.iface} table ${ctx.table} proto ${ctx.protocol}${ctx.family === 4 ? ' scope link' : ''}`,
-    )
-    .map((l) => `${l}\n`)
-    .join('');
+export function routeReplaceLines(ctx: RouteContext, routes: readonly TableRoute[]): string[] {
+  return routes.map((r) =>
+    r.target === 'throw'
+      ? `route replace throw ${r.dst} table ${ctx.table} proto ${ctx.protocol}`
+      : `route replace ${r.dst} dev ${ctx.iface} table ${ctx.table} proto ${ctx.protocol}${ctx.family === 4 ? ' scope link' : ''}`,
+  );
 }
 
 /** `ip -batch` lines that delete routes from our table. */
 export function routeDeleteLines(
   ctx: Pick<RouteContext, 'table' | 'iface'>,
   routes: readonly ObservedRoute[],
-): string {
-  return routes
-    .map((r) =>
-      r.target === 'throw'
-        ? `route del throw ${r.dst} table ${ctx.table}`
-        : `route del ${r.dst} dev ${ctx.iface} table ${ctx.table}`,
-    )
-    .map((l) => `${l}\n`)
-    .join('');
+): string[] {
+  return routes.map((r) =>
+    r.target === 'throw'
+      ? `route del throw ${r.dst} table ${ctx.table}`
+      : `route del ${r.dst} dev ${ctx.iface} table ${ctx.table}`,
+  );
 }
 
-/** argv for `ip rule add|del`; selects exactly the rule described. */
-export function ruleArgv(verb: 'add' | 'del', family: IpFamily, rule: RoutingRule): string[] {
-  const argv = ['ip', family === 4 ? '-4' : '-6', 'rule', verb, 'priority', String(rule.priority)];
-  if (rule.src !== undefined) argv.push('from', rule.src);
-  if (rule.invert) argv.push('not');
+/**
+ * The `ip -batch` line for `rule add|del` that selects exactly the rule described (the family
+ * comes from the batch child's -4/-6).
+ */
+export function ruleLine(verb: 'add' | 'del', rule: RoutingRule): string {
+  const words = ['rule', verb, 'priority', String(rule.priority)];
+  if (rule.src !== undefined) words.push('from', rule.src);
+  if (rule.invert) words.push('not');
   if (rule.mark !== 0 || rule.mask !== 0)
-    argv.push('fwmark', `0x${rule.mark.toString(16)}/0x${rule.mask.toString(16)}`);
-  argv.push('lookup', String(rule.table));
-  return argv;
+    words.push('fwmark', `0x${rule.mark.toString(16)}/0x${rule.mask.toString(16)}`);
+  words.push('lookup', String(rule.table));
+  return words.join(' ');
 }

@@ -51,7 +51,12 @@ export interface ControllerOptions {
   /** For the watches' own metrics. */
   readonly registry: Registry;
   readonly watchTuning?: Partial<ReflectorTuning>;
+  /** Every event for our own Node (key rotation reads its request annotation there). */
+  readonly onOwnNode?: (node: KubernetesObject) => void;
 }
+
+/** Whether a family's key can be rotated now. */
+export type RotationReadiness = 'ready' | 'disabled' | 'not-ready';
 
 const LINK_EVENT_DEBOUNCE_MS = 100;
 
@@ -60,6 +65,8 @@ export class WireguardController {
   private readonly blocks = new Map<string, IpamBlockInfo>();
   private readonly reconcilers: readonly FamilyReconciler[];
   private readonly statuses = new Map<IpFamily, FamilyStatus>();
+  /** A rotation's new public key, published before the device takes it (key-rotation.ts). */
+  private readonly pendingKeys = new Map<IpFamily, string>();
   private readonly informers: ResourceInformers;
   private readonly publisher: NodePublisher;
   private config: WireguardConfig | null = null;
@@ -209,6 +216,47 @@ export class WireguardController {
     }
   }
 
+  rotationReadiness(family: IpFamily): RotationReadiness {
+    const r = this.reconcilerFor(family);
+    if (this.isSynced && !r.isEnabled()) return 'disabled';
+    return this.statuses.get(family)?.enabled === true ? 'ready' : 'not-ready';
+  }
+
+  /**
+   * Key rotation, first half: our Node carries `publicKey` for the family while the device
+   * keeps its key. Resolves once the API server has it; rejects after `timeoutMs`, and the
+   * device's key is then published again.
+   */
+  async publishNextKey(family: IpFamily, publicKey: string, timeoutMs: number): Promise<void> {
+    this.pendingKeys.set(family, publicKey);
+    try {
+      await this.publisher.publishAndConfirm(
+        this.publishedStatuses(),
+        (written) => written.some((s) => s.family === family && s.publicKey === publicKey),
+        timeoutMs,
+      );
+    } catch (err) {
+      this.pendingKeys.delete(family);
+      this.maybePublish();
+      throw err;
+    }
+  }
+
+  /**
+   * Key rotation, second half: the device takes the key published by publishNextKey and starts
+   * handshakes with every peer. Resolves when the reconcile has run (it retries on failure).
+   */
+  async switchKey(family: IpFamily, keyPair: KeyPair): Promise<void> {
+    const reconciler = this.reconcilerFor(family);
+    reconciler.replaceKeyPair(keyPair);
+    await reconciler.idle();
+  }
+
+  /** Removes a key rotation request from our Node if it still has `value`. */
+  removeOwnAnnotationIfUnchanged(name: string, value: string): Promise<boolean> {
+    return this.publisher.removeAnnotationIfUnchanged(name, value);
+  }
+
   /** Our wireguard-go child died: its device is gone. */
   onDeviceDied(iface: string): void {
     for (const r of this.reconcilers)
@@ -240,6 +288,7 @@ export class WireguardController {
         if (name === this.opts.nodeName) {
           this.onOwnLabels(e.type === 'upsert' ? labelsFromObject(e.object.metadata?.labels) : null);
           this.maybePublish();
+          if (e.type === 'upsert') this.opts.onOwnNode?.(e.object);
         }
         break;
       }
@@ -323,6 +372,9 @@ export class WireguardController {
     this.opts.metrics.reconciled(status.family, kind, durationMs, status.peers);
     const previous = this.statuses.get(status.family);
     this.statuses.set(status.family, status);
+    // A rotation is over once the device carries the key published ahead of it.
+    if (!status.enabled || this.pendingKeys.get(status.family) === status.publicKey)
+      this.pendingKeys.delete(status.family);
     if (steps.length > 0 || previous?.enabled !== status.enabled) {
       this.opts.log.info(
         {
@@ -339,8 +391,20 @@ export class WireguardController {
     this.maybePublish();
   }
 
+  /** What our Node should say: the device's state, with a rotation's new key already in it. */
+  private publishedStatuses(): FamilyStatus[] {
+    return [...this.statuses.values()].map((s) => {
+      const pending = this.pendingKeys.get(s.family);
+      return pending === undefined || !s.enabled ? s : { ...s, publicKey: pending };
+    });
+  }
+
+  private reconcilerFor(family: IpFamily): FamilyReconciler {
+    return this.reconcilers.find((r) => r.family === family) as FamilyReconciler;
+  }
+
   private maybePublish(): void {
-    const statuses = [...this.statuses.values()];
+    const statuses = this.publishedStatuses();
     if (statuses.length === 0) return;
     const own = this.informers.get('nodes', this.opts.nodeName) as KubernetesObject | undefined;
     if (own !== undefined && annotationChanges(own.metadata?.annotations ?? {}, statuses) === null) return;

@@ -17,9 +17,16 @@ import {
 } from '../core/ip-json.js';
 import type { PrivateKeyText } from '../core/keys.js';
 import { FOREIGN_TUN, type Step } from '../core/plan.js';
+import { IpBatch, type IpBatchMode } from './ip-batch.js';
 import type { Runner } from './runner.js';
-import { routeDeleteLines, routeReplaceLines, ruleArgv, wgConfText } from '../core/tool-input.js';
-import { uapiSet, uapiSetText } from './uapi.js';
+import {
+  routeDeleteLines,
+  routeReplaceLines,
+  ruleLine,
+  wgConfText,
+  wgHandshakeArgvs,
+} from '../core/tool-input.js';
+import { uapiHandshakeRequests, uapiSet, uapiSetText } from './uapi.js';
 import { UserspaceDevices } from './userspace-device.js';
 import { parseWgDump, type WgDump } from '../core/wg-dump.js';
 
@@ -38,13 +45,20 @@ export class Dataplane {
   private readonly userspace: UserspaceDevices;
   /** null until the first device creation tells us. */
   private kernelSupported: boolean | null = null;
+  /** Route, rule, address and link changes go through one long-lived `ip` per family. */
+  readonly ipBatches: Readonly<Record<IpFamily, IpBatch>>;
 
   constructor(
     private readonly runner: Runner,
     private readonly log: Logger,
     private readonly mode: DeviceMode,
     onDeviceDied: (iface: string) => void,
+    ipMode: IpBatchMode = 'channel',
   ) {
+    this.ipBatches = {
+      4: new IpBatch(runner, log, '-4', ipMode),
+      6: new IpBatch(runner, log, '-6', ipMode),
+    };
     this.userspace = new UserspaceDevices(
       runner,
       log,
@@ -71,6 +85,9 @@ export class Dataplane {
   }
 
   private async observeOnce(family: IpFamily, iface: string, table: number): Promise<ObservedDevice> {
+    // A full resync follows anything odd, a link deleted behind our back included: start the
+    // ip batch children afresh, so they hold no stale interface index (ip-batch.ts).
+    this.recycleIpBatches();
     const fam = family === 4 ? '-4' : '-6';
     const [linkText, routesText, rulesText] = await Promise.all([
       this.runOrNotFound(['ip', '-j', '-d', 'link', 'show', 'dev', iface]),
@@ -162,6 +179,7 @@ export class Dataplane {
 
   async close(): Promise<void> {
     await this.userspace.close();
+    await Promise.all([this.ipBatches[4].close(), this.ipBatches[6].close()]);
   }
 
   private async executeStep(step: Step, privateKey: PrivateKeyText): Promise<void> {
@@ -169,17 +187,18 @@ export class Dataplane {
       this.runner.run(argv, stdin === undefined ? {} : { stdin });
     switch (step.op) {
       case 'link-add':
-        return this.createDevice(step.iface);
+        await this.createDevice(step.iface);
+        this.recycleIpBatches();
+        return;
       case 'link-delete':
-        if (this.userspace.isRunning(step.iface)) return this.userspace.stop(step.iface);
-        await this.runOrNotFound(['ip', 'link', 'del', 'dev', step.iface]);
+        if (this.userspace.isRunning(step.iface)) await this.userspace.stop(step.iface);
+        else await this.runOrNotFound(['ip', 'link', 'del', 'dev', step.iface]);
+        this.recycleIpBatches();
         return;
       case 'link-set-mtu':
-        await run(['ip', 'link', 'set', 'dev', step.iface, 'mtu', String(step.mtu)]);
-        return;
+        return this.ipLines(4, [`link set dev ${step.iface} mtu ${step.mtu}`]);
       case 'link-set-up':
-        await run(['ip', 'link', 'set', 'dev', step.iface, 'up']);
-        return;
+        return this.ipLines(4, [`link set dev ${step.iface} up`]);
       case 'link-set-threaded':
         // Best effort, as in Felix: a kernel without threaded NAPI is no reason to fail.
         await writeFile(`/sys/class/net/${step.iface}/threaded`, step.threaded ? '1' : '0').catch(
@@ -191,20 +210,11 @@ export class Dataplane {
         await writeFile(SRC_VALID_MARK, '1');
         return;
       case 'address-add':
-        await run([
-          'ip',
-          family(step.family),
-          'addr',
-          'add',
-          step.cidr,
-          'dev',
-          step.iface,
-          ...(step.family === 6 ? ['nodad'] : []),
+        return this.ipLines(step.family, [
+          `addr add ${step.cidr} dev ${step.iface}${step.family === 6 ? ' nodad' : ''}`,
         ]);
-        return;
       case 'address-delete':
-        await this.runOrNotFound(['ip', family(step.family), 'addr', 'del', step.cidr, 'dev', step.iface]);
-        return;
+        return this.ipLines(step.family, [`addr del ${step.cidr} dev ${step.iface}`], () => true);
       case 'wireguard-set': {
         const settings = {
           privateKey: step.setPrivateKey ? privateKey : null,
@@ -219,6 +229,7 @@ export class Dataplane {
           );
           const socket = join(this.runner.wgSocketDir, `${step.iface}.sock`);
           await uapiSet(socket, uapiSetText(settings, step.removePeers, step.upsertPeers));
+          for (const request of uapiHandshakeRequests(step.handshakePeers)) await uapiSet(socket, request);
           return;
         }
         for (let i = 0; i < step.removePeers.length; i += PEERS_PER_REMOVE_CALL) {
@@ -227,21 +238,20 @@ export class Dataplane {
         }
         const text = wgConfText(settings, step.upsertPeers);
         if (text !== '') await this.runner.runWithFile(['wg', 'addconf', step.iface], text);
+        for (const argv of wgHandshakeArgvs(step.iface, step.handshakePeers, PEERS_PER_REMOVE_CALL))
+          await run(argv);
         return;
       }
       case 'routes': {
-        const fam = family(step.family);
-        if (step.replace.length > 0)
-          await run(['ip', fam, '-batch', '-'], routeReplaceLines(step, step.replace));
-        if (step.remove.length > 0) await this.deleteRoutes(fam, routeDeleteLines(step, step.remove));
-        return;
+        // Replacements first, then deletions (a route that is already gone is no error).
+        const replace = routeReplaceLines(step, step.replace);
+        const remove = routeDeleteLines(step, step.remove);
+        return this.ipLines(step.family, [...replace, ...remove], (i) => i >= replace.length);
       }
       case 'rule-add':
-        await run(ruleArgv('add', step.family, step.rule));
-        return;
+        return this.ipLines(step.family, [ruleLine('add', step.rule)]);
       case 'rule-delete':
-        await this.runOrNotFound(ruleArgv('del', step.family, step.rule));
-        return;
+        return this.ipLines(step.family, [ruleLine('del', step.rule)], () => true);
       default: {
         const never: never = step;
         throw new Error(`unknown step ${JSON.stringify(never)}`);
@@ -268,17 +278,35 @@ export class Dataplane {
     await this.userspace.start(iface);
   }
 
-  /** Deletes in one batch; routes that are already gone are not an error. */
-  private async deleteRoutes(fam: string, lines: string): Promise<void> {
-    try {
-      await this.runner.run(['ip', fam, '-force', '-batch', '-'], { stdin: lines });
-    } catch (err) {
-      if (!(err instanceof CommandError)) throw err;
-      const real = err.stderrTail
-        .split('\n')
-        .filter((l) => l.trim() !== '' && !/No such process|Command failed|^…/.test(l));
-      if (real.length > 0) throw err;
-    }
+  /** A link came or went: the batch children's cached interface indexes may be stale. */
+  private recycleIpBatches(): void {
+    this.ipBatches[4].recycle();
+    this.ipBatches[6].recycle();
+  }
+
+  /**
+   * Runs `ip` command lines through the family's long-lived batch child. A line ip refuses fails
+   * the step with ip's own words, unless it is a deletion (`isDeletion(index)`) of something
+   * already gone.
+   */
+  private async ipLines(
+    fam: IpFamily,
+    lines: readonly string[],
+    isDeletion: (index: number) => boolean = () => false,
+  ): Promise<void> {
+    const errors = await this.ipBatches[fam].run(lines);
+    const real = errors
+      .map((e) => ({ e, err: new CommandError('ip', `ip ${e.line}`, null, e.message) }))
+      .filter(({ e, err }) => !(isDeletion(e.index) && err.isNotFound()));
+    const first = real[0];
+    if (first === undefined) return;
+    if (real.length === 1) throw first.err;
+    throw new CommandError(
+      'ip',
+      `ip ${first.e.line} (and ${real.length - 1} more of ${lines.length} lines)`,
+      null,
+      first.e.message,
+    );
   }
 
   /** Runs a command; "does not exist" answers become null instead of an error. */
@@ -290,10 +318,6 @@ export class Dataplane {
       throw err;
     }
   }
-}
-
-function family(f: IpFamily): '-4' | '-6' {
-  return f === 4 ? '-4' : '-6';
 }
 
 function must<T>(parsed: Parsed<T>, what: string): T {

@@ -1,14 +1,25 @@
 // Keeps each family's private key in a 0600 file in the state directory, so a restart or a
 // reboot keeps the node's identity. Unlike Felix, whose key lives only in the kernel device and
 // is regenerated whenever the device is recreated (spec §2.1), peers never have to relearn it.
+//
+// Rotation (key-rotation.ts) goes through a second file: the new key is written to
+// `<key>.next` before anyone learns it, then promoted over the old one, whose bytes are
+// overwritten before the last link to them goes. A rotation interrupted by a crash is finished
+// at the next start (the published key may already be the new one).
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { IpFamily } from '../../calico/ip.js';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from '../core/keys.js';
 
 export type KeyLoad =
-  | { readonly kind: 'loaded'; readonly keyPair: KeyPair; readonly path: string }
+  | {
+      readonly kind: 'loaded';
+      readonly keyPair: KeyPair;
+      readonly path: string;
+      /** A rotation was interrupted; its new key was promoted at load. */
+      readonly finishedRotation?: boolean;
+    }
   | {
       readonly kind: 'created';
       readonly keyPair: KeyPair;
@@ -20,6 +31,10 @@ export function keyFilePath(stateDir: string, family: IpFamily): string {
   return join(stateDir, family === 4 ? 'wireguard-v4.key' : 'wireguard-v6.key');
 }
 
+function nextKeyFilePath(stateDir: string, family: IpFamily): string {
+  return `${keyFilePath(stateDir, family)}.next`;
+}
+
 /**
  * Reads the family's key, or creates one when the file is missing or does not hold a valid key
  * (the bad file is replaced, and `replaced` says why). The file is written to a temporary name
@@ -29,23 +44,128 @@ export async function loadOrCreateKeyPair(stateDir: string, family: IpFamily): P
   const path = keyFilePath(stateDir, family);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await removeLeftoverTempFiles(path);
+  const finishedRotation = await finishInterruptedRotation(stateDir, family);
   let replaced: string | undefined;
   try {
-    const text = (await readFile(path, 'utf8')).trim();
-    const keyPair = keyPairFromPrivate(text);
+    const keyPair = await readKeyFile(path);
     if (keyPair !== null) {
       await chmod(path, 0o600);
-      return { kind: 'loaded', keyPair, path };
+      return finishedRotation
+        ? { kind: 'loaded', keyPair, path, finishedRotation }
+        : { kind: 'loaded', keyPair, path };
     }
     replaced = 'file does not hold a valid WireGuard private key';
   } catch (err: unknown) {
     if (!isNotFound(err)) throw err;
   }
   const keyPair = generateKeyPair();
-  await writeFileAtomically(path, `${keyPair.privateKey}\n`);
+  await writeKeyFile(path, keyPair);
   return replaced === undefined
     ? { kind: 'created', keyPair, path }
     : { kind: 'created', keyPair, path, replaced };
+}
+
+/** Step 1 of a rotation: a new key pair, durably in `<key>.next` (0600) before it is used. */
+export async function prepareNextKeyPair(stateDir: string, family: IpFamily): Promise<KeyPair> {
+  const keyPair = generateKeyPair();
+  await writeKeyFile(nextKeyFilePath(stateDir, family), keyPair);
+  return keyPair;
+}
+
+/**
+ * Last step of a rotation: `<key>.next` becomes the key file, and the old key's bytes are
+ * overwritten. The rename is atomic, so the key file always holds a whole key.
+ */
+export async function promoteNextKeyPair(stateDir: string, family: IpFamily): Promise<void> {
+  const path = keyFilePath(stateDir, family);
+  // Held open across the rename: afterwards it is the only way left to reach the old bytes.
+  const old = await open(path, 'r+').catch((err: unknown) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
+  try {
+    await rename(nextKeyFilePath(stateDir, family), path);
+    await syncDirectory(dirname(path));
+    if (old !== null) await overwrite(old);
+  } finally {
+    await old?.close();
+  }
+}
+
+/** A rotation that failed before anyone used its key: the new key goes, wiped. */
+export async function discardNextKeyPair(stateDir: string, family: IpFamily): Promise<void> {
+  await wipeFile(nextKeyFilePath(stateDir, family));
+}
+
+/** When the newest key file was written: the last rotation (or creation) of the node's keys. */
+export async function lastKeyChangeMs(stateDir: string): Promise<number | null> {
+  const times = await Promise.all(
+    ([4, 6] as const).map((f) =>
+      stat(keyFilePath(stateDir, f)).then(
+        (s) => s.mtimeMs,
+        () => null,
+      ),
+    ),
+  );
+  const known = times.filter((t): t is number => t !== null);
+  return known.length === 0 ? null : Math.max(...known);
+}
+
+/**
+ * Overwrites a file's bytes with zeros, syncs, and unlinks it; a missing file is fine.
+ * This makes the old key unreadable through the file system and from the disk blocks on
+ * filesystems that write in place (ext4 with the default data=ordered, xfs). It cannot reach
+ * copies the storage keeps elsewhere: a copy-on-write filesystem (btrfs, zfs) or a snapshot
+ * writes the zeros to new blocks, ext4 with data=journal may hold the bytes in its journal, and
+ * an SSD remaps blocks internally. Put the state directory on tmpfs, or on an encrypted volume,
+ * where that matters.
+ */
+export async function wipeFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+').catch((err: unknown) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
+  if (handle === null) return;
+  try {
+    await overwrite(handle);
+  } finally {
+    await handle.close();
+  }
+  await unlink(path).catch((err: unknown) => {
+    if (!isNotFound(err)) throw err;
+  });
+}
+
+async function overwrite(handle: Awaited<ReturnType<typeof open>>): Promise<void> {
+  const { size } = await handle.stat();
+  if (size > 0) await handle.write(Buffer.alloc(size), 0, size, 0);
+  await handle.sync();
+}
+
+/** A `.next` file left by a crash: promote it if it holds a key, else remove it. */
+async function finishInterruptedRotation(stateDir: string, family: IpFamily): Promise<boolean> {
+  const next = nextKeyFilePath(stateDir, family);
+  let keyPair: KeyPair | null;
+  try {
+    keyPair = await readKeyFile(next);
+  } catch (err: unknown) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+  if (keyPair === null) {
+    await wipeFile(next);
+    return false;
+  }
+  await promoteNextKeyPair(stateDir, family);
+  return true;
+}
+
+async function readKeyFile(path: string): Promise<KeyPair | null> {
+  return keyPairFromPrivate((await readFile(path, 'utf8')).trim());
+}
+
+async function writeKeyFile(path: string, keyPair: KeyPair): Promise<void> {
+  await writeFileAtomically(path, `${keyPair.privateKey}\n`);
 }
 
 /**
@@ -69,12 +189,7 @@ async function writeFileAtomically(path: string, contents: string): Promise<void
     throw err;
   }
   // The rename is only durable once the directory is on disk too.
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await syncDirectory(dirname(path));
 }
 
 const TEMP_SUFFIX = '.tmp';
@@ -85,6 +200,15 @@ async function removeLeftoverTempFiles(path: string): Promise<void> {
   const names = await readdir(dirname(path));
   const leftovers = names.filter((n) => n.startsWith(prefix) && n.endsWith(TEMP_SUFFIX));
   await Promise.all(leftovers.map((n) => rm(join(dirname(path), n), { force: true })));
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function isNotFound(err: unknown): boolean {

@@ -12,9 +12,16 @@ import type { FamilyStatus } from '../core/annotations.js';
 const CONFLICT_ATTEMPTS = 5;
 const RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const JSON_PATCH = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+interface Confirmation {
+  readonly isWanted: (written: readonly FamilyStatus[]) => boolean;
+  readonly resolve: () => void;
+}
 
 export class NodePublisher {
   private statuses: readonly FamilyStatus[] = [];
+  private confirmations: Confirmation[] = [];
   private running: Promise<void> | null = null;
   private isDirty = false;
   private failures = 0;
@@ -35,6 +42,57 @@ export class NodePublisher {
     this.running = this.loop().finally(() => {
       this.running = null;
     });
+  }
+
+  /**
+   * Publishes and resolves once the Node says what `isWanted` looks for (key rotation waits for
+   * its new key to be out before switching the device); rejects after `timeoutMs`.
+   */
+  publishAndConfirm(
+    statuses: readonly FamilyStatus[],
+    isWanted: (written: readonly FamilyStatus[]) => boolean,
+    timeoutMs: number,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.confirmations = this.confirmations.filter((c) => c !== confirmation);
+        reject(new Error(`our Node did not take the new annotations within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const confirmation: Confirmation = {
+        isWanted,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.confirmations.push(confirmation);
+      this.publish(statuses);
+    });
+  }
+
+  /**
+   * Removes annotation `name` if it still has `value` (a JSON patch `test` makes this atomic, so a
+   * request written meanwhile stays); false when it had changed or was gone.
+   */
+  async removeAnnotationIfUnchanged(name: string, value: string): Promise<boolean> {
+    const path = `/metadata/annotations/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    try {
+      await this.core.patchNode(
+        {
+          name: this.nodeName,
+          body: [
+            { op: 'test', path, value },
+            { op: 'remove', path },
+          ],
+        },
+        JSON_PATCH,
+      );
+      return true;
+    } catch (err) {
+      // 422: the test failed (another value, or no annotation).
+      if (err instanceof ApiException && err.code === 422) return false;
+      throw err;
+    }
   }
 
   async idle(): Promise<void> {
@@ -73,10 +131,13 @@ export class NodePublisher {
   private async loop(): Promise<void> {
     while (this.isDirty && !this.closed) {
       this.isDirty = false;
+      const statuses = this.statuses;
       try {
-        const statuses = this.statuses;
         await this.patchOnce((current) => annotationChanges(current, statuses));
         this.failures = 0;
+        const confirmed = this.confirmations.filter((c) => c.isWanted(statuses));
+        this.confirmations = this.confirmations.filter((c) => !confirmed.includes(c));
+        for (const c of confirmed) c.resolve();
       } catch (err) {
         if (err instanceof ApiException && err.code === 404) {
           // Retried when our Node appears (every Node event publishes again).

@@ -59,7 +59,7 @@ export class FamilyReconciler {
   constructor(
     readonly family: IpFamily,
     private readonly selfName: string,
-    private readonly keyPair: KeyPair,
+    private keyPair: KeyPair,
     private readonly dataplane: Dataplane,
     private readonly log: Logger,
     private readonly observer: ReconcileObserver,
@@ -96,6 +96,15 @@ export class FamilyReconciler {
       await this.dataplane.execute(plan.steps, this.keyPair.privateKey);
     }
     return decision;
+  }
+
+  /**
+   * Key rotation: the next run gives the device this key and starts handshakes with every peer
+   * (plan.ts); the status it reports carries the new public key.
+   */
+  replaceKeyPair(keyPair: KeyPair): void {
+    this.keyPair = keyPair;
+    this.kick();
   }
 
   /** Plans the next run against the host as it really is. */

@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { trackChild } from '../../daemon/child-processes.js';
 import type { Logger } from '../../daemon/log.js';
 import { CommandError } from './command-error.js';
+import { wipeFile } from './key-store.js';
 
 export const DEFAULT_WG_SOCKET_DIR = '/var/run/wireguard';
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -63,6 +64,8 @@ export interface Runner {
   runWithFile(argv: readonly string[], contents: string): Promise<string>;
   /** Starts a long-running child (wireguard-go -f, ip monitor) with the same wrapping. */
   spawnDaemon(argv: readonly string[], env?: Readonly<Record<string, string>>): ChildProcess;
+  /** Starts a long-running child that reads commands on stdin (`ip -force -batch -`). */
+  spawnCommandReader(argv: readonly string[]): ChildProcess;
 }
 
 export interface RunnerOptions {
@@ -98,7 +101,8 @@ export function createRunner(options: RunnerOptions): Runner {
         return await runner.run([...argv, path]);
       } finally {
         await handle.close().catch(() => undefined);
-        await unlink(path).catch(() => undefined);
+        // Overwritten before unlinking: after a key rotation the old key must not linger on disk.
+        await wipeFile(path).catch(() => unlink(path).catch(() => undefined));
       }
     },
 
@@ -157,6 +161,12 @@ export function createRunner(options: RunnerOptions): Runner {
           env: { ...process.env, ...env },
         }),
       );
+    },
+
+    spawnCommandReader(argv) {
+      log.debug({ cmd: describeArgv(argv) }, 'starting command reader');
+      const [file, ...args] = wrap(argv);
+      return spawn(file as string, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     },
   };
   return runner;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseUapiErrno, uapiSetText } from './uapi.js';
+import { parseUapiErrno, uapiHandshakeRequests, uapiSetText } from './uapi.js';
 
 const K1 = Buffer.alloc(32, 1).toString('base64');
 const K2 = Buffer.alloc(32, 2).toString('base64');
@@ -62,4 +62,42 @@ describe('parseUapiErrno', () => {
   ];
   for (const [reply, want] of cases)
     it(`reads ${JSON.stringify(reply)}`, () => expect(parseUapiErrno(reply)).toBe(want));
+});
+
+describe('uapiHandshakeRequests', () => {
+  it('turns keepalive on from 0 for each peer (wireguard-go then sends one at once) and restores a keepalive of 0', () => {
+    expect(
+      uapiHandshakeRequests([
+        { publicKey: K1, persistentKeepaliveSeconds: 0 },
+        { publicKey: K2, persistentKeepaliveSeconds: 25 },
+      ]),
+    ).toEqual([
+      [
+        'set=1',
+        `public_key=${'01'.repeat(32)}`,
+        'update_only=true',
+        'persistent_keepalive_interval=0',
+        'persistent_keepalive_interval=1',
+        `public_key=${'02'.repeat(32)}`,
+        'update_only=true',
+        'persistent_keepalive_interval=0',
+        'persistent_keepalive_interval=25',
+        '',
+        '',
+      ].join('\n'),
+      [
+        'set=1',
+        `public_key=${'01'.repeat(32)}`,
+        'update_only=true',
+        'persistent_keepalive_interval=0',
+        '',
+        '',
+      ].join('\n'),
+    ]);
+  });
+
+  it('needs no restoring request when every peer keeps a keepalive, and nothing for no peers', () => {
+    expect(uapiHandshakeRequests([{ publicKey: K2, persistentKeepaliveSeconds: 25 }])).toHaveLength(1);
+    expect(uapiHandshakeRequests([])).toEqual([]);
+  });
 });

@@ -3,7 +3,7 @@
 // a `wg` process: a single added node then costs one socket round trip, and the private key never
 // leaves this process (no file, no pipe). Kernel devices are still configured with `wg`.
 import { connect } from 'node:net';
-import type { PeerUpsert } from '../core/plan.js';
+import type { PeerHandshake, PeerUpsert } from '../core/plan.js';
 import type { InterfaceSettings } from '../core/tool-input.js';
 
 const TIMEOUT_MS = 10_000;
@@ -27,6 +27,29 @@ export function uapiSetText(
     lines.push(`persistent_keepalive_interval=${peer.persistentKeepaliveSeconds}`);
   }
   return `${lines.join('\n')}\n\n`;
+}
+
+/**
+ * The `set=1` requests that make wireguard-go start a handshake with each peer now: turning
+ * persistent keepalive on (from 0) sends a keepalive at once, which needs a session, so a
+ * handshake starts (wireguard-go device/uapi.go, `pkaOn`; the kernel does the same). The second
+ * request restores a keepalive of 0. `update_only` keeps a peer removed meanwhile from coming back.
+ */
+export function uapiHandshakeRequests(peers: readonly PeerHandshake[]): string[] {
+  if (peers.length === 0) return [];
+  const kick = ['set=1'];
+  const restore = ['set=1'];
+  for (const p of peers) {
+    kick.push(`public_key=${hex(p.publicKey)}`, 'update_only=true', 'persistent_keepalive_interval=0');
+    kick.push(
+      `persistent_keepalive_interval=${p.persistentKeepaliveSeconds === 0 ? 1 : p.persistentKeepaliveSeconds}`,
+    );
+    if (p.persistentKeepaliveSeconds === 0)
+      restore.push(`public_key=${hex(p.publicKey)}`, 'update_only=true', 'persistent_keepalive_interval=0');
+  }
+  const requests = [kick];
+  if (restore.length > 1) requests.push(restore);
+  return requests.map((lines) => `${lines.join('\n')}\n\n`);
 }
 
 /** The errno of a UAPI reply (`errno=0` is success), or null when the reply is malformed. */
