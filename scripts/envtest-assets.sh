@@ -65,7 +65,7 @@ stamp_of() {
     grep -v '^//' "$gomod/go.mod"
     cat "$gomod/go.sum"
     [[ -n $go_bin ]] && GOTOOLCHAIN=local "$go_bin" version
-    "$etcd_bin" --version 2>/dev/null | head -1
+    "$etcd_bin" --version 2>/dev/null | sed -n 1p
   } | sha256sum | cut -d' ' -f1
 }
 
