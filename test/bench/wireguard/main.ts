@@ -271,6 +271,8 @@ async function runParent(): Promise<void> {
             'exec',
             ns,
             process.execPath,
+            // Node's own flags (e.g. --cpu-prof) reach the measured process too.
+            ...process.execArgv,
             fileURLToPath(import.meta.url),
             '--inside',
             workDir,
