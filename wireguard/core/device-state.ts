@@ -3,7 +3,7 @@
 // apply, what we applied last). Pure.
 import type { IpFamily } from '../../calico/ip.js';
 import type { FamilyConfig, WireguardConfig } from './config.js';
-import type { PeerTable, RouteTarget } from './peer-table-types.js';
+import type { Peer, PeerTable, RouteTarget } from './peer-table-types.js';
 
 export interface DevicePeer {
   readonly endpoint: string | null;
@@ -131,24 +131,16 @@ export function deviceMtu(
   return host - (family.family === 4 ? 60 : 80);
 }
 
-export function desiredDevice(
+/** Everything of a desired device but its peers and routes: what a table change leaves alone. */
+export type DeviceSettings = Omit<DesiredDevice, 'peers' | 'routes'>;
+
+export function deviceSettings(
   config: WireguardConfig,
   family: FamilyConfig,
-  table: PeerTable,
+  selfAddress: PeerTable['selfAddress'],
   publicKey: string,
   mtu: number,
-): DesiredDevice {
-  // Plain loops: at thousands of peers this runs on every change, and the maps are its cost.
-  const peers = new Map<string, DevicePeer>();
-  for (const p of table.peers) {
-    peers.set(p.publicKey, {
-      endpoint: p.endpoint,
-      allowedIps: p.allowedIps,
-      persistentKeepaliveSeconds: p.persistentKeepaliveSeconds,
-    });
-  }
-  const routes = new Map<string, RouteTarget>();
-  for (const r of table.routes) routes.set(r.dst, r.target);
+): DeviceSettings {
   return {
     family: family.family,
     iface: family.interfaceName,
@@ -156,11 +148,9 @@ export function desiredDevice(
     listenPort: family.listenPort,
     firewallMark: config.firewallMark,
     publicKey,
-    address: table.selfAddress?.cidr ?? null,
-    peers,
+    address: selfAddress?.cidr ?? null,
     table: config.routeTableIndex,
     routeProtocol: config.deviceRouteProtocol,
-    routes,
     routeSync: !config.routeSyncDisabled,
     rule: {
       priority: config.routingRulePriority,
@@ -171,6 +161,29 @@ export function desiredDevice(
     },
     threaded: config.threadingEnabled,
     needsSrcValidMark: family.family === 4 && config.hostEncryptionEnabled,
+  };
+}
+
+export function desiredDevice(
+  config: WireguardConfig,
+  family: FamilyConfig,
+  table: PeerTable,
+  publicKey: string,
+  mtu: number,
+): DesiredDevice {
+  // Plain loops: at thousands of peers the maps are the cost of a full run.
+  const peers = new Map<string, DevicePeer>();
+  for (const p of table.peers) peers.set(p.publicKey, devicePeer(p));
+  const routes = new Map<string, RouteTarget>();
+  for (const r of table.routes) routes.set(r.dst, r.target);
+  return { ...deviceSettings(config, family, table.selfAddress, publicKey, mtu), peers, routes };
+}
+
+export function devicePeer(p: Peer): DevicePeer {
+  return {
+    endpoint: p.endpoint,
+    allowedIps: p.allowedIps,
+    persistentKeepaliveSeconds: p.persistentKeepaliveSeconds,
   };
 }
 

@@ -42,6 +42,20 @@ export class PeerTableCache {
   readonly blocks = new WeakMap<IpamBlockInfo, Cidr | null>();
   /** The last full or incremental result with what it was derived from; null before the first. */
   last: TableState | null = null;
+  /**
+   * How the last result differs from the one before it when it was patched (peer-table-update.ts);
+   * null after a full computation, when only a full comparison can tell.
+   */
+  lastChange: PeerTableChange | null = null;
+}
+
+/** The peers and routes a patched table dropped and (re)computed; unchanged ones are in neither. */
+export interface PeerTableChange {
+  /** Old entries of every redone node, some of which may come back unchanged in `peersAdded`. */
+  readonly peersRemoved: readonly Peer[];
+  readonly peersAdded: readonly Peer[];
+  readonly routesRemoved: readonly TableRoute[];
+  readonly routesAdded: readonly TableRoute[];
 }
 
 export function paramsKey(input: PeerTableInput): string {

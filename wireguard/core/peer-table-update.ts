@@ -13,6 +13,7 @@ import {
   nodeOutcome,
   type NodeFacts,
   type PeerTableCache,
+  type PeerTableChange,
   type TableState,
 } from './node-facts.js';
 import type { Peer, PeerConflict, PeerTable, PeerTableInput, TableRoute } from './peer-table-types.js';
@@ -41,6 +42,7 @@ export function updatePeerTable(
   }
   if (changed.size === 0) {
     state.byName = byName;
+    cache.lastChange = NO_CHANGE;
     return state.result;
   }
   if (changed.has(input.selfName) || changed.size > Math.max(8, byName.size * MAX_CHANGED_SHARE)) {
@@ -120,15 +122,17 @@ export function updatePeerTable(
   }
 
   const prev = state.result;
+  const peersRemoved: Peer[] = [];
+  const routesRemoved: TableRoute[] = [];
   const result: PeerTable = {
     family: prev.family,
     peers: merge(
-      prev.peers.filter((p) => !affected.has(p.node)),
+      dropInto(prev.peers, (p) => affected.has(p.node), peersRemoved),
       peers,
       (p) => p.node,
     ),
     routes: merge(
-      prev.routes.filter((r) => !redoDst.has(r.dst)),
+      dropInto(prev.routes, (r) => redoDst.has(r.dst), routesRemoved),
       routes,
       (r) => r.dst,
     ),
@@ -140,7 +144,19 @@ export function updatePeerTable(
     selfAddress: prev.selfAddress,
   };
   state.result = result;
+  cache.lastChange = { peersRemoved, peersAdded: peers, routesRemoved, routesAdded: routes };
   return result;
+}
+
+const NO_CHANGE: PeerTableChange = { peersRemoved: [], peersAdded: [], routesRemoved: [], routesAdded: [] };
+
+/** `list` without the entries `drop` picks, which are appended to `dropped`. */
+function dropInto<T>(list: readonly T[], drop: (x: T) => boolean, dropped: T[]): T[] {
+  return list.filter((x) => {
+    if (!drop(x)) return true;
+    dropped.push(x);
+    return false;
+  });
 }
 
 /** Whether the update recomputes `c` (so the previous copy must go). */

@@ -50,6 +50,7 @@ export function computePeerTable(
     const updated = updatePeerTable(prev, input, cache);
     if (updated !== null) return updated;
   }
+  cache.lastChange = null;
   return computeFull(input, cache);
 }
 

@@ -257,7 +257,7 @@ function freshAfterDelete(o: ObservedDevice): ObservedDevice {
   };
 }
 
-function samePeer(a: DevicePeer, b: DevicePeer): boolean {
+export function samePeer(a: DevicePeer, b: DevicePeer): boolean {
   return (
     a.endpoint === b.endpoint &&
     a.persistentKeepaliveSeconds === b.persistentKeepaliveSeconds &&

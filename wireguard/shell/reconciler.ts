@@ -13,6 +13,7 @@ import {
   assumeApplied,
   desiredDevice,
   deviceMtu,
+  deviceSettings,
   type DesiredState,
   type ObservedDevice,
 } from '../core/device-state.js';
@@ -21,6 +22,7 @@ import type { IpamBlockInfo, NodeInfo } from '../core/node-info.js';
 import { computePeerTable, PeerTableCache } from '../core/peer-table.js';
 import type { FamilyStatus } from '../core/annotations.js';
 import type { PeerConflict, SelfAddress } from '../core/peer-table-types.js';
+import { patchDevice } from '../core/device-delta.js';
 import { planDevice, type Step } from '../core/plan.js';
 
 export interface ReconcileInputs {
@@ -196,7 +198,15 @@ export class FamilyReconciler {
         this.autoMtu = deviceMtu(fam, links, inputs.config.mtuIfacePattern, fam.interfaceName);
       }
     }
-    const { desired, peers, selfAddress } = this.computeDesired(inputs, fam);
+    const { desired, peers, selfAddress, steps } = this.computeDesired(inputs, fam, full);
+    if (steps !== null) {
+      await this.dataplane.execute(steps, this.keyPair.privateKey);
+      this.lastDesired = desired;
+      return {
+        status: { family: this.family, enabled: true, publicKey: this.keyPair.publicKey, selfAddress, peers },
+        steps: [...steps],
+      };
+    }
     const against =
       observed ??
       assumeApplied(
@@ -228,10 +238,20 @@ export class FamilyReconciler {
     };
   }
 
+  /**
+   * The desired state, and on a delta run where only peers and routes moved, the steps that get
+   * there (patched from the table change instead of planned by comparing everything).
+   */
   private computeDesired(
     inputs: ReconcileInputs,
     fam: FamilyConfig,
-  ): { desired: DesiredState; peers: number; selfAddress: SelfAddress | null } {
+    full: boolean,
+  ): {
+    desired: DesiredState;
+    peers: number;
+    selfAddress: SelfAddress | null;
+    steps: readonly Step[] | null;
+  } {
     const table = inputs.config.routeTableIndex;
     if (!fam.enabled) {
       return {
@@ -246,6 +266,7 @@ export class FamilyReconciler {
         },
         peers: 0,
         selfAddress: null,
+        steps: null,
       };
     }
     const peerTable = computePeerTable(
@@ -266,13 +287,26 @@ export class FamilyReconciler {
       fam.mtu !== 0
         ? fam.mtu
         : (this.autoMtu ?? deviceMtu(fam, [], inputs.config.mtuIfacePattern, fam.interfaceName));
+    const summary = { peers: peerTable.peers.length, selfAddress: peerTable.selfAddress };
+    const change = this.peerTableCache.lastChange;
+    const last = this.lastDesired;
+    if (!full && change !== null && last?.kind === 'enabled') {
+      const settings = deviceSettings(inputs.config, fam, peerTable.selfAddress, this.keyPair.publicKey, mtu);
+      // The patch takes over the last desired device's maps: forget it first, so a failure
+      // half-way can never be planned against.
+      this.lastDesired = null;
+      const delta = patchDevice(last.device, settings, change);
+      if (delta !== null)
+        return { desired: { kind: 'enabled', device: delta.desired }, ...summary, steps: delta.steps };
+      this.lastDesired = last;
+    }
     return {
       desired: {
         kind: 'enabled',
         device: desiredDevice(inputs.config, fam, peerTable, this.keyPair.publicKey, mtu),
       },
-      peers: peerTable.peers.length,
-      selfAddress: peerTable.selfAddress,
+      ...summary,
+      steps: null,
     };
   }
 
