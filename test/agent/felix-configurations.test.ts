@@ -80,4 +80,33 @@ describeWithApiServer('FelixConfigurations for PolicySync', (api) => {
       });
     expect(await prefixFor(node)).toEqual(['/run/node', 'node']);
   });
+
+  it.each(['default', `node.${node}-other`])(
+    'refuses a nodeSelector on the %s FelixConfiguration, as Calico does',
+    async (name) => {
+      const create = api
+        .kubeConfig()
+        .makeApiClient(CustomObjectsApi)
+        .createClusterCustomObject({
+          ...CALICO,
+          body: {
+            apiVersion: 'crd.projectcalico.org/v1',
+            kind: 'FelixConfiguration',
+            metadata: { name },
+            spec: { nodeSelector: 'all()' },
+          },
+        });
+      const outcome = await create.then(
+        () => null,
+        (err: unknown) => String(err),
+      );
+      // Never leave a selector-scoped `default` behind for the other tests on this server.
+      if (outcome === null)
+        await api
+          .kubeConfig()
+          .makeApiClient(CustomObjectsApi)
+          .deleteClusterCustomObject({ ...CALICO, name });
+      expect(outcome).toMatch(/nodeSelector must not be set/);
+    },
+  );
 });
