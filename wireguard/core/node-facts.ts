@@ -24,7 +24,9 @@ export interface TableState {
   readonly blocks: readonly IpamBlockInfo[];
   /** Parsed block CIDRs of the family, in block order, by affine node. */
   readonly blocksByNode: ReadonlyMap<string, readonly Cidr[]>;
-  byName: Map<string, NodeInfo>;
+  /** The node list of the last input, in its order (an update walks the new one beside it). */
+  nodes: readonly NodeInfo[];
+  readonly byName: Map<string, NodeInfo>;
   readonly facts: Map<string, NodeFacts>;
   /** Each node's CIDRs after blocks were added and covered ones dropped. */
   readonly kept: Map<string, readonly Cidr[]>;

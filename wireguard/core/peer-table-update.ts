@@ -26,26 +26,15 @@ export function updatePeerTable(
   input: PeerTableInput,
   cache: PeerTableCache,
 ): PeerTable | null {
-  const byName = new Map<string, NodeInfo>();
-  const changed = new Set<string>();
-  let added = 0;
-  for (const node of input.nodes) {
-    if (byName.has(node.name)) return null;
-    byName.set(node.name, node);
-    const old = state.byName.get(node.name);
-    if (old === node) continue;
-    changed.add(node.name);
-    if (old === undefined) added++;
-  }
-  if (byName.size - added !== state.byName.size) {
-    for (const name of state.byName.keys()) if (!byName.has(name)) changed.add(name);
-  }
+  const found = alignedChanges(state, input.nodes) ?? changesByName(state, input.nodes);
+  if (found === null) return null;
+  const { changed, fresh } = found;
   if (changed.size === 0) {
-    state.byName = byName;
+    state.nodes = input.nodes;
     cache.lastChange = NO_CHANGE;
     return state.result;
   }
-  if (changed.has(input.selfName) || changed.size > Math.max(8, byName.size * MAX_CHANGED_SHARE)) {
+  if (changed.has(input.selfName) || changed.size > Math.max(8, input.nodes.length * MAX_CHANGED_SHARE)) {
     return null;
   }
 
@@ -65,6 +54,13 @@ export function updatePeerTable(
     state.kept.delete(name);
     state.facts.delete(name);
   }
+  // From here on byName is the new input's (it was the old one's for the loop above).
+  const byName = state.byName;
+  for (const [name, node] of fresh) {
+    if (node === null) byName.delete(name);
+    else byName.set(name, node);
+  }
+  state.nodes = input.nodes;
   for (const name of changed) {
     const node = byName.get(name);
     if (node === undefined) continue;
@@ -82,8 +78,6 @@ export function updatePeerTable(
       addTo(state.keyOwners, key, name);
     }
   }
-  state.byName = byName;
-
   // Everyone whose routes, eligibility or allowed IPs may have moved with the change.
   const affected = new Set(changed);
   for (const cidr of touchedCidrs) for (const n of state.claims.get(cidr) ?? []) affected.add(n);
@@ -126,16 +120,8 @@ export function updatePeerTable(
   const routesRemoved: TableRoute[] = [];
   const result: PeerTable = {
     family: prev.family,
-    peers: merge(
-      dropInto(prev.peers, (p) => affected.has(p.node), peersRemoved),
-      peers,
-      (p) => p.node,
-    ),
-    routes: merge(
-      dropInto(prev.routes, (r) => redoDst.has(r.dst), routesRemoved),
-      routes,
-      (r) => r.dst,
-    ),
+    peers: patchSorted(prev.peers, affected, peers, (p) => p.node, peersRemoved),
+    routes: patchSorted(prev.routes, redoDst, routes, (r) => r.dst, routesRemoved),
     conflicts: merge(
       prev.conflicts.filter((c) => !isRedone(c, affected, redoDst, touchedKeys)),
       conflicts,
@@ -148,16 +134,126 @@ export function updatePeerTable(
   return result;
 }
 
-const NO_CHANGE: PeerTableChange = { peersRemoved: [], peersAdded: [], routesRemoved: [], routesAdded: [] };
-
-/** `list` without the entries `drop` picks, which are appended to `dropped`. */
-function dropInto<T>(list: readonly T[], drop: (x: T) => boolean, dropped: T[]): T[] {
-  return list.filter((x) => {
-    if (!drop(x)) return true;
-    dropped.push(x);
-    return false;
-  });
+interface NodeChanges {
+  /** Names of nodes added, removed or replaced. */
+  readonly changed: ReadonlySet<string>;
+  /** Each changed name's new node, or null if it went. */
+  readonly fresh: ReadonlyMap<string, NodeInfo | null>;
 }
+
+/**
+ * The changes found by walking the new node list beside the previous one. The controller keeps
+ * its nodes in a Map, so an update keeps the others in order: a replaced node stays in place, a
+ * new one comes last, a removed one leaves a gap. That walk costs pointer comparisons, where a
+ * lookup per node of 5,000 does not; null when the lists do not line up so (then look up by name).
+ */
+function alignedChanges(state: TableState, next: readonly NodeInfo[]): NodeChanges | null {
+  const prev = state.nodes;
+  const fresh = new Map<string, NodeInfo | null>();
+  let i = 0;
+  let j = 0;
+  while (i < prev.length && j < next.length) {
+    const a = prev[i] as NodeInfo;
+    const b = next[j] as NodeInfo;
+    if (a === b) {
+      i++;
+      j++;
+    } else if (a.name === b.name) {
+      fresh.set(a.name, b);
+      i++;
+      j++;
+    } else if (prev[i + 1] === b) {
+      fresh.set(a.name, null);
+      i++;
+    } else {
+      return null;
+    }
+    if (fresh.size > 64) return null;
+  }
+  for (; i < prev.length; i++) fresh.set((prev[i] as NodeInfo).name, null);
+  for (; j < next.length; j++) {
+    const b = next[j] as NodeInfo;
+    // A name already here (and not just removed) would be a duplicate: let the lookup decide.
+    if (fresh.get(b.name) !== null && (fresh.has(b.name) || state.byName.has(b.name))) return null;
+    fresh.set(b.name, b);
+  }
+  return { changed: new Set(fresh.keys()), fresh };
+}
+
+/** The changes found by looking every node up by name; null if a name repeats. */
+function changesByName(state: TableState, next: readonly NodeInfo[]): NodeChanges | null {
+  const seen = new Set<string>();
+  const fresh = new Map<string, NodeInfo | null>();
+  for (const node of next) {
+    if (seen.has(node.name)) return null;
+    seen.add(node.name);
+    if (state.byName.get(node.name) !== node) fresh.set(node.name, node);
+  }
+  if (seen.size - fresh.size !== state.byName.size) {
+    for (const name of state.byName.keys()) if (!seen.has(name)) fresh.set(name, null);
+  }
+  return { changed: new Set(fresh.keys()), fresh };
+}
+
+/**
+ * `sorted` (by `key`) without the entries whose key is in `drop`, which go to `dropped`, and with
+ * `fresh` in their places: a copy and a few splices when few entries move, a merge otherwise.
+ */
+function patchSorted<T>(
+  sorted: readonly T[],
+  drop: ReadonlySet<string>,
+  fresh: T[],
+  key: (x: T) => string,
+  dropped: T[],
+): T[] {
+  fresh.sort((a, b) => compare(key(a), key(b)));
+  if (drop.size + fresh.length > 64) {
+    return merge(
+      sorted.filter((x) => {
+        if (!drop.has(key(x))) return true;
+        dropped.push(x);
+        return false;
+      }),
+      fresh,
+      key,
+    );
+  }
+  const out = sorted.slice();
+  for (const k of drop) {
+    const i = lowerBound(out, k, key);
+    let n = 0;
+    while (i + n < out.length && key(out[i + n] as T) === k) n++;
+    if (n > 0) for (const x of out.splice(i, n)) dropped.push(x);
+  }
+  for (const x of fresh) out.splice(upperBound(out, key(x), key), 0, x);
+  return out;
+}
+
+/** The first index whose key is not below `k`. */
+function lowerBound<T>(list: readonly T[], k: string, key: (x: T) => string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(key(list[mid] as T), k) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index whose key is above `k`. */
+function upperBound<T>(list: readonly T[], k: string, key: (x: T) => string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(key(list[mid] as T), k) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const NO_CHANGE: PeerTableChange = { peersRemoved: [], peersAdded: [], routesRemoved: [], routesAdded: [] };
 
 /** Whether the update recomputes `c` (so the previous copy must go). */
 function isRedone(

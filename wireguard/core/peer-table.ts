@@ -128,6 +128,7 @@ function computeFull(input: PeerTableInput, cache: PeerTableCache): PeerTable {
           params: paramsKey(input),
           blocks: input.blocks,
           blocksByNode: byBlock,
+          nodes: input.nodes,
           byName: new Map(input.nodes.map((n) => [n.name, n])),
           facts,
           kept,
