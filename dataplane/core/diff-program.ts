@@ -56,6 +56,7 @@ export function diffPrograms(prev: Program, next: Program): string {
   const t = `inet ${next.table}`;
   const declare: string[] = [];
   const fill: string[] = [];
+  const elementDeletes: string[] = [];
   const elements: string[] = [];
   const removals: string[] = [];
 
@@ -90,7 +91,8 @@ export function diffPrograms(prev: Program, next: Program): string {
   }
 
   // Dispatch maps: an interface whose target changed is deleted and added again.
-  const mapChanges: string[] = [];
+  const mapDeletes: string[] = [];
+  const mapAdds: string[] = [];
   for (const [name, m] of next.maps) {
     const old = prev.maps.get(name)!;
     const removed: string[] = [];
@@ -98,7 +100,7 @@ export function diffPrograms(prev: Program, next: Program): string {
     for (const [iface, chain] of old.elements) if (m.elements.get(iface) !== chain) removed.push(iface);
     for (const [iface, chain] of m.elements) if (old.elements.get(iface) !== chain) added.push(iface);
     if (removed.length > 0) {
-      mapChanges.unshift(
+      mapDeletes.push(
         `delete element ${t} ${name} ${elementsText(
           removed.sort().map((i) => `"${i}"`),
           '\t',
@@ -106,7 +108,7 @@ export function diffPrograms(prev: Program, next: Program): string {
       );
     }
     if (added.length > 0)
-      mapChanges.push(`add element ${t} ${name} ${elementsText(vmapElements(m, added.sort()), '\t')}`);
+      mapAdds.push(`add element ${t} ${name} ${elementsText(vmapElements(m, added.sort()), '\t')}`);
   }
 
   // What is gone: emptied first (its rules may jump elsewhere), then deleted, sets last.
@@ -116,6 +118,6 @@ export function diffPrograms(prev: Program, next: Program): string {
   for (const name of prev.sets.keys()) if (!next.sets.has(name)) removals.push(`delete set ${t} ${name}`);
   for (const name of prev.maps.keys()) if (!next.maps.has(name)) removals.push(`delete map ${t} ${name}`);
 
-  const all = [...declare, ...elements, ...fill, ...mapChanges, ...removals];
+  const all = [...declare, ...elementDeletes, ...elements, ...fill, ...mapDeletes, ...mapAdds, ...removals];
   return all.length === 0 ? '' : `${all.join('\n')}\n`;
 }
