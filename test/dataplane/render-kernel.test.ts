@@ -4,7 +4,12 @@
 // builds (compared as `nft -j` JSON without handles and counters).
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { renderChanges, renderFull, renderRemoveTable } from '../../dataplane/core/index.js';
+import {
+  parseRuleCounters,
+  renderChanges,
+  renderFull,
+  renderRemoveTable,
+} from '../../dataplane/core/index.js';
 import type { DataplaneState } from '../../dataplane/core/index.js';
 import {
   ALLOW_ALL,
@@ -149,6 +154,32 @@ describeWhen(
         expect(got, what).toEqual(await tableShape(fresh));
         prev = next;
       }
+    });
+
+    it("reads every counted policy rule from the kernel's own JSON", async () => {
+      const s = overviewState();
+      await nsRun(fresh, ['nft', '-f', '-'], renderFull(s));
+      const json: unknown = JSON.parse(
+        await nsRun(fresh, ['nft', '-j', 'list', 'table', 'inet', 'alp-mesh']),
+      );
+      const counters = parseRuleCounters(json, s);
+      expect(counters).toContainEqual({
+        kind: 'rule',
+        tier: 'default',
+        policy: 'knp/default/knp.default.allow-frontend',
+        direction: 'ingress',
+        ruleIndex: 0,
+        action: 'allow',
+        workloadId: '',
+        packets: 0,
+        bytes: 0,
+      });
+      expect(
+        counters
+          .filter((c) => c.kind === 'end-of-tier')
+          .map((c) => c.workloadId)
+          .sort(),
+      ).toEqual(['default/backend', 'default/frontend']);
     });
 
     it('a full render replaces an existing table, and the table can be removed twice', async () => {
