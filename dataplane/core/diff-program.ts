@@ -23,8 +23,15 @@ function sameBase(a: Chain, b: Chain): boolean {
   return baseHookText(a.base) === baseHookText(b.base);
 }
 
+const chainTexts = new WeakMap<Chain, string>();
+
 function chainRulesText(c: Chain): string {
-  return c.rules.map(ruleText).join('\n');
+  let t = chainTexts.get(c);
+  if (t === undefined) {
+    t = c.rules.map(ruleText).join('\n');
+    chainTexts.set(c, t);
+  }
+  return t;
 }
 
 function needsFullReplace(prev: Program, next: Program): boolean {
@@ -69,6 +76,7 @@ export function diffPrograms(prev: Program, next: Program): string {
       if (s.elements.length > 0) elements.push(`add element ${t} ${name} ${elementsText(s.elements, '\t')}`);
       continue;
     }
+    if (old.elements === s.elements) continue;
     const d = sortedDiff(old.elements, s.elements);
     if (d.removed.length > 0)
       elements.unshift(`delete element ${t} ${name} ${elementsText(d.removed, '\t')}`);
@@ -85,7 +93,7 @@ export function diffPrograms(prev: Program, next: Program): string {
       if (c.rules.length > 0) fill.push(`table ${t} {`, ...chainBlock(c), '}');
       continue;
     }
-    if (chainRulesText(old) === chainRulesText(c)) continue;
+    if (old === c || chainRulesText(old) === chainRulesText(c)) continue;
     fill.push(`flush chain ${t} ${name}`);
     if (c.rules.length > 0) fill.push(`table ${t} {`, ...chainBlock(c), '}');
   }

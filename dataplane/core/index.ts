@@ -20,7 +20,8 @@ export function renderFull(state: DataplaneState): string {
 /** One incremental transaction taking the kernel from `prev`'s table to `next`'s; '' if none needed. */
 export function renderChanges(prev: DataplaneState, next: DataplaneState): string {
   if (prev === next) return '';
-  return diffPrograms(programOf(prev), programOf(next));
+  const before = programOf(prev);
+  return diffPrograms(before, programOf(next, prev));
 }
 
 /** One transaction that removes our table if it exists (and does nothing otherwise). */

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { DataplaneState } from './model.js';
 import { DEFAULT_ENFORCEMENT_CONFIG } from './model.js';
-import { renderChanges, renderFull, renderProblems, renderRemoveTable } from './index.js';
+import { programOf, renderChanges, renderFull, renderProblems, renderRemoveTable } from './index.js';
 import { ipSetName } from './names.js';
 import {
   ALLOW_ALL,
   endpoint,
+  gnp,
   ipSet,
   knp,
   overviewState,
@@ -246,6 +247,31 @@ describe('renderChanges', () => {
     expect(
       out.indexOf('delete chain inet alp-mesh pi-knp/default/knp.default.deny-all-ingress'),
     ).toBeGreaterThan(out.indexOf('flush chain inet alp-mesh tw-cali000000000aa'));
+  });
+
+  it('rebuilds only what changed: every other chain and set is the previous object', () => {
+    const s0 = richState();
+    const [key, entry] = policy(gnp('security.second'), [{ action: 'deny' }], [], 'security');
+    const s1 = { ...s0, policies: new Map(s0.policies).set(key, entry) };
+    expect(renderChanges(s0, s1)).toContain('flush chain inet alp-mesh pi-gnp/security.second');
+    renderChanges(s0, s1);
+    const p0 = programOf(s0);
+    const p1 = programOf(s1);
+    const rebuilt = [...p1.chains.values()].filter((c) => p0.chains.get(c.name) !== c).map((c) => c.name);
+    expect(rebuilt.sort()).toEqual(
+      [
+        'from-wl-dispatch',
+        'hook-forward',
+        'hook-input',
+        'hook-prerouting',
+        'pi-gnp/security.second',
+        'po-gnp/security.second',
+        'to-wl-dispatch',
+      ].sort(),
+    );
+    const ipSets = [...p1.sets.values()].filter((s) => s.ipSetId !== '');
+    expect(ipSets.length).toBeGreaterThan(0);
+    expect(ipSets.every((s) => p0.sets.get(s.name) === s)).toBe(true);
   });
 
   it('another table name is a full replacement', () => {
