@@ -9,15 +9,9 @@
 // alp-node runs as a real process in each node namespace and reaches the API through a relay.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { interfaceName } from '../../agent/calc/to-dataplane.js';
-import {
-  createNode,
-  createPod as createPodObject,
-  setPodStatus,
-  uniqueName,
-  waitFor,
-} from '../harness/kube.js';
+import { createNode, setPodStatus, uniqueName, waitFor } from '../harness/kube.js';
 import {
   createNamespace as createNetns,
   createUnderlay,
@@ -80,6 +74,9 @@ export interface TestPod {
   readonly node: TestNode;
   readonly iface: string;
   readonly netns: string;
+  readonly labels: Record<string, string>;
+  /** Named container ports (TCP), for policies that name them. */
+  readonly namedPorts: Record<string, number>;
   agent: ChildProcess | null;
 }
 
@@ -217,7 +214,11 @@ export class EnforcedCluster {
     kubeNs: string,
     name: string,
     labels: Record<string, string>,
-    order: { readonly iface?: 'now' | 'later'; readonly object?: 'now' | 'later' } = {},
+    order: {
+      readonly iface?: 'now' | 'later';
+      readonly object?: 'now' | 'later';
+      readonly namedPorts?: Record<string, number>;
+    } = {},
   ): Promise<TestPod> {
     const node = this.node(nodeIndex);
     const n = ++this.podCounter;
@@ -229,10 +230,11 @@ export class EnforcedCluster {
       node,
       iface: interfaceName(kubeNs, name),
       netns: '',
+      labels,
+      namedPorts: order.namedPorts ?? {},
       agent: null,
     };
     this.pods.set(this.key(kubeNs, name), pod);
-    (pod as { labels?: Record<string, string> }).labels = labels;
     if ((order.iface ?? 'now') === 'now') await this.addInterface(kubeNs, name);
     if ((order.object ?? 'now') === 'now') await this.addObject(kubeNs, name);
     return pod;
@@ -270,14 +272,53 @@ export class EnforcedCluster {
     const pod = this.pod(kubeNs, name);
     pod.agent?.kill('SIGKILL');
     pod.agent = null;
+    // The CNI's DEL: the veth goes now, not whenever the namespace's last user has exited.
+    await run(['ip', '-n', pod.node.ns, 'link', 'del', pod.iface]).catch(() => undefined);
     await deleteNetns(pod.netns);
   }
 
   async addObject(kubeNs: string, name: string): Promise<void> {
     const pod = this.pod(kubeNs, name);
-    const labels = (pod as { labels?: Record<string, string> }).labels ?? {};
-    await createPodObject(this.kc, kubeNs, { name, labels, nodeName: pod.node.name });
+    await this.kc.makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace: kubeNs,
+      body: {
+        metadata: { name, labels: pod.labels },
+        spec: {
+          nodeName: pod.node.name,
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.invalid/placeholder:0',
+              ports: Object.entries(pod.namedPorts).map(([n, containerPort]) => ({
+                name: n,
+                containerPort,
+                protocol: 'TCP',
+              })),
+            },
+          ],
+        },
+      },
+    });
     await setPodStatus(this.kc, kubeNs, name, { podIPs: [pod.ip] });
+  }
+
+  /** Merge-patches the pod's labels (null removes one). */
+  async relabelPod(kubeNs: string, name: string, labels: Record<string, string | null>): Promise<void> {
+    await this.kc
+      .makeApiClient(CoreV1Api)
+      .patchNamespacedPod(
+        { namespace: kubeNs, name, body: { metadata: { labels } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+  }
+
+  async relabelNamespace(kubeNs: string, labels: Record<string, string | null>): Promise<void> {
+    await this.kc
+      .makeApiClient(CoreV1Api)
+      .patchNamespace(
+        { name: kubeNs, body: { metadata: { labels } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
   }
 
   async deleteObject(kubeNs: string, name: string): Promise<void> {
