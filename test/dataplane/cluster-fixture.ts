@@ -114,7 +114,8 @@ export class EnforcedCluster {
     private readonly apiPort: number,
   ) {}
 
-  async build(nodeCount: number): Promise<void> {
+  /** `ipForward`: turn on forwarding for every interface, as a real node has it (for traffic between nodes). */
+  async build(nodeCount: number, options: { readonly ipForward?: boolean } = {}): Promise<void> {
     this.dir = makeTempDir('alp-dp');
     this.underlay = await createUnderlay(nodeCount);
     this.relay = await startLoopbackRelay(this.apiPort, join(this.dir, 'api.sock'));
@@ -122,6 +123,7 @@ export class EnforcedCluster {
       const i = net.index;
       // The uplink: 169.254.1.1 must route out of a non-workload interface for proxy ARP.
       await run(['ip', '-n', net.ns, 'route', 'add', 'default', 'dev', 'eth0']);
+      if (options.ipForward === true) await nsRun(net.ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       for (let j = 1; j <= nodeCount; j++) {
         if (j !== i) await run(['ip', '-n', net.ns, 'route', 'add', this.podCidr(j), 'via', `192.0.2.${j}`]);
       }

@@ -498,4 +498,63 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       await expectMatrix(cluster, pods, overview);
     });
   });
+  describeWithNft('two nodes', () => {
+    let cluster: EnforcedCluster;
+    let net: NetworkingV1Api;
+    let ns: string;
+    let a: TestPod;
+    let b: TestPod;
+    const counted = async (node: number, direction: string): Promise<number> =>
+      (await cluster.metrics(node))
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('alp_dataplane_rule_packets_total{kind="end-of-tier"') &&
+            l.includes(`direction="${direction}"`),
+        )
+        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+
+    beforeAll(async () => {
+      const kc = api.kubeConfig();
+      net = kc.makeApiClient(NetworkingV1Api);
+      cluster = new EnforcedCluster(kc, api.kubeconfigPath, Number(new URL(api.server).port));
+      await cluster.build(2, { ipForward: true });
+      ns = await cluster.namespace('two');
+      a = await cluster.addPod(1, ns, 'a', { app: 'a' });
+      b = await cluster.addPod(2, ns, 'b', { app: 'b' });
+      cluster.startAlpNode(1);
+      cluster.startAlpNode(2);
+      await cluster.waitEnforcing(1);
+      await cluster.waitEnforcing(2);
+    });
+
+    afterAll(async () => {
+      await cluster?.destroy();
+    });
+
+    it('enforces egress at the source node and ingress at the destination node', async () => {
+      await expectMatrix(cluster, [a, b], () => true);
+      await net.createNamespacedNetworkPolicy({
+        namespace: ns,
+        body: {
+          metadata: { name: 'a-no-egress' },
+          spec: { podSelector: { matchLabels: { app: 'a' } }, policyTypes: ['Egress'] },
+        },
+      });
+      await expectMatrix(cluster, [a, b], (f) => f !== a);
+      // Dropped by node 1, the source's: node 2 has no policy for b and saw nothing to drop.
+      expect(await counted(1, 'egress')).toBeGreaterThan(0);
+      expect(await counted(2, 'ingress')).toBe(0);
+      await net.deleteNamespacedNetworkPolicy({ namespace: ns, name: 'a-no-egress' });
+      await net.createNamespacedNetworkPolicy({
+        namespace: ns,
+        body: {
+          metadata: { name: 'b-no-ingress' },
+          spec: { podSelector: { matchLabels: { app: 'b' } }, policyTypes: ['Ingress'] },
+        },
+      });
+      await expectMatrix(cluster, [a, b], (_f, t) => t !== b);
+      expect(await counted(2, 'ingress')).toBeGreaterThan(0);
+    });
+  });
 });
