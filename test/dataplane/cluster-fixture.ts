@@ -153,30 +153,45 @@ export class EnforcedCluster {
 
   startAlpNode(i: number, env: Record<string, string> = {}): NsProcess {
     const n = this.node(i);
-    n.alpNode = spawnInNamespace(
-      n.ns,
+    n.alpNode = this.spawnAlpNode(i, n.name, n.stateDir, ['--metrics-addr', '127.0.0.1:9099'], env);
+    return n.alpNode;
+  }
+
+  /** An alp-node in node i's namespace under another node name (the node's own is not touched). */
+  spawnAlpNode(
+    i: number,
+    nodeName: string,
+    stateDir: string,
+    args: readonly string[],
+    env: Record<string, string>,
+  ): NsProcess {
+    return spawnInNamespace(
+      this.node(i).ns,
       [
         process.execPath,
         join(REPO_ROOT, 'bin', 'alp-node'),
         '--node-name',
-        n.name,
+        nodeName,
         '--kubeconfig',
         this.kubeconfigPath,
         '--state-dir',
-        n.stateDir,
+        stateDir,
         '--wg-socket-dir',
-        join(n.stateDir, 'wg'),
+        join(stateDir, 'wg'),
         '--log-level',
         'debug',
         '--log-format',
         'text',
-        '--metrics-addr',
-        '127.0.0.1:9099',
+        ...args,
       ],
       { KUBECONFIG: '', NODENAME: '', FELIX_POLICYSYNCPATHPREFIX: '', ...env },
-      (line) => this.lines.push(`n${i}: ${line}`),
+      (line) => this.lines.push(`n${i}/${nodeName}: ${line}`),
     );
-    return n.alpNode;
+  }
+
+  /** A directory for a test's own files, removed with the cluster. */
+  get tempDir(): string {
+    return this.dir;
   }
 
   async waitEnforcing(i: number, since = 0): Promise<void> {

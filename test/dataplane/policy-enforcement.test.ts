@@ -9,6 +9,8 @@ import {
   setHeaderOptions,
   type V1NetworkPolicy,
 } from '@kubernetes/client-node';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
 import { waitFor } from '../harness/kube.js';
@@ -444,6 +446,24 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       });
       await expectMatrix(cluster, pods, (_f, t) => t !== other);
       await cleanAll();
+    });
+
+    it('without nft, alp-node stops at start-up with one clear message and programs nothing', async () => {
+      const before = await cluster.nft(1, ['-j', 'list', 'table', 'inet', 'alp-mesh']);
+      // A PATH with ip but no nft.
+      const bin = join(cluster.tempDir, 'no-nft-bin');
+      mkdirSync(bin, { recursive: true });
+      symlinkSync('/usr/sbin/ip', join(bin, 'ip'));
+      const proc = cluster.spawnAlpNode(1, `${cluster.prefix}-ghost`, join(cluster.tempDir, 'ghost'), [], {
+        PATH: bin,
+      });
+      expect(await proc.exited).toBe(1);
+      expect(proc.lines.filter((l) => l.includes('cannot enforce policy with nftables'))).toEqual([
+        expect.stringContaining('cannot run "nft": not installed (apt-get install nftables)'),
+      ]);
+      // Node 1's table (same network namespace) is exactly as it was.
+      const strip = (json: string): string => json.replace(/"(packets|bytes|handle)": \d+/g, '');
+      expect(strip(await cluster.nft(1, ['-j', 'list', 'table', 'inet', 'alp-mesh']))).toBe(strip(before));
     });
 
     it('keeps enforcing while alp-node restarts: a denied connection never gets through', async () => {
