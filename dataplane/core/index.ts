@@ -33,3 +33,5 @@ export function renderRemoveTable(tableName: string): string {
 export function renderProblems(state: DataplaneState): readonly string[] {
   return programOf(state).problems;
 }
+
+export { enforcementConfigProblem } from './config-check.js';
