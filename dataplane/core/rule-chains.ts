@@ -6,7 +6,8 @@ import type { Rule as CalicoRule } from '../../calico/rule.js';
 import { referencedIpSetIds } from '../../calico/rule.js';
 import type { DataplaneState, Policy, Profile } from './model.js';
 import { renderRule } from './policy-rules.js';
-import type { Chain, ChainOwner, Direction, Program } from './program.js';
+import { ipSetName } from './names.js';
+import type { Chain, ChainOwner, Direction, Program, SetDef } from './program.js';
 import { decodeRules } from './rule-input.js';
 
 interface Decoded {
@@ -39,13 +40,20 @@ function decode(owner: Policy | Profile): Decoded {
 export function ruleChains(
   state: DataplaneState,
   prev: Program | null,
+  sets: ReadonlyMap<string, SetDef>,
   source: Policy | Profile,
   logName: string,
   names: (dir: Direction) => string,
   owner: (dir: Direction) => ChainOwner,
 ): Chain[] {
   const d = decode(source);
-  const setTypes = d.ipSetIds.map((id) => state.ipSets.get(id)?.type ?? '-').join(',');
+  const isEmptySet = (name: string) => (sets.get(name)?.elements.length ?? 0) === 0;
+  const setTypes = d.ipSetIds
+    .map(
+      (id) =>
+        `${state.ipSets.get(id)?.type ?? '-'}${isEmptySet(ipSetName(id, 4)) ? 0 : 1}${isEmptySet(ipSetName(id, 6)) ? 0 : 1}`,
+    )
+    .join(',');
   const { accept, pass } = state.config.marks;
   const out: Chain[] = [];
   for (const direction of ['ingress', 'egress'] as const) {
@@ -61,6 +69,7 @@ export function ruleChains(
     const ctx = {
       marks: state.config.marks,
       ipSetType: (id: string) => state.ipSets.get(id)?.type,
+      isEmptySet,
       owner: logName,
       problems,
     };
