@@ -21,6 +21,13 @@ export function enforcementConfigProblem(c: EnforcementConfig): string | null {
   const { accept, pass } = c.marks;
   if (!isSingleBit(accept) || !isSingleBit(pass) || accept === pass)
     return 'accept and pass marks must be two distinct single bits';
+  const encap = c.workloadEncap;
+  if (
+    encap !== undefined &&
+    (!Number.isInteger(encap.vxlanPort) || encap.vxlanPort < 1 || encap.vxlanPort > 65535)
+  ) {
+    return `VXLAN port ${encap.vxlanPort} is out of range`;
+  }
   const wg = c.wireguard;
   if (wg !== null) {
     if (!Number.isInteger(wg.listenPort) || wg.listenPort < 1 || wg.listenPort > 65535)

@@ -47,6 +47,20 @@ export interface MarkBits {
 /** Felix's defaults within its 0xffff0000 mark mask; disjoint from WireGuard's 0x100000. */
 export const DEFAULT_MARKS: MarkBits = { accept: 0x10000, pass: 0x20000 };
 
+/**
+ * Felix's AllowVXLANPacketsFromWorkloads / AllowIPIPPacketsFromWorkloads (both false by default):
+ * unless allowed, a workload's VXLAN (UDP to vxlanPort) and IPIP packets are dropped before its
+ * egress policy, since encapsulation could carry traffic past that policy.
+ */
+export interface WorkloadEncap {
+  readonly allowVxlan: boolean;
+  readonly allowIpip: boolean;
+  /** Felix's VXLANPort, 4789 by default. */
+  readonly vxlanPort: number;
+}
+
+export const DEFAULT_WORKLOAD_ENCAP: WorkloadEncap = { allowVxlan: false, allowIpip: false, vxlanPort: 4789 };
+
 export interface EnforcementConfig {
   /** Workload interface prefix, FelixConfiguration interfacePrefix (`cali`). */
   readonly interfacePrefix: string;
@@ -55,6 +69,8 @@ export interface EnforcementConfig {
   readonly tableName: string;
   readonly marks: MarkBits;
   readonly wireguard: WireguardFirewall | null;
+  /** Absent: DEFAULT_WORKLOAD_ENCAP (Felix's defaults). */
+  readonly workloadEncap?: WorkloadEncap;
 }
 
 export const DEFAULT_TABLE_NAME = 'alp-mesh';
