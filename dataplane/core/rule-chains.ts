@@ -33,6 +33,17 @@ function decode(owner: Policy | Profile): Decoded {
   return d;
 }
 
+function ownerKey(o: ChainOwner): string {
+  switch (o.kind) {
+    case 'policy':
+      return `${o.tier}\u0000${o.policy}\u0000${o.direction}`;
+    case 'profile':
+      return `${o.profile}\u0000${o.direction}`;
+    default:
+      return o.kind;
+  }
+}
+
 /**
  * The two chains of a policy or profile. `logName` names it in log prefixes and problems;
  * `names` gives the chain name per direction.
@@ -59,7 +70,7 @@ export function ruleChains(
   for (const direction of ['ingress', 'egress'] as const) {
     const name = names(direction);
     const ownerValue = owner(direction);
-    const key = JSON.stringify([accept, pass, logName, ownerValue, setTypes]);
+    const key = `${accept},${pass},${logName},${ownerKey(ownerValue)},${setTypes}`;
     const old = prev?.chains.get(name);
     if (old !== undefined && old.key === key && old.source === d.text) {
       out.push(old);
