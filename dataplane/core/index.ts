@@ -35,3 +35,5 @@ export function renderProblems(state: DataplaneState): readonly string[] {
 }
 
 export { enforcementConfigProblem } from './config-check.js';
+export { stateFromEndpointViews } from './from-endpoint-views.js';
+export type { EndpointViewLike } from './from-endpoint-views.js';
