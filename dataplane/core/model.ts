@@ -4,11 +4,14 @@
 // for every change and keeps unchanged parts by reference (the renderer caches by identity).
 //
 // Entry points (dataplane/core/index.ts):
-//   renderFull(state)          one `nft -f` transaction that replaces our table atomically
-//   renderChanges(prev, next)  one transaction with only what changed ('' when nothing did)
-//   renderRemoveTable(name)    one transaction that removes our table if it exists
-//   explainFlow(state, flow)   which chains, tier, policy and rule decide a 5-tuple
-//   parseRuleCounters(json, state)  per-rule packet/byte counters from `nft -j list table`
+//   stateFromEndpointViews(config, views)  the agent's endpoint views → one node state
+//   enforcementConfigProblem(config)       why a config cannot be rendered, or null
+//   renderFull(state)                      one `nft -f` transaction replacing our table atomically
+//   renderChanges(prev, next)              one transaction with only what changed ('' if nothing)
+//   renderRemoveTable(name)                one transaction removing our table if it exists
+//   renderProblems(state)                  what was skipped or failed closed, for the log
+//   explainFlow(state, flow)               which chains, tier, policy and rule decide a 5-tuple
+//   parseRuleCounters(json, state)         per-rule counters from `nft -j list table inet <name>`
 import type { PolicyID } from '../../proto/gen/felix/PolicyID.js';
 import type { Policy } from '../../proto/gen/felix/Policy.js';
 import type { Profile } from '../../proto/gen/felix/Profile.js';
