@@ -10,7 +10,9 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{calico,policy,sidecar,wireguard,agent,daemon,node,proto,testing}/**/*.test.ts'],
+          include: [
+            '{calico,policy,sidecar,wireguard,agent,daemon,dataplane,node,proto,testing}/**/*.test.ts',
+          ],
           // Some unit tests build Calico-scale stores or run randomised comparisons: seconds of
           // CPU on an idle core, several times that on a busy one. A time limit is no assertion
           // here (speed is for the benchmarks), so it only has to catch a hang.

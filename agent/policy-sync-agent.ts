@@ -23,8 +23,16 @@ export interface PolicySyncAgentOptions {
   readonly socketLayout?: SocketLayout;
   /** How often to look for CSI credential files (Felix: 100 ms). */
   readonly credentialsPollMs?: number;
-  /** Called after each event is applied; tests and benchmarks use it to observe the agent. */
+  /**
+   * Called after each event is applied, with what changed (the node's dataplane follows the
+   * calculation through this; tests and benchmarks observe the agent with it).
+   */
   readonly onApplied?: (event: ResourceEvent, changes: CalcChanges) => void;
+  /**
+   * Run the calculation even when policySyncPathPrefix is '' (no PolicySync API), because
+   * someone else (the node's kernel enforcement) consumes it through onApplied and the calculator.
+   */
+  readonly calculateWithoutApi?: boolean;
 }
 
 export interface PolicySyncAgent {
@@ -39,9 +47,12 @@ export async function startPolicySyncAgent(opts: PolicySyncAgentOptions): Promis
   const calc = new PolicyCalculator(opts.nodeName);
   const prefix = opts.policySyncPathPrefix;
   if (prefix === '') {
-    // As in Felix: without a prefix there is no PolicySync API, so nothing to compute either.
+    // As in Felix: without a prefix there is no PolicySync API, so nothing to compute either,
+    // unless the calculation also feeds the kernel.
     log.info('policySyncPathPrefix is empty: the PolicySync API is disabled');
-    return { calculator: calc, server: null, close: () => Promise.resolve() };
+    if (opts.calculateWithoutApi !== true)
+      return { calculator: calc, server: null, close: () => Promise.resolve() };
+    return startCalculationOnly(opts, calc, log);
   }
   await prepareSocketPrefix(prefix, layout);
   // The stalled-streams gauge reads the server, which needs the metrics: tie the knot late.
@@ -121,6 +132,36 @@ export async function startPolicySyncAgent(opts: PolicySyncAgentOptions): Promis
       await server.close();
     },
   };
+}
+
+/** The calculation without a PolicySync server: the datastore feeds it, onApplied reads it. */
+async function startCalculationOnly(
+  opts: PolicySyncAgentOptions,
+  calc: PolicyCalculator,
+  log: Logger,
+): Promise<PolicySyncAgent> {
+  try {
+    await opts.datastore.start({
+      onEvent: (event) => {
+        const changes = calc.apply(event);
+        for (const r of changes.rejected)
+          log.warn({ object: r.resource, reason: r.reason }, 'policy cannot be used');
+        opts.onApplied?.(event, changes);
+      },
+      onRejected: (ref, reason) =>
+        log.warn(
+          { object: describeRef(ref), reason },
+          'refused invalid resource; its last valid revision stays in force',
+        ),
+      onWarning: (ref, message) =>
+        log.warn({ object: describeRef(ref), message }, 'resource accepted with a caveat'),
+    });
+  } catch (err) {
+    await opts.datastore.close();
+    throw err;
+  }
+  log.info({ node: opts.nodeName, endpoints: calc.localEndpointIds().length }, 'policy calculation in sync');
+  return { calculator: calc, server: null, close: () => opts.datastore.close() };
 }
 
 /** Driverless mode: every local pod that runs the sidecar gets a socket under its UID. */

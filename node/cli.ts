@@ -33,9 +33,11 @@ export const USAGE = `Usage: alp-node [flags]
        alp-node explain --help
 
 The alp-mesh node agent. Runs the WireGuard mesh manager, switched on and off by the
-FelixConfiguration fields wireguardEnabled / wireguardEnabledV6 (or FELIX_* variables), and the
+FelixConfiguration fields wireguardEnabled / wireguardEnabledV6 (or FELIX_* variables), the
 PolicySync server that feeds each local pod's dikastes sidecar, switched on by FelixConfiguration
-policySyncPathPrefix (or FELIX_POLICYSYNCPATHPREFIX).
+policySyncPathPrefix (or FELIX_POLICYSYNCPATHPREFIX), and L3/L4 policy enforcement in the kernel
+(nftables table inet alp-mesh), on by default with the Kubernetes datastore and switched off by
+FelixConfiguration nftablesMode: Disabled (or FELIX_NFTABLESMODE).
 
 Flags:
       --node-name <name>         this node's Kubernetes Node name (default: $NODENAME)
@@ -62,6 +64,10 @@ Environment:
   FELIX_POLICYSYNCPATHPREFIX     PolicySync socket directory (overrides FelixConfiguration; empty: off)
   ALP_POLICY_SYNC_LAYOUT         csi (Calico's CSI driver layout, default) or driverless
   ALP_WIREGUARD_KEY_ROTATION_INTERVAL  as --wireguard-key-rotation-interval (the flag wins)
+  FELIX_NFTABLESMODE             Enabled|Auto (enforce) or Disabled (remove our table); default:
+                                 on with the Kubernetes datastore, off with the file datastore
+  FELIX_INTERFACEPREFIX          workload interface prefix (default cali)
+  FELIX_DEFAULTENDPOINTTOHOSTACTION  Drop (default), Accept or Return: pod → node traffic
   FELIX_WIREGUARDENABLED, …      FelixConfiguration overrides in Calico's style
 `;
 

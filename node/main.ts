@@ -15,7 +15,10 @@ import { openDatastore } from '../agent/datastore/open-datastore.js';
 import { readFelixConfigurations } from '../kube/felix-configurations.js';
 import { runExplainCommand } from '../agent/explain-command.js';
 import { startPolicySyncAgent } from '../agent/policy-sync-agent.js';
-import { policySyncSettings, type PolicySyncSettings } from '../agent/policy-sync-config.js';
+import { policySyncSettings } from '../agent/policy-sync-config.js';
+import type { FelixConfigLayer } from '../calico/felix-configuration.js';
+import { createNodeEnforcement, removeLeftoverTable, type NodeEnforcement } from './enforcement.js';
+import { enforcementSettings, enforcementSettledByEnv } from './enforcement-config.js';
 
 /** Anything main starts: it must stop cleanly when asked, even while it is still starting. */
 interface Component {
@@ -62,40 +65,30 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * PolicySync settings: environment over the FelixConfigurations, in Felix's order. Reading the
- * FelixConfigurations is retried (with jittered back-off) until it works or we are told to stop:
- * the API server may not be up yet.
+ * The FelixConfigurations that apply to this node (Kubernetes datastore only), retried with
+ * jittered back-off until they can be read or we are told to stop: the API server may not be up yet.
  */
-async function readPolicySyncSettings(
+async function readFelixLayers(
   opts: AlpNodeOptions,
   kubeConfig: KubeConfig | null,
   log: Logger,
   signal: AbortSignal,
-): Promise<PolicySyncSettings> {
-  const fileOnly = policySyncSettings({ env: process.env });
-  if (!fileOnly.ok) throw new Error(fileOnly.error);
-  // FELIX_POLICYSYNCPATHPREFIX wins over FelixConfiguration, so then there is nothing to read.
-  if (
-    fileOnly.value.datastore.type === 'file' ||
-    kubeConfig === null ||
-    fileOnly.value.prefixSource === 'env'
-  )
-    return fileOnly.value;
+): Promise<readonly FelixConfigLayer[]> {
+  if (process.env.DATASTORE_TYPE === 'file' || kubeConfig === null) return [];
+  // The environment wins over FelixConfiguration: when it gives everything, there is nothing to read.
+  if ((process.env.FELIX_POLICYSYNCPATHPREFIX ?? '') !== '' && enforcementSettledByEnv(process.env))
+    return [];
   for (let attempt = 0; ; attempt++) {
-    let selection;
     try {
-      ({ selection } = await unlessShutdown(readFelixConfigurations(kubeConfig, opts.nodeName), signal));
+      const { selection } = await unlessShutdown(readFelixConfigurations(kubeConfig, opts.nodeName), signal);
+      for (const p of selection.problems) log.warn(p, 'selector-scoped FelixConfiguration not applied');
+      return selection.layers;
     } catch (err) {
       if (err instanceof ShutdownRequested) throw err;
       const delay = backoffDelayMs(attempt, SETTINGS_RETRY, Math.random);
       log.warn({ err: describeApiError(err), retryInMs: delay }, 'cannot read FelixConfiguration; retrying');
       await sleep(delay, signal);
-      continue;
     }
-    for (const p of selection.problems) log.warn(p, 'selector-scoped FelixConfiguration not applied');
-    const full = policySyncSettings({ env: process.env, felixLayers: selection.layers });
-    if (!full.ok) throw new Error(full.error);
-    return full.value;
   }
 }
 
@@ -127,8 +120,25 @@ async function startComponents(
     });
     await unlessShutdown(starting, signal);
   }
-  const settings = await readPolicySyncSettings(opts, kubeConfig, log, signal);
-  if (settings.policySyncPathPrefix === '') {
+  const felixLayers = await readFelixLayers(opts, kubeConfig, log, signal);
+  const syncSettings = policySyncSettings({ env: process.env, felixLayers });
+  if (!syncSettings.ok) throw new Error(syncSettings.error);
+  const settings = syncSettings.value;
+  const enforcing = enforcementSettings({
+    env: process.env,
+    felixLayers,
+    datastoreType: settings.datastore.type,
+  });
+  if (!enforcing.ok) throw new Error(enforcing.error);
+  for (const w of enforcing.value.warnings) log.warn(w);
+  log.info(
+    { enabled: enforcing.value.enabled, because: enforcing.value.enabledBecause },
+    'L3/L4 enforcement',
+  );
+  if (!enforcing.value.enabled && enforcing.value.isExplicit)
+    await unlessShutdown(removeLeftoverTable(log.child({ component: 'enforcement' })), signal);
+
+  if (settings.policySyncPathPrefix === '' && !enforcing.value.enabled) {
     log.info('policySyncPathPrefix is empty: the PolicySync API is off, as in Felix');
   } else {
     const agentLog = log.child({ component: 'policy-sync' });
@@ -138,6 +148,7 @@ async function startComponents(
       nodeName: opts.nodeName,
       registry,
     });
+    const late: { enforcement?: NodeEnforcement } = {};
     const starting = startPolicySyncAgent({
       nodeName: opts.nodeName,
       datastore,
@@ -145,6 +156,8 @@ async function startComponents(
       registry,
       policySyncPathPrefix: settings.policySyncPathPrefix,
       socketLayout: settings.socketLayout,
+      calculateWithoutApi: enforcing.value.enabled,
+      onApplied: (_event, changes) => late.enforcement?.onChanges(changes),
     });
     components.push({
       name: 'policy-sync',
@@ -154,11 +167,31 @@ async function startComponents(
         await (await starting.catch(() => null))?.close();
       },
     });
-    await unlessShutdown(starting, signal);
-    log.info(
-      { prefix: settings.policySyncPathPrefix, from: settings.prefixSource, layout: settings.socketLayout },
-      'serving PolicySync',
-    );
+    const agent = await unlessShutdown(starting, signal);
+    if (settings.policySyncPathPrefix !== '')
+      log.info(
+        { prefix: settings.policySyncPathPrefix, from: settings.prefixSource, layout: settings.socketLayout },
+        'serving PolicySync',
+      );
+    if (enforcing.value.enabled) {
+      // The calculation is in sync: the first transaction enforces the whole picture.
+      const enforcement = createNodeEnforcement({
+        settings: enforcing.value,
+        calculator: agent.calculator,
+        log: log.child({ component: 'enforcement' }),
+        registry,
+      });
+      late.enforcement = enforcement;
+      const startingEnforcement = enforcement.start();
+      components.push({
+        name: 'enforcement',
+        close: async () => {
+          await startingEnforcement.catch(() => undefined);
+          await enforcement.close();
+        },
+      });
+      await unlessShutdown(startingEnforcement, signal);
+    }
   }
   if (opts.metricsAddr !== null) {
     const starting = startMetricsServer(opts.metricsAddr, registry);

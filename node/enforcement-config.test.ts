@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { FelixConfigLayer } from '../calico/felix-configuration.js';
+import { enforcementSettings, enforcementSettledByEnv } from './enforcement-config.js';
+
+const layer = (name: string, spec: Record<string, unknown>): FelixConfigLayer => ({
+  source: name === 'default' ? 'default' : 'node',
+  name,
+  spec,
+});
+
+describe('enforcementSettings', () => {
+  it.each([
+    {
+      why: 'on by default with the Kubernetes datastore',
+      env: {},
+      layers: [],
+      ds: 'kubernetes' as const,
+      enabled: true,
+    },
+    {
+      why: 'off by default with the file datastore',
+      env: {},
+      layers: [],
+      ds: 'file' as const,
+      enabled: false,
+    },
+    {
+      why: 'nftablesMode Disabled in FelixConfiguration turns it off',
+      env: {},
+      layers: [layer('default', { nftablesMode: 'Disabled' })],
+      ds: 'kubernetes' as const,
+      enabled: false,
+    },
+    {
+      why: 'the environment wins over FelixConfiguration',
+      env: { FELIX_NFTABLESMODE: 'Enabled' },
+      layers: [layer('default', { nftablesMode: 'Disabled' })],
+      ds: 'kubernetes' as const,
+      enabled: true,
+    },
+    {
+      why: 'the file datastore can be told to enforce',
+      env: { FELIX_NFTABLESMODE: 'auto' },
+      layers: [],
+      ds: 'file' as const,
+      enabled: true,
+    },
+    {
+      why: 'the node resource wins over default',
+      env: {},
+      layers: [layer('node.n1', { nftablesMode: 'Enabled' }), layer('default', { nftablesMode: 'Disabled' })],
+      ds: 'kubernetes' as const,
+      enabled: true,
+    },
+  ])('$why', ({ env, layers, ds, enabled }) => {
+    const r = enforcementSettings({ env, felixLayers: layers, datastoreType: ds });
+    expect(r.ok && r.value.enabled).toBe(enabled);
+  });
+
+  it('reads interfacePrefix and defaultEndpointToHostAction in Felix style', () => {
+    const r = enforcementSettings({
+      env: { FELIX_DEFAULTENDPOINTTOHOSTACTION: 'ACCEPT' },
+      felixLayers: [layer('default', { interfacePrefix: 'veth,tap', defaultEndpointToHostAction: 'Return' })],
+      datastoreType: 'kubernetes',
+    });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.interfacePrefix).toBe('veth');
+    expect(r.value.defaultEndpointToHostAction).toBe('Accept');
+    expect(r.value.warnings.join()).toMatch(/only "veth"/);
+  });
+
+  it.each([
+    [{}, [], 60_000],
+    [{ FELIX_IPTABLESREFRESHINTERVAL: '1.5' }, [], 1_500],
+    [{}, [layer('default', { iptablesRefreshInterval: '2m' })], 120_000],
+    [{ FELIX_IPTABLESREFRESHINTERVAL: '0' }, [], 0],
+  ])('reads the refresh interval from %j %j', (env, layers, ms) => {
+    const r = enforcementSettings({ env, felixLayers: layers, datastoreType: 'kubernetes' });
+    expect(r.ok && r.value.refreshIntervalMs).toBe(ms);
+  });
+
+  it('defaults to cali and Drop, as Felix does', () => {
+    const r = enforcementSettings({ env: {}, felixLayers: [], datastoreType: 'kubernetes' });
+    expect(r.ok && [r.value.interfacePrefix, r.value.defaultEndpointToHostAction]).toEqual(['cali', 'Drop']);
+  });
+
+  it.each([
+    [{ FELIX_NFTABLESMODE: 'sometimes' }, /nftablesMode .* must be Enabled, Disabled or Auto/],
+    [{ FELIX_DEFAULTENDPOINTTOHOSTACTION: 'Allow' }, /must be Drop, Accept or Return/],
+    [{ FELIX_INTERFACEPREFIX: 'a b' }, /interface name prefix/],
+  ])('refuses %j', (env, error) => {
+    const r = enforcementSettings({ env, felixLayers: [], datastoreType: 'kubernetes' });
+    expect(r.ok ? '' : r.error).toMatch(error);
+  });
+
+  it.each([
+    [{}, false],
+    [{ FELIX_NFTABLESMODE: 'Disabled' }, true],
+    [{ FELIX_NFTABLESMODE: 'Enabled' }, false],
+    [
+      {
+        FELIX_NFTABLESMODE: 'Enabled',
+        FELIX_INTERFACEPREFIX: 'cali',
+        FELIX_DEFAULTENDPOINTTOHOSTACTION: 'Drop',
+        FELIX_IPTABLESREFRESHINTERVAL: '60',
+      },
+      true,
+    ],
+  ])('the environment %j settles it alone: %s', (env, settled) => {
+    expect(enforcementSettledByEnv(env)).toBe(settled);
+  });
+});

@@ -1,0 +1,159 @@
+// alp-node's L3/L4 enforcement: the agent's calculation (the per-endpoint views that also feed
+// PolicySync) becomes the nftables renderer's state; the enforcement controller keeps our table
+// equal to it and the workload interfaces keep each pod's route and sysctls. Starts only once
+// the calculation is in sync, so the first transaction (which replaces whatever an earlier run
+// left) never enforces a partial picture.
+import type { Registry } from 'prom-client';
+import type { CalcChanges, PolicyCalculator } from '../agent/calc/calculator.js';
+import type { EndpointView } from '../agent/calc/endpoint-view.js';
+import type { Logger } from '../daemon/log.js';
+import {
+  DEFAULT_ENFORCEMENT_CONFIG,
+  enforcementConfigProblem,
+  parseRuleCounters,
+  renderChanges,
+  renderFull,
+  renderProblems,
+  renderRemoveTable,
+  type DataplaneState,
+  type EnforcementConfig,
+} from '../dataplane/core/index.js';
+import { Enforcement } from '../dataplane/shell/enforcement.js';
+import { NftChannel, nftUnavailableReason } from '../dataplane/shell/nft-channel.js';
+import { registerRuleMetrics } from '../dataplane/shell/rule-metrics.js';
+import { WorkloadInterfaces } from '../dataplane/shell/workload-interfaces.js';
+import type { WorkloadEndpointNets } from '../dataplane/shell/workload-plan.js';
+import { dataplaneState } from './dataplane-state.js';
+import type { EnforcementSettings } from './enforcement-config.js';
+
+export interface NodeEnforcement {
+  /** Feed of the agent's changes (its onApplied); safe to call before start(). */
+  onChanges(changes: CalcChanges): void;
+  /** Programs the table (one transaction replacing any earlier one) and the workload interfaces. */
+  start(): Promise<void>;
+  /** Leaves the rules in force. */
+  close(): Promise<void>;
+}
+
+export interface NodeEnforcementOptions {
+  readonly settings: EnforcementSettings;
+  readonly calculator: PolicyCalculator;
+  readonly log: Logger;
+  readonly registry: Registry;
+}
+
+function endpointNets(state: DataplaneState): WorkloadEndpointNets[] {
+  return [...state.endpoints.values()].map((e) => ({ iface: e.iface, nets: [...e.ipv4Nets, ...e.ipv6Nets] }));
+}
+
+export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforcement {
+  const { log, calculator: calc } = opts;
+  const config: EnforcementConfig = {
+    ...DEFAULT_ENFORCEMENT_CONFIG,
+    interfacePrefix: opts.settings.interfacePrefix,
+    defaultEndpointToHostAction: opts.settings.defaultEndpointToHostAction,
+  };
+  const views = new Map<string, EndpointView>();
+  for (const id of calc.localEndpointIds()) {
+    const v = calc.endpointView(id);
+    if (v !== null) views.set(id, v);
+  }
+  let problems = new Set<string>();
+  const build = (): DataplaneState => {
+    const state = dataplaneState(views.values(), config);
+    const now = new Set(renderProblems(state));
+    for (const p of now) if (!problems.has(p)) log.warn({ problem: p }, 'enforcing with a problem');
+    problems = now;
+    return state;
+  };
+
+  const channel = new NftChannel({ log });
+  const enforcement = new Enforcement<DataplaneState>({
+    channel,
+    renderer: { renderFull, renderChanges, renderRemoveTable: () => renderRemoveTable(config.tableName) },
+    tableName: config.tableName,
+    log,
+    registry: opts.registry,
+    resyncIntervalMs: opts.settings.refreshIntervalMs,
+  });
+  registerRuleMetrics(opts.registry, {
+    readTable: () => channel.read(['-j', 'list', 'table', 'inet', config.tableName]),
+    counters: (json) => {
+      const state = enforcement.appliedState;
+      return state === null ? [] : parseRuleCounters(json, state);
+    },
+  });
+  const workloads = new WorkloadInterfaces({ interfacePrefix: config.interfacePrefix, log });
+  let isStarted = false;
+  let isDirty = false;
+  let isScheduled = false;
+
+  // Events arrive one by one; a burst (a relist, a namespace relabel) is folded into one state.
+  const rebuild = (): void => {
+    isScheduled = false;
+    isDirty = false;
+    const state = build();
+    enforcement.update(state);
+    workloads.update(endpointNets(state));
+  };
+  const schedule = (): void => {
+    if (!isStarted || isScheduled) return;
+    isScheduled = true;
+    setImmediate(rebuild);
+  };
+  return {
+    onChanges(changes) {
+      if (changes.endpoints.size === 0) return;
+      for (const id of changes.endpoints) {
+        const v = calc.endpointView(id);
+        if (v === null) views.delete(id);
+        else views.set(id, v);
+      }
+      isDirty = true;
+      schedule();
+    },
+    async start() {
+      const problem = enforcementConfigProblem(config);
+      if (problem !== null) throw new Error(`cannot enforce policy: ${problem}`);
+      isDirty = false;
+      const initial = build();
+      await enforcement.start(initial);
+      await workloads.start(endpointNets(initial));
+      isStarted = true;
+      if (isDirty) schedule();
+      log.info(
+        {
+          table: `inet ${config.tableName}`,
+          endpoints: initial.endpoints.size,
+          policies: initial.policies.size,
+        },
+        'enforcing policy with nftables',
+      );
+    },
+    async close() {
+      isStarted = false;
+      workloads.close();
+      await enforcement.close();
+    },
+  };
+}
+
+/**
+ * Enforcement is off: remove our table if an earlier run left one. Quiet when nftables is not
+ * usable here (then there is no table of ours either).
+ */
+export async function removeLeftoverTable(log: Logger): Promise<void> {
+  if ((await nftUnavailableReason()) !== null) return;
+  const channel = new NftChannel({ log });
+  try {
+    const tables = await channel.read(['list', 'tables']);
+    if (!tables.split('\n').includes(`table inet ${DEFAULT_ENFORCEMENT_CONFIG.tableName}`)) return;
+    await channel.apply(renderRemoveTable(DEFAULT_ENFORCEMENT_CONFIG.tableName));
+    log.info(
+      { table: `inet ${DEFAULT_ENFORCEMENT_CONFIG.tableName}` },
+      'enforcement is off: removed our nftables table',
+    );
+  } finally {
+    await channel.close();
+  }
+}

@@ -1,0 +1,153 @@
+// The enforcement controller against the real nftables, in a scratch namespace, with a tiny
+// stand-in renderer (a set of allowed ports): the first apply replaces a table left by an earlier
+// run in one transaction, changes go in as incremental transactions, a burst is coalesced, a table
+// flushed or a chain deleted behind our back is found and replaced, a refused incremental
+// transaction is followed by a full replace, close() leaves the rules, disable() removes them,
+// and a missing nft is one clear error with nothing programmed. Needs root.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { silentLogger } from '../../daemon/log.js';
+import {
+  Enforcement,
+  EnforcementUnavailableError,
+  type Renderer,
+} from '../../dataplane/shell/enforcement.js';
+import { NftChannel } from '../../dataplane/shell/nft-channel.js';
+import { createNamespace, deleteNamespace, nsRun } from '../harness/netns.js';
+import { describeWithNft } from './nft-gate.js';
+
+const TABLE = 'alp-test';
+
+interface PortsState {
+  readonly ports: readonly number[];
+  /** Text an incremental transaction appends (to make one fail on purpose). */
+  readonly poison?: string;
+}
+
+const renderer: Renderer<PortsState> = {
+  renderFull: (s) =>
+    [
+      `table inet ${TABLE} {}`,
+      `delete table inet ${TABLE}`,
+      `table inet ${TABLE} {`,
+      '\tset ports {',
+      '\t\ttype inet_service',
+      ...(s.ports.length > 0 ? [`\t\telements = { ${s.ports.join(',\n\t\t\t')} }`] : []),
+      '\t}',
+      '\tchain input {',
+      '\t\ttype filter hook input priority 0; policy accept;',
+      '\t\ttcp dport @ports accept',
+      '\t\ttcp dport 1-1000 drop',
+      '\t}',
+      '}',
+    ].join('\n'),
+  renderChanges: (prev, next) => {
+    const added = next.ports.filter((p) => !prev.ports.includes(p));
+    const removed = prev.ports.filter((p) => !next.ports.includes(p));
+    const out: string[] = [];
+    if (added.length > 0) out.push(`add element inet ${TABLE} ports { ${added.join(', ')} }`);
+    if (removed.length > 0) out.push(`delete element inet ${TABLE} ports { ${removed.join(', ')} }`);
+    if (next.poison !== undefined) out.push(next.poison);
+    return out.join('\n');
+  },
+  renderRemoveTable: () => `table inet ${TABLE} {}\ndelete table inet ${TABLE}`,
+};
+
+describeWithNft('enforcement controller (root, network namespace)', () => {
+  let ns: string;
+  const nft = (): string[] => ['ip', 'netns', 'exec', ns, 'nft'];
+  const transactions: string[] = [];
+  const start = async (initial: PortsState): Promise<Enforcement<PortsState>> => {
+    const channel = new NftChannel({ log: silentLogger(), nftCommand: nft() });
+    const counting: Renderer<PortsState> = {
+      renderFull: (s) => renderer.renderFull(s),
+      renderChanges: (a, b) => {
+        const text = renderer.renderChanges(a, b);
+        if (text !== '') transactions.push(text);
+        return text;
+      },
+      renderRemoveTable: renderer.renderRemoveTable,
+    };
+    const e = new Enforcement({
+      channel,
+      renderer: counting,
+      tableName: TABLE,
+      log: silentLogger(),
+      registry: new Registry(),
+      resyncIntervalMs: 0,
+    });
+    await e.start(initial, nft());
+    return e;
+  };
+  const ports = async (): Promise<number[]> => {
+    const json = await nsRun(ns, ['nft', '-j', 'list', 'set', 'inet', TABLE, 'ports']);
+    const set = (JSON.parse(json) as { nftables: { set?: { elem?: number[] } }[] }).nftables.find(
+      (i) => i.set,
+    );
+    return [...(set?.set?.elem ?? [])].sort((a, b) => a - b);
+  };
+  const tableExists = async (): Promise<boolean> =>
+    (await nsRun(ns, ['nft', 'list', 'tables'])).includes(`table inet ${TABLE}`);
+
+  beforeAll(async () => {
+    ns = await createNamespace('enf');
+  });
+  afterAll(async () => {
+    await deleteNamespace(ns);
+  });
+
+  it('replaces an earlier table in one go, then applies a burst of changes as few transactions', async () => {
+    await nsRun(ns, ['nft', '-f', '-'], renderer.renderFull({ ports: [9] }));
+    const e = await start({ ports: [80] });
+    expect(await ports()).toEqual([80]);
+    transactions.length = 0;
+    for (let i = 1; i <= 30; i++) e.update({ ports: [80, ...Array.from({ length: i }, (_, j) => 100 + j)] });
+    await e.settled();
+    expect(await ports()).toEqual([80, ...Array.from({ length: 30 }, (_, j) => 100 + j)]);
+    expect(transactions.length).toBeLessThan(10);
+    await e.close();
+    // close() leaves the rules in force for the next run.
+    expect(await ports()).toHaveLength(31);
+  });
+
+  it('finds a flushed table or a deleted chain and replaces the table', async () => {
+    const e = await start({ ports: [80, 443] });
+    expect(await e.checkNow()).toBeNull();
+    await nsRun(ns, ['nft', 'flush', 'table', 'inet', TABLE]);
+    expect(await e.checkNow()).toMatch(/chain input has 0 rules/);
+    expect(await ports()).toEqual([80, 443]);
+    expect(await e.checkNow()).toBeNull();
+    await nsRun(ns, ['nft', 'delete', 'table', 'inet', TABLE]);
+    expect(await e.checkNow()).toBe('table missing');
+    expect(await ports()).toEqual([80, 443]);
+    await e.close();
+  });
+
+  it('follows a refused incremental transaction with a full replace', async () => {
+    const e = await start({ ports: [80] });
+    e.update({ ports: [80, 81], poison: `delete chain inet ${TABLE} no-such-chain` });
+    await e.settled();
+    expect(await ports()).toEqual([80, 81]);
+    await e.close();
+  });
+
+  it('removes the table only when enforcement is switched off', async () => {
+    const e = await start({ ports: [80] });
+    await e.disable();
+    expect(await tableExists()).toBe(false);
+  });
+
+  it('refuses to start without nft, programming nothing', async () => {
+    const channel = new NftChannel({ log: silentLogger(), nftCommand: ['/nonexistent/nft'] });
+    const e = new Enforcement({
+      channel,
+      renderer,
+      tableName: TABLE,
+      log: silentLogger(),
+      registry: new Registry(),
+    });
+    await expect(e.start({ ports: [80] }, ['/nonexistent/nft'])).rejects.toThrow(EnforcementUnavailableError);
+    await expect(e.start({ ports: [80] }, ['/nonexistent/nft'])).rejects.toThrow(/apt-get install nftables/);
+    expect(await tableExists()).toBe(false);
+  });
+});

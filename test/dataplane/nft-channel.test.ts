@@ -1,0 +1,116 @@
+// The long-lived `nft -i` channel against the real nftables, in a scratch network namespace: many
+// transactions through one child, a refused transaction applying nothing and saying why in nft's
+// words, transactions after a failure still working, a child killed from outside failing only
+// what was in flight, and the one-process-per-transaction mode. Needs root.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { silentLogger } from '../../daemon/log.js';
+import { NftChannel, NftError, nftUnavailableReason } from '../../dataplane/shell/nft-channel.js';
+import { createNamespace, deleteNamespace, nsRun, run } from '../harness/netns.js';
+import { describeWithNft } from './nft-gate.js';
+
+describeWithNft('nft channel (root, network namespace)', () => {
+  let ns: string;
+  const channels: NftChannel[] = [];
+  const open = (mode: 'channel' | 'process' = 'channel'): NftChannel => {
+    const c = new NftChannel({ log: silentLogger(), mode, nftCommand: ['ip', 'netns', 'exec', ns, 'nft'] });
+    channels.push(c);
+    return c;
+  };
+  const tables = async (): Promise<string[]> =>
+    (await nsRun(ns, ['nft', 'list', 'tables'])).split('\n').filter(Boolean).sort();
+
+  beforeAll(async () => {
+    ns = await createNamespace('nftch');
+  });
+  afterAll(async () => {
+    for (const c of channels) await c.close();
+    await deleteNamespace(ns);
+  });
+
+  it('applies many multi-line transactions through one nft child', async () => {
+    const ch = open();
+    await ch.apply(
+      [
+        'table inet t {',
+        '  set s { type ipv4_addr; flags interval; }',
+        '  chain c {',
+        '    type filter hook input priority 0; policy accept;',
+        '    ip saddr @s counter comment "from s"',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => ch.apply(`add element inet t s { 10.0.${i}.0/24 }`)),
+    );
+    const set = await nsRun(ns, ['nft', '-j', 'list', 'set', 'inet', 't', 's']);
+    expect(set).toContain('"10.0.49.0"');
+    expect(ch.childrenStarted).toBe(1);
+  });
+
+  it('refuses a whole transaction when one command fails, and keeps working after it', async () => {
+    const ch = open();
+    const failing = ch.apply('add table inet half\nadd chain inet half c\ndelete chain inet half nothere');
+    await expect(failing).rejects.toBeInstanceOf(NftError);
+    await expect(failing).rejects.toThrow(/No such file or directory/);
+    expect(await tables()).not.toContain('table inet half');
+    await expect(
+      ch.apply('add table inet bad-syntax\nadd rule inet bad-syntax nonsense here'),
+    ).rejects.toThrow(/Error/);
+    await ch.apply('add table inet after');
+    expect(await tables()).toContain('table inet after');
+    expect(ch.childrenStarted).toBe(1);
+  });
+
+  it('fails what was in flight when nft dies, then starts a new child', async () => {
+    const ch = open();
+    await ch.apply('add table inet before-kill');
+    const pids = (await run(['ip', 'netns', 'pids', ns])).split('\n').filter((p) => /^\d+$/.test(p));
+    for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+    // A transaction sent before the exit is noticed fails (the caller resyncs); later ones work.
+    await expect
+      .poll(
+        () =>
+          ch.apply('add table inet after-kill').then(
+            () => 'applied',
+            (e: Error) => e.message,
+          ),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe('applied');
+    expect(await tables()).toContain('table inet after-kill');
+    expect(ch.childrenStarted).toBe(2);
+  });
+
+  it('runs one nft process per transaction in process mode, with the same errors', async () => {
+    const ch = open('process');
+    await ch.apply('add table inet by-process');
+    await expect(ch.apply('delete table inet never-there')).rejects.toThrow(/No such file or directory/);
+    expect(await tables()).toContain('table inet by-process');
+    expect(ch.childrenStarted).toBe(0);
+  });
+
+  it('keeps order when a large transaction runs in its own process between small ones', async () => {
+    const ch = open();
+    const big = Array.from({ length: 2000 }, (_, i) => `10.9.${i >> 8}.${i & 255}`).join(', ');
+    const results = await Promise.all([
+      ch.apply('add table inet order\nadd set inet order s { type ipv4_addr; }'),
+      ch.apply(`add element inet order s { ${big} }`),
+      ch.apply('delete element inet order s { 10.9.0.1 }'),
+      ch.apply('add element inet order s { 10.8.0.1 }'),
+    ]);
+    expect(results).toHaveLength(4);
+    const set = await nsRun(ns, ['nft', '-j', 'list', 'set', 'inet', 'order', 's']);
+    expect(set).not.toContain('"10.9.0.1"');
+    expect(set).toContain('"10.9.7.207"');
+    expect(set).toContain('"10.8.0.1"');
+    expect(ch.childrenStarted).toBe(1);
+  });
+
+  it('says clearly when nft cannot run', async () => {
+    expect(await nftUnavailableReason(['/nonexistent/nft'])).toMatch(/not installed/);
+    expect(await nftUnavailableReason(['ip', 'netns', 'exec', ns, 'nft'])).toBeNull();
+  });
+});
