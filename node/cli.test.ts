@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_STATE_DIR, parseAlpNodeArgs } from './cli.js';
+import { DEFAULT_STATE_DIR, parseAlpNodeArgs, USAGE } from './cli.js';
 
 describe('parseAlpNodeArgs', () => {
   it('takes the node name from NODENAME and defaults the rest', () => {
@@ -12,6 +12,7 @@ describe('parseAlpNodeArgs', () => {
         wgSocketDir: null,
         wireguardDevice: 'auto',
         wireguardKeyRotationIntervalMs: 0,
+        wireguardStrict: false,
         metricsAddr: null,
         logLevel: 'info',
         logFormat: 'json',
@@ -34,6 +35,7 @@ describe('parseAlpNodeArgs', () => {
         'userspace',
         '--wireguard-key-rotation-interval',
         '1h30m',
+        '--wireguard-strict',
         '--metrics-addr',
         ':9091',
         '--log-level',
@@ -52,6 +54,7 @@ describe('parseAlpNodeArgs', () => {
         wgSocketDir: '/w',
         wireguardDevice: 'userspace',
         wireguardKeyRotationIntervalMs: 5_400_000,
+        wireguardStrict: true,
         metricsAddr: ':9091',
         logLevel: 'debug',
         logFormat: 'text',
@@ -126,6 +129,22 @@ describe('parseAlpNodeArgs', () => {
   it('takes the key rotation interval from the environment when the flag is absent', () => {
     const r = parseAlpNodeArgs([], { NODENAME: 'n', ALP_WIREGUARD_KEY_ROTATION_INTERVAL: '12h' });
     expect(r.kind === 'run' && r.options.wireguardKeyRotationIntervalMs).toBe(43_200_000);
+  });
+
+  it('turns WireGuard strict mode on from the flag or ALP_WIREGUARD_STRICT=true only', () => {
+    const strict = (argv: string[], value?: string) => {
+      const r = parseAlpNodeArgs(argv, { NODENAME: 'n', ALP_WIREGUARD_STRICT: value });
+      return r.kind === 'run' ? r.options.wireguardStrict : r.kind;
+    };
+    expect(strict([])).toBe(false);
+    expect(strict([], '')).toBe(false);
+    expect(strict([], 'false')).toBe(false);
+    expect(strict([], 'true')).toBe(true);
+    expect(strict(['--wireguard-strict'])).toBe(true);
+    expect(strict(['--wireguard-strict'], 'false')).toBe(true);
+    expect(strict([], 'yes')).toBe('usage-error');
+    expect(parseAlpNodeArgs(['-h'], {}).kind === 'help' && USAGE.includes('--wireguard-strict')).toBe(true);
+    expect(USAGE).toContain('ALP_WIREGUARD_STRICT');
   });
 
   it('prints help for -h', () => {

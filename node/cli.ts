@@ -18,6 +18,8 @@ export interface AlpNodeOptions {
   readonly wireguardDevice: WireguardDeviceMode;
   /** 0: rotate the WireGuard keys only on demand. */
   readonly wireguardKeyRotationIntervalMs: number;
+  /** Strict mode (not in Calico): with enforcement, drop pod traffic to peers' CIDRs not via the tunnel. */
+  readonly wireguardStrict: boolean;
   readonly metricsAddr: string | null;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
@@ -51,6 +53,9 @@ Flags:
                                  rotate the WireGuard keys this often, e.g. 24h (Go duration,
                                  at least 1s; default 0: only on demand). Also on SIGUSR2, or
                                  when our Node gets the annotation alp-mesh.io/wireguard-rotate-key
+      --wireguard-strict         with enforcement on, drop forwarded pod traffic to a keyed peer's
+                                 pod CIDRs that would leave by any interface but the WireGuard
+                                 device (no plaintext while a device is down; not in Calico)
       --metrics-addr <host:port> serve Prometheus metrics on http://<host:port>/metrics (off by default)
       --log-level <level>        ${LOG_LEVELS.join('|')} (default info)
       --log-format <format>      json|text (default json)
@@ -64,6 +69,7 @@ Environment:
   FELIX_POLICYSYNCPATHPREFIX     PolicySync socket directory (overrides FelixConfiguration; empty: off)
   ALP_POLICY_SYNC_LAYOUT         csi (Calico's CSI driver layout, default) or driverless
   ALP_WIREGUARD_KEY_ROTATION_INTERVAL  as --wireguard-key-rotation-interval (the flag wins)
+  ALP_WIREGUARD_STRICT           true: as --wireguard-strict (false or unset: off)
   FELIX_NFTABLESMODE             Enabled|Auto (enforce) or Disabled (remove our table); default:
                                  on with the Kubernetes datastore, off with the file datastore
   FELIX_INTERFACEPREFIX          workload interface prefix (default cali)
@@ -78,6 +84,7 @@ const OPTIONS = {
   'wg-socket-dir': { type: 'string' },
   'wireguard-device': { type: 'string' },
   'wireguard-key-rotation-interval': { type: 'string' },
+  'wireguard-strict': { type: 'boolean' },
   'metrics-addr': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
@@ -123,6 +130,11 @@ export function parseAlpNodeArgs(
       error: `invalid WireGuard key rotation interval "${rotationText}" (a duration such as 24h, at least 1s, or 0 for off)`,
     };
   }
+  const strictEnv = nonEmpty(env.ALP_WIREGUARD_STRICT);
+  if (strictEnv !== undefined && strictEnv !== 'true' && strictEnv !== 'false') {
+    return { kind: 'usage-error', error: `invalid ALP_WIREGUARD_STRICT "${strictEnv}" (true or false)` };
+  }
+  const wireguardStrict = values['wireguard-strict'] === true || strictEnv === 'true';
   for (const flag of ['state-dir', 'wg-socket-dir', 'kubeconfig', 'metrics-addr'] as const) {
     if (values[flag] === '') return { kind: 'usage-error', error: `--${flag} must not be empty` };
   }
@@ -143,6 +155,7 @@ export function parseAlpNodeArgs(
       wgSocketDir: values['wg-socket-dir'] ?? null,
       wireguardDevice: device,
       wireguardKeyRotationIntervalMs: rotationMs,
+      wireguardStrict,
       metricsAddr: values['metrics-addr'] ?? null,
       logLevel: logLevel as LogLevel,
       logFormat,

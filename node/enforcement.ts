@@ -17,6 +17,7 @@ import {
   renderRemoveTable,
   type DataplaneState,
   type EnforcementConfig,
+  type WireguardFirewall,
 } from '../dataplane/core/index.js';
 import { Enforcement } from '../dataplane/shell/enforcement.js';
 import { NftChannel, nftUnavailableReason } from '../dataplane/shell/nft-channel.js';
@@ -31,6 +32,11 @@ export interface NodeEnforcement {
   onChanges(changes: CalcChanges): void;
   /** Programs the table (one transaction replacing any earlier one) and the workload interfaces. */
   start(): Promise<void>;
+  /**
+   * WireGuard's firewall pieces (its port, host-encryption mark, strict drop), or null for none;
+   * rebuilds the table when started. A value the renderer refuses is logged and ignored.
+   */
+  setWireguard(fw: WireguardFirewall | null): void;
   /** Leaves the rules in force. */
   close(): Promise<void>;
 }
@@ -40,6 +46,8 @@ export interface NodeEnforcementOptions {
   readonly calculator: PolicyCalculator;
   readonly log: Logger;
   readonly registry: Registry;
+  /** WireGuard's firewall pieces at start; default none (see setWireguard). */
+  readonly wireguard?: WireguardFirewall | null;
 }
 
 function endpointNets(state: DataplaneState): WorkloadEndpointNets[] {
@@ -48,10 +56,11 @@ function endpointNets(state: DataplaneState): WorkloadEndpointNets[] {
 
 export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforcement {
   const { log, calculator: calc } = opts;
-  const config: EnforcementConfig = {
+  let config: EnforcementConfig = {
     ...DEFAULT_ENFORCEMENT_CONFIG,
     interfacePrefix: opts.settings.interfacePrefix,
     defaultEndpointToHostAction: opts.settings.defaultEndpointToHostAction,
+    wireguard: opts.wireguard ?? null,
   };
   const views = new Map<string, EndpointView>();
   for (const id of calc.localEndpointIds()) {
@@ -112,7 +121,40 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
       isDirty = true;
       schedule();
     },
+    setWireguard(fw) {
+      if (JSON.stringify(fw) === JSON.stringify(config.wireguard)) return;
+      const next = { ...config, wireguard: fw };
+      const problem = enforcementConfigProblem(next);
+      if (problem !== null) {
+        log.error({ problem }, 'WireGuard firewall settings refused; keeping the previous ones');
+        return;
+      }
+      config = next;
+      log.info(
+        {
+          wireguard:
+            fw === null
+              ? null
+              : {
+                  device: fw.interfaceName,
+                  port: fw.listenPort,
+                  strict: fw.strict,
+                  peerCidrs: fw.peerPodCidrs.length,
+                },
+        },
+        'WireGuard firewall changed',
+      );
+      isDirty = true;
+      schedule();
+    },
     async start() {
+      if (config.wireguard !== null) {
+        const problem = enforcementConfigProblem(config);
+        if (problem !== null) {
+          log.error({ problem }, 'WireGuard firewall settings refused; enforcing without them');
+          config = { ...config, wireguard: null };
+        }
+      }
       const problem = enforcementConfigProblem(config);
       if (problem !== null) throw new Error(`cannot enforce policy: ${problem}`);
       isDirty = false;

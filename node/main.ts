@@ -9,7 +9,7 @@ import { describeApiError } from '../kube/api-client.js';
 import { createLogger, type Logger } from '../daemon/log.js';
 import { startMetricsServer } from '../daemon/metrics-server.js';
 import { packageVersion } from '../daemon/version.js';
-import { startWireguard } from '../wireguard/index.js';
+import { startWireguard, type WireguardHandle } from '../wireguard/index.js';
 import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
 import { openDatastore } from '../agent/datastore/open-datastore.js';
 import { readFelixConfigurations } from '../kube/felix-configurations.js';
@@ -18,6 +18,7 @@ import { startPolicySyncAgent } from '../agent/policy-sync-agent.js';
 import { policySyncSettings } from '../agent/policy-sync-config.js';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
 import { createNodeEnforcement, removeLeftoverTable, type NodeEnforcement } from './enforcement.js';
+import { wireguardFirewall } from './wireguard-firewall.js';
 import { enforcementSettings, enforcementSettledByEnv } from './enforcement-config.js';
 
 /** Anything main starts: it must stop cleanly when asked, even while it is still starting. */
@@ -101,6 +102,7 @@ async function startComponents(
   components: Component[],
   signal: AbortSignal,
 ): Promise<void> {
+  let wireguard: WireguardHandle | null = null;
   if (kubeConfig === null) {
     log.warn('no Kubernetes API configured: the WireGuard mesh manager is off (file datastore only)');
   } else {
@@ -118,7 +120,7 @@ async function startComponents(
       name: 'wireguard',
       close: async () => (await starting.catch(() => null))?.close(),
     });
-    await unlessShutdown(starting, signal);
+    wireguard = await unlessShutdown(starting, signal);
   }
   const felixLayers = await readFelixLayers(opts, kubeConfig, log, signal);
   const syncSettings = policySyncSettings({ env: process.env, felixLayers });
@@ -174,14 +176,22 @@ async function startComponents(
         'serving PolicySync',
       );
     if (enforcing.value.enabled) {
+      const wgFirewallOpts = { strict: opts.wireguardStrict };
       // The calculation is in sync: the first transaction enforces the whole picture.
       const enforcement = createNodeEnforcement({
         settings: enforcing.value,
         calculator: agent.calculator,
         log: log.child({ component: 'enforcement' }),
         registry,
+        wireguard: wireguard === null ? null : wireguardFirewall(wireguard.firewallFacts(), wgFirewallOpts),
       });
       late.enforcement = enforcement;
+      if (wireguard !== null) {
+        const unsubscribe = wireguard.onFirewallFacts((facts) =>
+          enforcement.setWireguard(wireguardFirewall(facts, wgFirewallOpts)),
+        );
+        components.push({ name: 'wireguard-firewall', close: () => Promise.resolve(void unsubscribe()) });
+      }
       const startingEnforcement = enforcement.start();
       components.push({
         name: 'enforcement',

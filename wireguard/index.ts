@@ -10,7 +10,10 @@ import { LinkWatcher } from './shell/link-watcher.js';
 import { WireguardMetrics } from './shell/metrics.js';
 import { createRunner } from './shell/runner.js';
 
+import type { WireguardFirewallFacts } from './core/firewall-facts.js';
+
 export type { DeviceMode } from './shell/dataplane.js';
+export type { WireguardFamilyFacts, WireguardFirewallFacts } from './core/firewall-facts.js';
 
 export interface WireguardOptions {
   readonly nodeName: string;
@@ -38,6 +41,10 @@ export interface WireguardHandle {
   close(): Promise<void>;
   /** Resolves when no reconcile or annotation update is in progress (tests, benchmarks). */
   idle(): Promise<void>;
+  /** What a node firewall needs to know about WireGuard now (no families while it is off). */
+  firewallFacts(): WireguardFirewallFacts;
+  /** Calls `listener` on every change of firewallFacts(); returns the unsubscribe function. */
+  onFirewallFacts(listener: (facts: WireguardFirewallFacts) => void): () => void;
 }
 
 /**
@@ -119,5 +126,7 @@ export async function startWireguard(opts: WireguardOptions): Promise<WireguardH
       log.info('wireguard stopped');
     },
     idle: () => ctl.idle(),
+    firewallFacts: () => ctl.firewallFacts(),
+    onFirewallFacts: (listener) => ctl.onFirewallFacts(listener),
   };
 }

@@ -37,6 +37,12 @@ import {
 import { NodePublisher } from './node-publisher.js';
 import type { FamilyStatus } from '../core/annotations.js';
 import { FamilyReconciler } from './reconciler.js';
+import {
+  firewallFactsOf,
+  NO_WIREGUARD_FACTS,
+  sameFirewallFacts,
+  type WireguardFirewallFacts,
+} from '../core/firewall-facts.js';
 import { readStartState } from './start-state.js';
 import type { Step } from '../core/plan.js';
 
@@ -79,6 +85,8 @@ export class WireguardController {
   private isScheduled = false;
   private isClosed = false;
   private readonly linkTimers = new Map<IpFamily, NodeJS.Timeout>();
+  private firewall: WireguardFirewallFacts = NO_WIREGUARD_FACTS;
+  private readonly firewallListeners = new Set<(facts: WireguardFirewallFacts) => void>();
   /** Ends the publisher's requests in flight on close(), rather than waiting out their deadline. */
   private readonly closing = new AbortController();
 
@@ -96,6 +104,7 @@ export class WireguardController {
             onApplied: (status, kind, ms, steps) => this.onApplied(status, kind, ms, steps),
             onError: (family, err) => {
               opts.metrics.failed(family);
+              this.updateFirewall();
               log.error(
                 { family: `v${family}`, err: err instanceof Error ? err.message : String(err) },
                 'reconcile failed; will resync',
@@ -194,6 +203,17 @@ export class WireguardController {
       if (dump !== null) out.push({ iface, dump });
     }
     return out;
+  }
+
+  /** What a node firewall needs (device, port, peer CIDRs, host-encryption mark), as last computed. */
+  firewallFacts(): WireguardFirewallFacts {
+    return this.firewall;
+  }
+
+  /** Calls `listener` whenever firewallFacts() changes; returns the unsubscribe function. */
+  onFirewallFacts(listener: (facts: WireguardFirewallFacts) => void): () => void {
+    this.firewallListeners.add(listener);
+    return () => this.firewallListeners.delete(listener);
   }
 
   isMetricsEnabled(): boolean {
@@ -372,6 +392,7 @@ export class WireguardController {
     this.opts.metrics.reconciled(status.family, kind, durationMs, status.peers);
     const previous = this.statuses.get(status.family);
     this.statuses.set(status.family, status);
+    this.updateFirewall();
     // A rotation is over once the device carries the key published ahead of it.
     if (!status.enabled || this.pendingKeys.get(status.family) === status.publicKey)
       this.pendingKeys.delete(status.family);
@@ -397,6 +418,22 @@ export class WireguardController {
       const pending = this.pendingKeys.get(s.family);
       return pending === undefined || !s.enabled ? s : { ...s, publicKey: pending };
     });
+  }
+
+  private updateFirewall(): void {
+    const next = firewallFactsOf(
+      this.config ?? this.previousConfig,
+      this.reconcilers.map((r) => r.firewallFacts()),
+    );
+    if (sameFirewallFacts(next, this.firewall)) return;
+    this.firewall = next;
+    for (const listener of this.firewallListeners) {
+      try {
+        listener(next);
+      } catch (err) {
+        this.opts.log.error({ err: String(err) }, 'WireGuard firewall listener failed');
+      }
+    }
   }
 
   private reconcilerFor(family: IpFamily): FamilyReconciler {

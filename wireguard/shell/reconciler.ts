@@ -23,6 +23,7 @@ import { computePeerTable, PeerTableCache } from '../core/peer-table.js';
 import type { FamilyStatus } from '../core/annotations.js';
 import type { PeerConflict, SelfAddress } from '../core/peer-table-types.js';
 import { patchDevice } from '../core/device-delta.js';
+import { familyFactsOf, type WireguardFamilyFacts } from '../core/firewall-facts.js';
 import { planDevice, type Step } from '../core/plan.js';
 
 export interface ReconcileInputs {
@@ -45,6 +46,8 @@ export class FamilyReconciler {
   private isDirty = false;
   private needsFull = true;
   private lastDesired: DesiredState | null = null;
+  /** The firewall facts of the device being programmed (set before programming it, so it shows the intent even when programming fails). */
+  private firewall: WireguardFamilyFacts | null = null;
   /** The enabled device we last programmed, to clean up after a rename or table change. */
   private lastTarget: { iface: string; table: number } | null = null;
   private lastFamily: string | null = null;
@@ -119,6 +122,11 @@ export class FamilyReconciler {
   /** The interface this family manages now (for link events and metrics). */
   currentInterface(): string | null {
     return this.inputs === null ? null : familyConfig(this.inputs.config, this.family).interfaceName;
+  }
+
+  /** Firewall facts of the last device computed; null while disabled or not computed yet. */
+  firewallFacts(): WireguardFamilyFacts | null {
+    return this.firewall;
   }
 
   isEnabled(): boolean {
@@ -199,6 +207,7 @@ export class FamilyReconciler {
       }
     }
     const { desired, peers, selfAddress, steps } = this.computeDesired(inputs, fam, full);
+    this.firewall = familyFactsOf(desired);
     if (steps !== null) {
       await this.dataplane.execute(steps, this.keyPair.privateKey);
       this.lastDesired = desired;
