@@ -1,0 +1,151 @@
+// alp-node with L3/L4 enforcement and WireGuard (wireguard-go) on two nodes: pods on different
+// nodes talk through the tunnel with the WireGuard rules in our table, and strict mode closes the
+// plaintext window. The window is made the way a dead userspace device makes it: traffic to the
+// peer's pods falls back to the main table (here by deleting the policy-routing rule, which
+// alp-node only restores at a full resync, switched off here), whose route leaves by eth0. Without
+// strict mode the pod's packets then cross the underlay in plaintext; with it they are dropped and
+// counted. Needs root, nftables, wireguard-go, wg, tcpdump and the API server.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
+import { waitFor } from '../harness/kube.js';
+import { run, spawnInNamespace, type NsProcess } from '../harness/netns.js';
+import { EnforcedCluster, type TestPod } from './cluster-fixture.js';
+import { describeWithNft } from './nft-gate.js';
+
+const ENV = {
+  FELIX_WIREGUARDENABLED: 'true',
+  // No periodic full resync: the rule the tests delete stays deleted until alp-node restarts.
+  FELIX_ROUTEREFRESHINTERVAL: '0',
+};
+
+describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envtest)', (api) => {
+  describeWithNft('two nodes, wireguard-go', () => {
+    let cluster: EnforcedCluster;
+    let a: TestPod;
+    let b: TestPod;
+
+    const start = async (i: number, strict: boolean): Promise<void> => {
+      const n = cluster.node(i);
+      n.alpNode = cluster.spawnAlpNode(
+        i,
+        n.name,
+        n.stateDir,
+        ['--wireguard-device', 'userspace', ...(strict ? ['--wireguard-strict'] : [])],
+        ENV,
+      );
+      await cluster.waitEnforcing(i);
+    };
+    const table = (i: number): Promise<string> => cluster.nft(i, ['list', 'table', 'inet', 'alp-mesh']);
+    /** The rules of our table that mention WireGuard, once they name the peer's CIDR (strict) or the port. */
+    const waitWireguardRules = (i: number, strict: boolean): Promise<string> =>
+      waitFor(
+        `node ${i}'s table to carry the WireGuard rules`,
+        async () => {
+          const text = await table(i);
+          const hasPort = /dport 51820 .*accept/.test(text);
+          const hasSet = text.includes(cluster.podCidr(i === 1 ? 2 : 1));
+          const hasStrict = text.includes('wireguard strict');
+          return hasPort && hasSet && hasStrict === strict ? text : undefined;
+        },
+        { timeoutMs: 60_000 },
+      );
+    const strictDrops = async (i: number): Promise<number> => {
+      const line = (await table(i))
+        .split('\n')
+        .find((l) => l.includes('wireguard strict') && l.includes('drop'));
+      const m = /counter packets (\d+)/.exec(line ?? '');
+      return m === null ? -1 : Number(m[1]);
+    };
+    /** Device up and handshaken with the other node: TCP from a to b works. */
+    const waitTalking = (): Promise<true> =>
+      waitFor(
+        'pod a to reach pod b',
+        async () => ((await cluster.probe(a, b, 'tcp', 80)).ok ? true : undefined),
+        { timeoutMs: 60_000 },
+      );
+    /** tcpdump on node 1's underlay interface, for pod b's address in the clear. */
+    const plaintextCapture = async (): Promise<NsProcess> => {
+      const dump = spawnInNamespace(cluster.node(1).ns, [
+        'tcpdump',
+        '--immediate-mode',
+        '-l',
+        '-n',
+        '-i',
+        'eth0',
+        `host ${b.ip}`,
+      ]);
+      await waitFor('tcpdump to listen', () => {
+        if (dump.child.exitCode !== null) throw new Error(`tcpdump exited: ${dump.lines.join('\n')}`);
+        return dump.lines.some((l) => l.includes('listening on')) ? true : undefined;
+      });
+      return dump;
+    };
+    const podPackets = (dump: NsProcess): string[] => dump.lines.filter((l) => l.includes(b.ip));
+    const deleteRule = (): Promise<string> =>
+      run(['ip', '-n', cluster.node(1).ns, 'rule', 'del', 'priority', '99']);
+
+    beforeAll(async () => {
+      const kc = api.kubeConfig();
+      cluster = new EnforcedCluster(kc, api.kubeconfigPath, Number(new URL(api.server).port));
+      await cluster.build(2, { ipForward: true });
+      const ns = await cluster.namespace('wg');
+      a = await cluster.addPod(1, ns, 'a', { app: 'a' });
+      b = await cluster.addPod(2, ns, 'b', { app: 'b' });
+      await start(1, false);
+      await start(2, false);
+    });
+
+    afterAll(async () => {
+      await cluster?.destroy();
+    });
+
+    it('accepts the WireGuard port and carries pod traffic through the tunnel, not in plaintext', async () => {
+      const text = await waitWireguardRules(1, false);
+      expect(text).not.toContain('wireguard strict');
+      await waitTalking();
+      const dump = await plaintextCapture();
+      try {
+        for (let k = 0; k < 3; k++) expect((await cluster.probe(a, b, 'tcp', 8080)).ok).toBe(true);
+        expect((await cluster.probe(a, b, 'udp', 80)).ok).toBe(true);
+      } finally {
+        await dump.stop();
+      }
+      expect(podPackets(dump)).toEqual([]);
+    });
+
+    it('without strict mode, traffic that misses the tunnel crosses the underlay in plaintext', async () => {
+      await deleteRule();
+      const dump = await plaintextCapture();
+      try {
+        await cluster.probe(a, b, 'tcp', 80);
+        await waitFor('a plaintext packet to pod b on the underlay', () =>
+          podPackets(dump).length > 0 ? true : undefined,
+        );
+      } finally {
+        await dump.stop();
+      }
+      expect(podPackets(dump).some((l) => l.includes(`${a.ip}.`) && l.includes(`> ${b.ip}.80`))).toBe(true);
+    });
+
+    it('with --wireguard-strict, that traffic is dropped and counted instead, and tunnelled traffic still flows', async () => {
+      await cluster.node(1).alpNode?.stop();
+      await start(1, true); // its first full resync puts the rule back
+      await waitWireguardRules(1, true);
+      await waitTalking();
+      expect(await strictDrops(1)).toBe(0);
+
+      await deleteRule();
+      const dump = await plaintextCapture();
+      let result;
+      try {
+        result = await cluster.probe(a, b, 'tcp', 80, 3_000);
+        expect((await cluster.probe(a, b, 'udp', 8080, 2_000)).ok).toBe(false);
+      } finally {
+        await dump.stop();
+      }
+      expect(result.ok).toBe(false);
+      expect(podPackets(dump)).toEqual([]);
+      expect(await strictDrops(1)).toBeGreaterThan(0);
+    });
+  });
+});
