@@ -146,6 +146,6 @@ describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envt
       expect(result.ok).toBe(false);
       expect(podPackets(dump)).toEqual([]);
       expect(await strictDrops(1)).toBeGreaterThan(0);
-    });
+    }, 180_000);
   });
 });
