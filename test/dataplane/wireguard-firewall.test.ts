@@ -7,6 +7,7 @@
 // counted. Needs root, nftables, wireguard-go, wg, tcpdump and the API server.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
+import type { Envtest } from '../harness/envtest/envtest.js';
 import { waitFor } from '../harness/kube.js';
 import { run, spawnInNamespace, type NsProcess } from '../harness/netns.js';
 import { EnforcedCluster, type TestPod } from './cluster-fixture.js';
@@ -20,6 +21,7 @@ const ENV = {
 
 describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envtest)', (api) => {
   describeWithNft('two nodes, wireguard-go', () => {
+    let own: Envtest | undefined;
     let cluster: EnforcedCluster;
     let a: TestPod;
     let b: TestPod;
@@ -85,8 +87,11 @@ describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envt
       run(['ip', '-n', cluster.node(1).ns, 'rule', 'del', 'priority', '99']);
 
     beforeAll(async () => {
-      const kc = api.kubeConfig();
-      cluster = new EnforcedCluster(kc, api.kubeconfigPath, Number(new URL(api.server).port));
+      // A private API server: these nodes publish WireGuard keys, which would make them peers of
+      // the WireGuard suites' nodes on the run's shared server.
+      own = await api.startOwnEnvtest();
+      const kc = own.kubeConfig();
+      cluster = new EnforcedCluster(kc, own.kubeconfigPath, Number(new URL(own.server).port));
       await cluster.build(2, { ipForward: true });
       const ns = await cluster.namespace('wg');
       a = await cluster.addPod(1, ns, 'a', { app: 'a' });
@@ -97,6 +102,7 @@ describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envt
 
     afterAll(async () => {
       await cluster?.destroy();
+      await own?.stop();
     });
 
     it('accepts the WireGuard port and carries pod traffic through the tunnel, not in plaintext', async () => {
