@@ -117,7 +117,7 @@ describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envt
         await dump.stop();
       }
       expect(podPackets(dump)).toEqual([]);
-    });
+    }, 180_000);
 
     it('without strict mode, traffic that misses the tunnel crosses the underlay in plaintext', async () => {
       await deleteRule();
