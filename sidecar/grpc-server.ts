@@ -2,17 +2,19 @@
 // Unix socket Envoy dials and, optionally, on TCP. Stop = no new calls, in-flight Checks finish.
 import * as grpc from '@grpc/grpc-js';
 import { loadExtAuthz, loadHealthz } from '../proto/load.js';
-import type { AuthorizationHandlers } from '../proto/gen/envoy/service/auth/v3/Authorization.js';
 import type { HealthzHandlers } from '../proto/gen/dikastes/Healthz.js';
 import { grpcListenTarget, type HostPort } from '../daemon/host-port.js';
 import { removeStaleSocket, serveGrpcOnUnixSocket } from '../daemon/unix-socket.js';
+import type { Flow } from '../policy/flow.js';
+import { flowFromCheckRequestBytes } from './check-request-wire.js';
+import type { CheckHandler } from './ext-authz-service.js';
 
 /** Spec dikastes.md §1.4: Envoy runs under another UID in the same pod, so everyone may connect. */
 export const LISTEN_SOCKET_MODE = 0o777;
 
 export interface SidecarServerOptions {
   readonly socketPath: string;
-  readonly check: AuthorizationHandlers['Check'];
+  readonly check: CheckHandler;
   readonly healthz: HealthzHandlers;
 }
 
@@ -37,7 +39,21 @@ function bind(server: grpc.Server, target: string): Promise<number> {
 export async function startSidecarServer(opts: SidecarServerOptions): Promise<SidecarServer> {
   // Channelz bookkeeping costs a few microseconds per call and nobody reads it here.
   const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
-  server.addService(loadExtAuthz().envoy.service.auth.v3.Authorization.service, { Check: opts.check });
+  // Check reads its request straight into a Flow and answers with ready-made bytes: no
+  // reflection-based protobuf decoding or encoding per call.
+  const check = loadExtAuthz().envoy.service.auth.v3.Authorization.service.Check;
+  const checkOnBytes: grpc.MethodDefinition<Flow, Buffer> = {
+    ...check,
+    requestDeserialize: flowFromCheckRequestBytes,
+    requestSerialize: () => {
+      throw new Error('the server does not send requests');
+    },
+    responseSerialize: (bytes) => bytes,
+    responseDeserialize: (bytes) => bytes,
+  };
+  const checkHandler: grpc.handleUnaryCall<Flow, Buffer> = (call, callback) =>
+    callback(null, opts.check(call.request));
+  server.addService({ Check: checkOnBytes }, { Check: checkHandler });
   server.addService(loadHealthz().dikastes.Healthz.service, opts.healthz);
 
   removeStaleSocket(opts.socketPath);
