@@ -11,7 +11,7 @@
 // = 1; SocketAddress.protocol = 1, address = 2, port_value = 3, named_port = 4; Request.http = 2;
 // HttpRequest.method = 2, path = 4.
 import { NO_LABELS, type Labels } from '../calico/labels.js';
-import { parseIp } from '../calico/ip.js';
+import { parseIp, type Ip } from '../calico/ip.js';
 import type { Flow, FlowPeer } from '../policy/flow.js';
 
 export class WireError extends Error {}
@@ -399,6 +399,22 @@ function readAttributes(r: Reader, depth: number): AttributeFields {
   return a;
 }
 
+// A sidecar sees the same few addresses over and over (its own pod's, every time, as the
+// destination): parsed Ips are immutable, so each distinct text is parsed once. Bounded; the
+// cache starts over when full.
+const MAX_CACHED_IPS = 4096;
+const parsedIps = new Map<string, Ip | null>();
+
+function cachedParseIp(text: string): Ip | null {
+  let ip = parsedIps.get(text);
+  if (ip === undefined) {
+    ip = parseIp(text);
+    if (parsedIps.size >= MAX_CACHED_IPS) parsedIps.clear();
+    parsedIps.set(text, ip);
+  }
+  return ip;
+}
+
 const NO_PEER: FlowPeer = { principal: '', ip: null, port: 0, labels: NO_LABELS };
 
 function flowPeer(p: PeerFields | null): FlowPeer {
@@ -407,7 +423,7 @@ function flowPeer(p: PeerFields | null): FlowPeer {
   const labels: Labels = p.labels === null || p.labels.size === 0 ? NO_LABELS : p.labels;
   return {
     principal: p.principal,
-    ip: s === null ? null : parseIp(s.address),
+    ip: s === null ? null : cachedParseIp(s.address),
     // proto-loader names the oneof case after the last of the two fields present in field order.
     port: s !== null && s.hasPortValue && !s.hasNamedPort ? s.portValue : 0,
     labels,

@@ -104,6 +104,18 @@ export type CheckHandler = (flow: Flow) => Buffer;
 
 export function createCheckHandler(opts: CheckServiceOptions): CheckHandler {
   const encoder = new CheckResponseEncoder(opts.denyDetails);
+  // The metric series of each result, bound once (a labelled inc() hashes its labels every time).
+  const series = new Map<CheckResult, { count: () => void; observe: (s: number) => void }>();
+  const seriesFor = (result: CheckResult) => {
+    let s = series.get(result);
+    if (s === undefined && opts.metrics !== null) {
+      const counter = opts.metrics.checks.labels({ result });
+      const histogram = opts.metrics.checkSeconds.labels({ result });
+      s = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      series.set(result, s);
+    }
+    return s!;
+  };
   return (flow) => {
     const started = opts.metrics === null ? 0n : process.hrtime.bigint();
     let verdict: Verdict;
@@ -115,9 +127,9 @@ export function createCheckHandler(opts: CheckServiceOptions): CheckHandler {
       verdict = INTERNAL_ERROR;
     }
     if (opts.metrics !== null) {
-      const result = RESULT_BY_CODE[verdict.code] ?? 'internal';
-      opts.metrics.checks.inc({ result });
-      opts.metrics.checkSeconds.observe({ result }, Number(process.hrtime.bigint() - started) / 1e9);
+      const s = seriesFor(RESULT_BY_CODE[verdict.code] ?? 'internal');
+      s.count();
+      s.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (verdict.staged !== null) opts.metrics.stagedDifferences.inc();
     }
     if (verdict.code !== 0) logDecision(opts.log, flow, verdict);
