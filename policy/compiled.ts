@@ -95,6 +95,11 @@ export interface CompiledRuleList {
   /** `policy gnp/name` or `profile name`, for messages. */
   readonly owner: string;
   readonly rules: readonly CompiledRule[];
+  /**
+   * Every rule's port bounds side by side (dstMin, dstMax, srcMin, srcMax per rule), so the port
+   * prefilter of a long walk reads one contiguous array instead of one object per rule.
+   */
+  readonly portBounds: Float64Array;
   /** Every slot the rules hold, released when the list leaves the store. */
   readonly slots: readonly IpSetSlot[];
 }
