@@ -88,61 +88,6 @@ function hostMask(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-/** A NET IP set: the members below, plus the v4-mapped IPv6 prefixes that match nothing (ip-set.ts). */
-export class NetSet implements IpSet {
-  readonly type = 'NET' as const;
-  readonly #members = new NetMembers();
-  /** v4-mapped IPv6 prefixes, by canonical IPv4 text: members that never match. */
-  readonly #mapped = new Set<string>();
-
-  get size(): number {
-    return this.#members.size + this.#mapped.size;
-  }
-
-  add(member: string): string | null {
-    // Most members are plain `a.b.c.d/len`: parsed without allocating.
-    const plain = parsePlainV4Cidr(member);
-    if (plain >= 0) {
-      this.#members.addV4(Math.floor(plain / 64), plain % 64);
-      return null;
-    }
-    const cidr = parseCidr(member);
-    if (cidr === null) return `not a CIDR: ${JSON.stringify(member)}`;
-    if (isMappedNet(member, cidr)) this.#mapped.add(cidr.text);
-    else this.#members.addCidr(cidr);
-    return null;
-  }
-
-  remove(member: string): void {
-    const plain = parsePlainV4Cidr(member);
-    if (plain >= 0) {
-      this.#members.removeV4(Math.floor(plain / 64), plain % 64);
-      return;
-    }
-    const cidr = parseCidr(member);
-    if (cidr === null) return;
-    if (isMappedNet(member, cidr)) this.#mapped.delete(cidr.text);
-    else this.#members.removeCidr(cidr);
-  }
-
-  containsIp(ip: Ip): boolean {
-    return this.#members.containsIp(ip);
-  }
-
-  containsKey(): boolean {
-    return false;
-  }
-
-  seal(): void {
-    this.#members.seal();
-  }
-}
-
-/** True for a NET member that Calico's trie files as IPv6 although it covers IPv4 addresses. */
-function isMappedNet(written: string, cidr: Cidr): boolean {
-  return cidr.family === 4 && written.slice(0, written.indexOf('/')).includes(':');
-}
-
 export class NetMembers {
   /** Sorted, unique /32 members, valid up to #hostCount. */
   #hosts: Uint32Array = EMPTY;
@@ -291,4 +236,51 @@ export class NetMembers {
     }
     return false;
   }
+}
+
+/**
+ * A NET IP set: the members above (one object, so a lookup reads no further object), plus the v4-mapped IPv6 prefixes that match nothing (ip-set.ts). */
+export class NetSet extends NetMembers implements IpSet {
+  readonly type = 'NET' as const;
+  /** v4-mapped IPv6 prefixes, by canonical IPv4 text: members that never match. */
+  readonly #mapped = new Set<string>();
+
+  override get size(): number {
+    return super.size + this.#mapped.size;
+  }
+
+  add(member: string): string | null {
+    // Most members are plain `a.b.c.d/len`: parsed without allocating.
+    const plain = parsePlainV4Cidr(member);
+    if (plain >= 0) {
+      this.addV4(Math.floor(plain / 64), plain % 64);
+      return null;
+    }
+    const cidr = parseCidr(member);
+    if (cidr === null) return `not a CIDR: ${JSON.stringify(member)}`;
+    if (isMappedNet(member, cidr)) this.#mapped.add(cidr.text);
+    else this.addCidr(cidr);
+    return null;
+  }
+
+  remove(member: string): void {
+    const plain = parsePlainV4Cidr(member);
+    if (plain >= 0) {
+      this.removeV4(Math.floor(plain / 64), plain % 64);
+      return;
+    }
+    const cidr = parseCidr(member);
+    if (cidr === null) return;
+    if (isMappedNet(member, cidr)) this.#mapped.delete(cidr.text);
+    else this.removeCidr(cidr);
+  }
+
+  containsKey(): boolean {
+    return false;
+  }
+}
+
+/** True for a NET member that Calico's trie files as IPv6 although it covers IPv4 addresses. */
+function isMappedNet(written: string, cidr: Cidr): boolean {
+  return cidr.family === 4 && written.slice(0, written.indexOf('/')).includes(':');
 }
