@@ -1,5 +1,6 @@
 // npm run bench:sidecar [-- --compare <dikastes binary>] [--store one-policy|production|both]
 //                         [--client h2load|node|both] [--duration-ms N] [--in-flight 1,64]
+//                         [--node-flags='<flags for alp-mesh's node>'] [--in-process-only]
 // Runs alp-mesh's sidecar (and, with --compare, any Dikastes-compatible binary, e.g. Calico's
 // Dikastes built from source) through the same stores, the same requests and the same load client
 // in one run, and prints the ratios. Each sidecar is a real process fed by a scripted Felix over a
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     'duration-ms': { type: 'string', default: '5000' },
     'in-flight': { type: 'string', default: '1,64' },
     'node-flags': { type: 'string', default: '' },
+    'in-process-only': { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(values['duration-ms']);
@@ -158,9 +160,9 @@ function inProcess(store: BenchStore): { rows: BenchRow[]; extra: Record<string,
   const v6Hit = parseIp('2001:db8:ff42::9')!;
   const perLookupNs = (fn: () => boolean, n: number): number => {
     let found = 0;
-    for (let k = 0; k < 3; k++) for (let i = 0; i < n; i++) if (fn()) found++; // warm-up
+    for (let k = 0; k < 50; k++) for (let i = 0; i < n; i++) if (fn()) found++; // warm-up
     const s = process.hrtime.bigint();
-    const rounds = 20;
+    const rounds = 50;
     for (let k = 0; k < rounds; k++) for (let i = 0; i < n; i++) if (fn()) found++;
     if (found < 0) throw new Error('unreachable');
     return Number(process.hrtime.bigint() - s) / (rounds * n);
@@ -333,6 +335,7 @@ async function main(): Promise<void> {
     const { rows, extra: e } = inProcess(production);
     report('sidecar-in-process', rows, e);
   }
+  if (values['in-process-only']) return;
 
   const measured: Measured[] = [];
   const runs: TargetRun[] = [];
