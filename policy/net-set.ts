@@ -99,85 +99,100 @@ function maskedWord(b: Uint8Array, i: number, len: number): number {
   return keep === 0 ? 0 : (word(b, i) & (0xffffffff << (32 - keep))) >>> 0;
 }
 
-type Level = Map<number, Level | Set<number>>;
+/**
+ * Up to three exact numeric keys (each below 2^53) that together hold a 128-bit network's
+ * first `len` bits: bits 0–52, 53–95 and 96–127. A network of /53 or shorter needs only the first.
+ */
+function keyParts(b: Uint8Array, len: number): [number, number, number] {
+  const w0 = maskedWord(b, 0, len);
+  const w1 = maskedWord(b, 1, len);
+  const w2 = maskedWord(b, 2, len);
+  const w3 = maskedWord(b, 3, len);
+  return [w0 * 2 ** 21 + (w1 >>> 11), (w1 & 0x7ff) * 2 ** 32 + w2, w3];
+}
+
+/** How many key parts a prefix of `len` bits has. */
+function depthOf(len: number): number {
+  return len <= 53 ? 1 : len <= 96 ? 2 : 3;
+}
 
 /**
- * IPv6 prefixes shorter than /128, one table per prefix length, each keyed by the network's
- * four 32-bit words (nested maps, the last a set): a lookup masks the address once per length
- * present and follows four map lookups, allocating nothing.
+ * IPv6 prefixes shorter than /128, one table per prefix length, keyed by the masked network in
+ * exact numeric parts (one for prefixes up to /53, the usual case, two up to /96, three beyond):
+ * a lookup masks the address once per length present and makes one to three map lookups.
  */
 class V6Prefixes {
-  readonly #byLength = new Map<number, Level>();
+  /** length → part 0 → (part 1 → set of part 2) or, for shallow lengths, presence. */
+  readonly #byLength = new Map<number, Map<number, Map<number, Set<number>> | true>>();
   #lengths: number[] = [];
   size = 0;
 
   add(c: Cidr): void {
-    let table = this.#byLength.get(c.prefixLength);
+    const len = c.prefixLength;
+    let table = this.#byLength.get(len);
     if (table === undefined) {
       table = new Map();
-      this.#byLength.set(c.prefixLength, table);
+      this.#byLength.set(len, table);
       this.#lengths = [...this.#byLength.keys()];
     }
-    let level: Level = table;
-    for (let i = 0; i < 2; i++) {
-      const w = maskedWord(c.bytes, i, c.prefixLength);
-      let next = level.get(w) as Level | undefined;
-      if (next === undefined) {
-        next = new Map();
-        level.set(w, next);
+    const [k0, k1, k2] = keyParts(c.bytes, len);
+    if (depthOf(len) === 1) {
+      if (!table.has(k0)) {
+        table.set(k0, true);
+        this.size++;
       }
-      level = next;
+      return;
     }
-    const w2 = maskedWord(c.bytes, 2, c.prefixLength);
-    let last = level.get(w2) as Set<number> | undefined;
+    let inner = table.get(k0) as Map<number, Set<number>> | undefined;
+    if (inner === undefined) {
+      inner = new Map();
+      table.set(k0, inner);
+    }
+    let last = inner.get(k1);
     if (last === undefined) {
       last = new Set();
-      level.set(w2, last);
+      inner.set(k1, last);
     }
-    const w3 = maskedWord(c.bytes, 3, c.prefixLength);
-    if (!last.has(w3)) {
-      last.add(w3);
+    if (!last.has(k2)) {
+      last.add(k2);
       this.size++;
     }
   }
 
   remove(c: Cidr): void {
-    const table = this.#byLength.get(c.prefixLength);
+    const len = c.prefixLength;
+    const table = this.#byLength.get(len);
     if (table === undefined) return;
-    const path: [Level, number][] = [];
-    let level: Level = table;
-    for (let i = 0; i < 3; i++) {
-      const w = maskedWord(c.bytes, i, c.prefixLength);
-      const next = level.get(w);
-      if (next === undefined) return;
-      path.push([level, w]);
-      if (i < 2) level = next as Level;
-      else {
-        const last = next as Set<number>;
-        if (!last.delete(maskedWord(c.bytes, 3, c.prefixLength))) return;
-        this.size--;
-        if (last.size > 0) return;
-      }
+    const [k0, k1, k2] = keyParts(c.bytes, len);
+    if (depthOf(len) === 1) {
+      if (!table.delete(k0)) return;
+    } else {
+      const inner = table.get(k0) as Map<number, Set<number>> | undefined;
+      const last = inner?.get(k1);
+      if (inner === undefined || last === undefined || !last.delete(k2)) return;
+      if (last.size === 0) inner.delete(k1);
+      if (inner.size === 0) table.delete(k0);
     }
-    // Prune the maps the removal emptied, bottom-up.
-    for (let i = path.length - 1; i >= 0; i--) {
-      const [parent, key] = path[i]!;
-      parent.delete(key);
-      if (parent.size > 0) return;
+    this.size--;
+    if (table.size === 0) {
+      this.#byLength.delete(len);
+      this.#lengths = [...this.#byLength.keys()];
     }
-    this.#byLength.delete(c.prefixLength);
-    this.#lengths = [...this.#byLength.keys()];
   }
 
   contains(ip: Ip): boolean {
     const lengths = this.#lengths;
-    if (lengths.length === 0) return false;
-    const b = ip.bytes;
     for (let n = 0; n < lengths.length; n++) {
       const len = lengths[n]!;
-      let level: Level | Set<number> | undefined = this.#byLength.get(len);
-      for (let i = 0; i < 3 && level !== undefined; i++) level = (level as Level).get(maskedWord(b, i, len));
-      if (level !== undefined && (level as Set<number>).has(maskedWord(b, 3, len))) return true;
+      const table = this.#byLength.get(len)!;
+      const b = ip.bytes;
+      const w0 = maskedWord(b, 0, len);
+      const w1 = maskedWord(b, 1, len);
+      const inner = table.get(w0 * 2 ** 21 + (w1 >>> 11));
+      if (inner === undefined) continue;
+      if (inner === true) return true;
+      const last = inner.get((w1 & 0x7ff) * 2 ** 32 + maskedWord(b, 2, len));
+      if (last !== undefined && last.has(maskedWord(b, 3, len))) return true;
     }
     return false;
   }
