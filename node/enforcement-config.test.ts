@@ -70,6 +70,16 @@ describe('enforcementSettings', () => {
     expect(r.value.warnings.join()).toMatch(/only "veth"/);
   });
 
+  it.each([
+    [{}, [], 60_000],
+    [{ FELIX_IPTABLESREFRESHINTERVAL: '1.5' }, [], 1_500],
+    [{}, [layer('default', { iptablesRefreshInterval: '2m' })], 120_000],
+    [{ FELIX_IPTABLESREFRESHINTERVAL: '0' }, [], 0],
+  ])('reads the refresh interval from %j %j', (env, layers, ms) => {
+    const r = enforcementSettings({ env, felixLayers: layers, datastoreType: 'kubernetes' });
+    expect(r.ok && r.value.refreshIntervalMs).toBe(ms);
+  });
+
   it('defaults to cali and Drop, as Felix does', () => {
     const r = enforcementSettings({ env: {}, felixLayers: [], datastoreType: 'kubernetes' });
     expect(r.ok && [r.value.interfacePrefix, r.value.defaultEndpointToHostAction]).toEqual(['cali', 'Drop']);

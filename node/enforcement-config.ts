@@ -10,7 +10,14 @@
 //   takes a comma-separated list; alp-node uses the first and says so.
 // - defaultEndpointToHostAction (FELIX_DEFAULTENDPOINTTOHOSTACTION): Drop (default), Accept or
 //   Return, any case.
+// - iptablesRefreshInterval (FELIX_IPTABLESREFRESHINTERVAL, seconds; the FelixConfiguration field
+//   is a duration such as 90s): how often our table is checked against what we programmed and
+//   repaired; 0 turns the check off. Felix uses this field for nftables too, default 180 s;
+//   alp-node checks every 60 s by default, since a check is a single `nft -j list table`.
 import { layerField, type FelixConfigLayer } from '../calico/felix-configuration.js';
+import { parseGoDurationMs } from '../wireguard/core/go-duration.js';
+
+export const DEFAULT_REFRESH_INTERVAL_MS = 60_000;
 
 export type EndpointToHostAction = 'Drop' | 'Accept' | 'Return';
 
@@ -22,6 +29,8 @@ export interface EnforcementSettings {
   readonly enabledBecause: string;
   readonly interfacePrefix: string;
   readonly defaultEndpointToHostAction: EndpointToHostAction;
+  /** How often the table is checked and repaired; 0: never. */
+  readonly refreshIntervalMs: number;
   /** Things worth a warning (e.g. extra interface prefixes ignored). */
   readonly warnings: readonly string[];
 }
@@ -33,6 +42,7 @@ export const ENFORCEMENT_ENV = {
   nftablesMode: 'FELIX_NFTABLESMODE',
   interfacePrefix: 'FELIX_INTERFACEPREFIX',
   defaultEndpointToHostAction: 'FELIX_DEFAULTENDPOINTTOHOSTACTION',
+  refreshInterval: 'FELIX_IPTABLESREFRESHINTERVAL',
 } as const;
 
 /** The value of `field`: its environment variable, else the first layer that sets it. */
@@ -115,9 +125,23 @@ export function enforcementSettings(input: {
       };
     defaultEndpointToHostAction = found;
   }
+  let refreshIntervalMs = DEFAULT_REFRESH_INTERVAL_MS;
+  const refreshField = lookup(env, ENFORCEMENT_ENV.refreshInterval, layers, 'iptablesRefreshInterval');
+  if (refreshField !== null) {
+    const text = String(refreshField.value).trim();
+    // The environment speaks seconds (as Felix's), the resource a duration; accept both anywhere.
+    const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : parseGoDurationMs(text);
+    if (ms === null || !Number.isFinite(ms) || ms < 0)
+      return {
+        ok: false,
+        error: `iptablesRefreshInterval (${refreshField.from}) must be seconds or a duration such as 90s, not "${text}"`,
+      };
+    refreshIntervalMs = ms;
+  }
   return {
     ok: true,
     value: {
+      refreshIntervalMs,
       enabled,
       isExplicit: mode !== null,
       enabledBecause,

@@ -37,7 +37,6 @@ export interface NodeEnforcementOptions {
   readonly calculator: PolicyCalculator;
   readonly log: Logger;
   readonly registry: Registry;
-  readonly resyncIntervalMs?: number;
 }
 
 function endpointNets(state: DataplaneState): WorkloadEndpointNets[] {
@@ -72,7 +71,7 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
     tableName: config.tableName,
     log,
     registry: opts.registry,
-    ...(opts.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: opts.resyncIntervalMs }),
+    resyncIntervalMs: opts.settings.refreshIntervalMs,
   });
   const workloads = new WorkloadInterfaces({ interfacePrefix: config.interfacePrefix, log });
   let isStarted = false;

@@ -23,8 +23,15 @@ function sameBase(a: Chain, b: Chain): boolean {
   return baseHookText(a.base) === baseHookText(b.base);
 }
 
+const chainTexts = new WeakMap<Chain, string>();
+
 function chainRulesText(c: Chain): string {
-  return c.rules.map(ruleText).join('\n');
+  let t = chainTexts.get(c);
+  if (t === undefined) {
+    t = c.rules.map(ruleText).join('\n');
+    chainTexts.set(c, t);
+  }
+  return t;
 }
 
 function needsFullReplace(prev: Program, next: Program): boolean {
@@ -56,6 +63,7 @@ export function diffPrograms(prev: Program, next: Program): string {
   const t = `inet ${next.table}`;
   const declare: string[] = [];
   const fill: string[] = [];
+  const elementDeletes: string[] = [];
   const elements: string[] = [];
   const removals: string[] = [];
 
@@ -68,6 +76,7 @@ export function diffPrograms(prev: Program, next: Program): string {
       if (s.elements.length > 0) elements.push(`add element ${t} ${name} ${elementsText(s.elements, '\t')}`);
       continue;
     }
+    if (old.elements === s.elements) continue;
     const d = sortedDiff(old.elements, s.elements);
     if (d.removed.length > 0)
       elements.unshift(`delete element ${t} ${name} ${elementsText(d.removed, '\t')}`);
@@ -84,13 +93,14 @@ export function diffPrograms(prev: Program, next: Program): string {
       if (c.rules.length > 0) fill.push(`table ${t} {`, ...chainBlock(c), '}');
       continue;
     }
-    if (chainRulesText(old) === chainRulesText(c)) continue;
+    if (old === c || chainRulesText(old) === chainRulesText(c)) continue;
     fill.push(`flush chain ${t} ${name}`);
     if (c.rules.length > 0) fill.push(`table ${t} {`, ...chainBlock(c), '}');
   }
 
   // Dispatch maps: an interface whose target changed is deleted and added again.
-  const mapChanges: string[] = [];
+  const mapDeletes: string[] = [];
+  const mapAdds: string[] = [];
   for (const [name, m] of next.maps) {
     const old = prev.maps.get(name)!;
     const removed: string[] = [];
@@ -98,7 +108,7 @@ export function diffPrograms(prev: Program, next: Program): string {
     for (const [iface, chain] of old.elements) if (m.elements.get(iface) !== chain) removed.push(iface);
     for (const [iface, chain] of m.elements) if (old.elements.get(iface) !== chain) added.push(iface);
     if (removed.length > 0) {
-      mapChanges.unshift(
+      mapDeletes.push(
         `delete element ${t} ${name} ${elementsText(
           removed.sort().map((i) => `"${i}"`),
           '\t',
@@ -106,7 +116,7 @@ export function diffPrograms(prev: Program, next: Program): string {
       );
     }
     if (added.length > 0)
-      mapChanges.push(`add element ${t} ${name} ${elementsText(vmapElements(m, added.sort()), '\t')}`);
+      mapAdds.push(`add element ${t} ${name} ${elementsText(vmapElements(m, added.sort()), '\t')}`);
   }
 
   // What is gone: emptied first (its rules may jump elsewhere), then deleted, sets last.
@@ -116,6 +126,6 @@ export function diffPrograms(prev: Program, next: Program): string {
   for (const name of prev.sets.keys()) if (!next.sets.has(name)) removals.push(`delete set ${t} ${name}`);
   for (const name of prev.maps.keys()) if (!next.maps.has(name)) removals.push(`delete map ${t} ${name}`);
 
-  const all = [...declare, ...elements, ...fill, ...mapChanges, ...removals];
+  const all = [...declare, ...elementDeletes, ...elements, ...fill, ...mapDeletes, ...mapAdds, ...removals];
   return all.length === 0 ? '' : `${all.join('\n')}\n`;
 }

@@ -1,26 +1,16 @@
 // The pure nftables renderer for alp-node's L3/L4 enforcement: see model.ts for the contract.
-import { buildProgram } from './build-program.js';
 import { diffPrograms } from './diff-program.js';
 import type { DataplaneState } from './model.js';
-import type { Program } from './program.js';
+import { programOf } from './program-of.js';
 import { removeTableText, renderProgram } from './render-text.js';
 
 export * from './model.js';
 export type { Program } from './program.js';
-
-// States are immutable, so the program built for one can be reused (renderChanges is usually
-// called with the state the previous call produced).
-const programs = new WeakMap<DataplaneState, Program>();
-
-/** The program (chains, sets, maps) a state renders to; cached per state object. */
-export function programOf(state: DataplaneState): Program {
-  let p = programs.get(state);
-  if (p === undefined) {
-    p = buildProgram(state);
-    programs.set(state, p);
-  }
-  return p;
-}
+export { programOf } from './program-of.js';
+export { parseRuleCounters, PROFILE_TIER } from './counters.js';
+export type { CounterKind, RuleCounter } from './counters.js';
+export { explainFlow } from './explain-flow.js';
+export type { Decision, EndpointStep, FlowExplanation, FlowQuery } from './explain-flow.js';
 
 /** One `nft -f` transaction that replaces our whole table atomically (whether or not it exists). */
 export function renderFull(state: DataplaneState): string {
@@ -30,7 +20,8 @@ export function renderFull(state: DataplaneState): string {
 /** One incremental transaction taking the kernel from `prev`'s table to `next`'s; '' if none needed. */
 export function renderChanges(prev: DataplaneState, next: DataplaneState): string {
   if (prev === next) return '';
-  return diffPrograms(programOf(prev), programOf(next));
+  const before = programOf(prev);
+  return diffPrograms(before, programOf(next, prev));
 }
 
 /** One transaction that removes our table if it exists (and does nothing otherwise). */

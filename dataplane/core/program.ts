@@ -126,6 +126,15 @@ export interface Chain {
   readonly base: BaseHook | null;
   readonly owner: ChainOwner;
   readonly rules: readonly Rule[];
+  /**
+   * What the rules were built from: `source` is the input's text (the policy's rules, the
+   * endpoint), `key` the rest (dependencies, marks). A rebuild with both equal reuses the
+   * previous program's chain object, so diffs skip it by identity. '' = always built.
+   */
+  readonly source: string;
+  readonly key: string;
+  /** Input this chain skipped or failed closed on. */
+  readonly problems: readonly string[];
 }
 
 export type SetKind = 'addr' | 'addr-port';

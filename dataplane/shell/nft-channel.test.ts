@@ -18,6 +18,11 @@ describe('transactionLine', () => {
       'set s {\n\telements = { 10.0.0.1,\n\t\t\t10.0.0.2 }\n}',
       'set s { elements = { 10.0.0.1, 10.0.0.2 }; }',
     ],
+    [
+      'a # inside a quoted comment stays',
+      'add rule inet t c accept comment "#0 allow"',
+      'add rule inet t c accept comment "#0 allow"',
+    ],
     ['comment lines and blank lines are dropped', '# why\n\nadd table inet t\n', 'add table inet t'],
     ['nothing stays nothing', '\n# only a comment\n', ''],
   ])('%s', (_why, text, line) => {

@@ -48,20 +48,30 @@ const CARETS = /^\s*[\^~]+\s*$/;
  * One line that nft reads as the same transaction as `text` (nft's file syntax, several lines).
  * nft treats a newline and `;` alike between statements and commands, so lines are joined with
  * `;` (after a `,` or `{` with a space: set elements span lines); comment lines are dropped (a `#` would hide the rest of the line). Throws on what cannot
- * be carried safely: a `#` or backslash outside a comment line, a NUL or carriage return.
+ * be carried safely: a `#` outside a string or a comment line, a backslash, NUL or carriage return.
  */
 export function transactionLine(text: string): string {
   let out = '';
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
-    if (/[\r\0\\#]/.test(raw))
-      throw new Error(`nft text holds a character the channel cannot carry: ${line}`);
+    if (!isCarriable(raw)) throw new Error(`nft text holds a character the channel cannot carry: ${line}`);
     // Inside `{ a,\n b }` (set elements) a newline is only white space; elsewhere it ends a statement.
     if (out === '') out = line;
     else out += out.endsWith(',') || out.endsWith('{') ? ` ${line}` : `; ${line}`;
   }
   return out;
+}
+
+/** No CR, NUL or backslash anywhere, and no `#` outside a double-quoted string (it starts a comment). */
+function isCarriable(line: string): boolean {
+  let isQuoted = false;
+  for (const c of line) {
+    if (c === '\r' || c === '\0' || c === '\\') return false;
+    if (c === '"') isQuoted = !isQuoted;
+    else if (c === '#' && !isQuoted) return false;
+  }
+  return true;
 }
 
 interface Pending {

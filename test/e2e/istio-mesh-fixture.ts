@@ -37,6 +37,7 @@ import {
 } from './istio-example.js';
 import { PodRun, type ContainerRuntime, type NodeHost } from './kubelet.js';
 import { podTemplateOf, type Container, type PodSpec } from './pod-spec.js';
+import { interfaceName } from '../../agent/calc/to-dataplane.js';
 import {
   captureInbound,
   curlThrough,
@@ -334,7 +335,8 @@ export class IstioMesh {
     });
     const node = this.underlay.nodes[w.node - 1] as UnderlayNode;
     await setPodStatus(this.kc, 'demo', w.name, { podIPs: [w.ip], hostIP: node.hostIp });
-    const netns = await createPod(node, w.ip, undefined, `cali${w.ip.split('.').pop()}`);
+    // The host side is named as Calico's CNI names it: alp-node enforces policy on that name.
+    const netns = await createPod(node, w.ip, undefined, interfaceName('demo', w.name));
     this.workloads.set(w.name, {
       spec: w,
       podSpec: template.spec,

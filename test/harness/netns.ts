@@ -307,7 +307,8 @@ export async function createPod(
   await nsRun(node.ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
   // The pod's gateway answers ARP as a local address of the node's veth.
   await run(['ip', '-n', node.ns, 'addr', 'add', '169.254.1.1/32', 'dev', hostSide]);
-  await run(['ip', '-n', node.ns, 'route', 'add', `${ip}/32`, 'dev', hostSide]);
+  // replace, not add: alp-node may already have made this route (as Felix may, before the CNI).
+  await run(['ip', '-n', node.ns, 'route', 'replace', `${ip}/32`, 'dev', hostSide]);
   await run(['ip', '-n', ns, 'addr', 'add', `${ip}/32`, 'dev', 'eth0']);
   await run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
   await run(['ip', '-n', ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
@@ -316,7 +317,7 @@ export async function createPod(
     // IPv6 the same way: a link-local gateway on the node's veth, a /128 on the pod.
     await nsRun(node.ns, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
     await run(['ip', '-n', node.ns, '-6', 'addr', 'add', 'fe80::1/64', 'dev', hostSide, 'nodad']);
-    await run(['ip', '-n', node.ns, '-6', 'route', 'add', `${ip6}/128`, 'dev', hostSide]);
+    await run(['ip', '-n', node.ns, '-6', 'route', 'replace', `${ip6}/128`, 'dev', hostSide]);
     await run(['ip', '-n', ns, '-6', 'addr', 'add', `${ip6}/128`, 'dev', 'eth0', 'nodad']);
     await run(['ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0']);
   }

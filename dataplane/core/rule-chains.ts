@@ -1,0 +1,71 @@
+// Policy and profile chains (Felix's cali-pi-/cali-po-, cali-pri-/cali-pro-): one per owner and
+// direction, its rules in order. Decoding is cached per Policy/Profile object, and a chain whose
+// key (input text, referenced IP set types, marks) is unchanged is reused from the previous
+// program, so a policy edit rebuilds only that policy's chains.
+import type { Rule as CalicoRule } from '../../calico/rule.js';
+import { referencedIpSetIds } from '../../calico/rule.js';
+import type { DataplaneState, Policy, Profile } from './model.js';
+import { renderRule } from './policy-rules.js';
+import type { Chain, ChainOwner, Direction, Program } from './program.js';
+import { decodeRules } from './rule-input.js';
+
+interface Decoded {
+  readonly text: string;
+  readonly ingress: readonly CalicoRule[];
+  readonly egress: readonly CalicoRule[];
+  readonly ipSetIds: readonly string[];
+}
+
+const decoded = new WeakMap<Policy | Profile, Decoded>();
+
+function decode(owner: Policy | Profile): Decoded {
+  let d = decoded.get(owner);
+  if (d === undefined) {
+    const ingress = decodeRules(owner.inbound_rules);
+    const egress = decodeRules(owner.outbound_rules);
+    const ids = new Set<string>();
+    for (const r of [...ingress, ...egress]) for (const id of referencedIpSetIds(r)) ids.add(id);
+    const text = JSON.stringify([owner.inbound_rules ?? [], owner.outbound_rules ?? []]);
+    d = { text, ingress, egress, ipSetIds: [...ids].sort() };
+    decoded.set(owner, d);
+  }
+  return d;
+}
+
+/**
+ * The two chains of a policy or profile. `logName` names it in log prefixes and problems;
+ * `names` gives the chain name per direction.
+ */
+export function ruleChains(
+  state: DataplaneState,
+  prev: Program | null,
+  source: Policy | Profile,
+  logName: string,
+  names: (dir: Direction) => string,
+  owner: (dir: Direction) => ChainOwner,
+): Chain[] {
+  const d = decode(source);
+  const setTypes = d.ipSetIds.map((id) => state.ipSets.get(id)?.type ?? '-').join(',');
+  const { accept, pass } = state.config.marks;
+  const out: Chain[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    const name = names(direction);
+    const ownerValue = owner(direction);
+    const key = JSON.stringify([accept, pass, logName, ownerValue, setTypes]);
+    const old = prev?.chains.get(name);
+    if (old !== undefined && old.key === key && old.source === d.text) {
+      out.push(old);
+      continue;
+    }
+    const problems: string[] = [];
+    const ctx = {
+      marks: state.config.marks,
+      ipSetType: (id: string) => state.ipSets.get(id)?.type,
+      owner: logName,
+      problems,
+    };
+    const rules = (direction === 'ingress' ? d.ingress : d.egress).flatMap((r, i) => renderRule(r, i, ctx));
+    out.push({ name, base: null, owner: ownerValue, rules, source: d.text, key, problems });
+  }
+  return out;
+}

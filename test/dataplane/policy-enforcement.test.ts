@@ -1,0 +1,299 @@
+// alp-node enforcing Kubernetes and Calico policy in the kernel, end to end: a real alp-node in a
+// node network namespace against the envtest API server, pods as network namespaces wired as
+// Calico's CNI wires them, real TCP and UDP servers, and every pod probing every other on TCP and
+// UDP ports 80 and 8080 (connectivity-matrix.ts). Needs root, nftables and the API server.
+import { CustomObjectsApi, NetworkingV1Api, type V1NetworkPolicy } from '@kubernetes/client-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
+import { waitFor } from '../harness/kube.js';
+import { nsRun } from '../harness/netns.js';
+import { EnforcedCluster, type TestPod } from './cluster-fixture.js';
+import { expectMatrix, type Service } from './connectivity-matrix.js';
+import { describeWithNft } from './nft-gate.js';
+
+const CALICO = { group: 'crd.projectcalico.org', version: 'v1' };
+
+describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (api) => {
+  describeWithNft('one node', () => {
+    let cluster: EnforcedCluster;
+    let net: NetworkingV1Api;
+    let custom: CustomObjectsApi;
+    let prod: string;
+    let dev: string;
+    let frontend: TestPod;
+    let backend: TestPod;
+    let other: TestPod;
+    let client: TestPod;
+    let pods: TestPod[];
+
+    const policy = (ns: string, body: V1NetworkPolicy): Promise<V1NetworkPolicy> =>
+      net.createNamespacedNetworkPolicy({ namespace: ns, body });
+    const deletePolicies = async (...nss: string[]): Promise<void> => {
+      for (const ns of nss) {
+        const list = await net.listNamespacedNetworkPolicy({ namespace: ns });
+        for (const p of list.items)
+          await net.deleteNamespacedNetworkPolicy({ namespace: ns, name: p.metadata!.name! });
+        for (const plural of ['networkpolicies', 'stagednetworkpolicies']) {
+          const items = (
+            (await custom.listNamespacedCustomObject({ ...CALICO, namespace: ns, plural })) as {
+              items: { metadata: { name: string } }[];
+            }
+          ).items;
+          for (const i of items)
+            await custom.deleteNamespacedCustomObject({
+              ...CALICO,
+              namespace: ns,
+              plural,
+              name: i.metadata.name,
+            });
+        }
+      }
+    };
+    const allAllowed = (): boolean => true;
+    /** deny-all-ingress + allow-frontend (TCP 80) in prod, as in Calico's overview. */
+    const overview = (from: TestPod, to: TestPod, s: Service): boolean =>
+      to.kubeNs !== prod || (from === frontend && to === backend && s.proto === 'tcp' && s.port === 80);
+
+    /** The overview plus allow-frontend-udp (UDP 8080). */
+    const overviewUdp = (from: TestPod, to: TestPod, s: Service): boolean =>
+      overview(from, to, s) || (from === frontend && to === backend && s.proto === 'udp' && s.port === 8080);
+
+    beforeAll(async () => {
+      const kc = api.kubeConfig();
+      net = kc.makeApiClient(NetworkingV1Api);
+      custom = kc.makeApiClient(CustomObjectsApi);
+      cluster = new EnforcedCluster(kc, api.kubeconfigPath, Number(new URL(api.server).port));
+      await cluster.build(1);
+      prod = await cluster.namespace('prod', { team: 'prod' });
+      dev = await cluster.namespace('dev', { team: 'dev' });
+      frontend = await cluster.addPod(1, prod, 'frontend', { app: 'frontend' });
+      backend = await cluster.addPod(1, prod, 'backend', { app: 'backend' });
+      other = await cluster.addPod(1, prod, 'other', { app: 'other' });
+      client = await cluster.addPod(1, dev, 'client', { app: 'frontend' });
+      pods = [frontend, backend, other, client];
+      cluster.startAlpNode(1, { FELIX_IPTABLESREFRESHINTERVAL: '1' });
+      await cluster.waitEnforcing(1);
+    });
+
+    afterAll(async () => {
+      await cluster?.destroy();
+    });
+
+    it('without policies every pod reaches every other (the namespace profiles allow), with routes and proxy ARP set up by alp-node', async () => {
+      await expectMatrix(cluster, pods, allAllowed);
+      const routes = await nsRun(cluster.node(1).ns, ['ip', 'route', 'show', 'dev', backend.iface]);
+      expect(routes).toContain(`${backend.ip} scope link`);
+      const proxyArp = await nsRun(cluster.node(1).ns, [
+        'sysctl',
+        '-n',
+        `net.ipv4.conf.${backend.iface}.proxy_arp`,
+      ]);
+      expect(proxyArp.trim()).toBe('1');
+    });
+
+    it("enforces the overview's deny-all-ingress and allow-frontend (TCP 80 only) for TCP and UDP", async () => {
+      await policy(prod, {
+        metadata: { name: 'deny-all-ingress' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'] },
+      });
+      await policy(prod, {
+        metadata: { name: 'allow-frontend' },
+        spec: {
+          podSelector: { matchLabels: { app: 'backend' } },
+          ingress: [
+            { _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 80 }] },
+          ],
+        },
+      });
+      await expectMatrix(cluster, pods, overview);
+      // UDP too, when the policy says so.
+      await policy(prod, {
+        metadata: { name: 'allow-frontend-udp' },
+        spec: {
+          podSelector: { matchLabels: { app: 'backend' } },
+          ingress: [
+            {
+              _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }],
+              ports: [{ port: 8080, protocol: 'UDP' }],
+            },
+          ],
+        },
+      });
+      await expectMatrix(
+        cluster,
+        pods,
+        (f, t, s) =>
+          overview(f, t, s) || (f === frontend && t === backend && s.proto === 'udp' && s.port === 8080),
+      );
+    });
+
+    it('does not enforce a staged policy', async () => {
+      await custom.createNamespacedCustomObject({
+        ...CALICO,
+        namespace: dev,
+        plural: 'stagednetworkpolicies',
+        body: {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'StagedNetworkPolicy',
+          metadata: { name: 'staged-deny-all' },
+          spec: {
+            selector: 'all()',
+            types: ['Ingress', 'Egress'],
+            ingress: [{ action: 'Deny' }],
+            egress: [{ action: 'Deny' }],
+          },
+        },
+      });
+      await expectMatrix(cluster, pods, overviewUdp);
+    });
+
+    it('lets a namespace selector admit another namespace, and drops the rest', async () => {
+      await policy(prod, {
+        metadata: { name: 'allow-dev-to-backend' },
+        spec: {
+          podSelector: { matchLabels: { app: 'backend' } },
+          ingress: [{ _from: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }] }],
+        },
+      });
+      await expectMatrix(cluster, pods, (f, t, s) => overviewUdp(f, t, s) || (f === client && t === backend));
+    });
+
+    it('enforces egress at the source', async () => {
+      await deletePolicies(prod, dev);
+      await policy(dev, {
+        metadata: { name: 'egress-only-prod-8080' },
+        spec: {
+          podSelector: {},
+          policyTypes: ['Egress'],
+          egress: [
+            { to: [{ namespaceSelector: { matchLabels: { team: 'prod' } } }], ports: [{ port: 8080 }] },
+          ],
+        },
+      });
+      await expectMatrix(
+        cluster,
+        pods,
+        (f, t, s) => f !== client || (t.kubeNs === prod && s.proto === 'tcp' && s.port === 8080),
+      );
+    });
+
+    it('enforces a Calico NetworkPolicy with a Deny rule and an ordered Allow', async () => {
+      await deletePolicies(prod, dev);
+      await custom.createNamespacedCustomObject({
+        ...CALICO,
+        namespace: prod,
+        plural: 'networkpolicies',
+        body: {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'NetworkPolicy',
+          metadata: { name: 'backend-rules' },
+          spec: {
+            order: 10,
+            selector: "app == 'backend'",
+            types: ['Ingress'],
+            ingress: [
+              { action: 'Deny', protocol: 'UDP' },
+              { action: 'Allow', source: { selector: "app == 'other'" } },
+            ],
+          },
+        },
+      });
+      await expectMatrix(cluster, pods, (f, t, s) => t !== backend || (f === other && s.proto === 'tcp'));
+    });
+
+    it('allows everything again once the policies are deleted', async () => {
+      await deletePolicies(prod, dev);
+      await expectMatrix(cluster, pods, allAllowed);
+    });
+
+    it('handles an interface that appears before its pod, and a pod that appears before its interface', async () => {
+      const late = await cluster.namespace('late');
+      const ifaceFirst = await cluster.addPod(1, late, 'iface-first', { app: 'x' }, { object: 'later' });
+      const objectFirst = await cluster.addPod(1, late, 'object-first', { app: 'x' }, { iface: 'later' });
+      // The interface without a pod: nothing routes to it, and our table drops what it sends.
+      expect((await cluster.probe(ifaceFirst, backend, 'tcp', 80)).ok).toBe(false);
+      await cluster.addObject(late, 'iface-first');
+      await cluster.addInterface(late, 'object-first');
+      await expectMatrix(cluster, [frontend, ifaceFirst, objectFirst], allAllowed);
+      // Deleting the pod removes the route alp-node added.
+      await cluster.deleteObject(late, 'object-first');
+      await waitFor('the route to the deleted pod to go', async () => {
+        const routes = await nsRun(cluster.node(1).ns, ['ip', 'route', 'show', 'dev', objectFirst.iface]);
+        return routes.includes(objectFirst.ip) ? undefined : true;
+      });
+      expect((await cluster.probe(frontend, objectFirst, 'tcp', 80)).ok).toBe(false);
+      await cluster.removeInterface(late, 'object-first');
+      cluster.pods.delete(cluster.key(late, 'object-first'));
+    });
+
+    it('repairs our table when someone flushes it', async () => {
+      await policy(prod, {
+        metadata: { name: 'deny-all-ingress' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'] },
+      });
+      const denied = (_f: TestPod, t: TestPod): boolean => t.kubeNs !== prod;
+      await expectMatrix(cluster, pods, denied);
+      const before = cluster.lines.length;
+      await cluster.nft(1, ['flush', 'table', 'inet', 'alp-mesh']);
+      await waitFor('alp-node to notice the flushed table', () =>
+        cluster.lines.slice(before).some((l) => l.includes('our nftables table was changed'))
+          ? true
+          : undefined,
+      );
+      await expectMatrix(cluster, pods, denied);
+      await deletePolicies(prod);
+    });
+
+    it('keeps enforcing while alp-node restarts: a denied connection never gets through', async () => {
+      await policy(prod, {
+        metadata: { name: 'deny-all-ingress' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'] },
+      });
+      await policy(prod, {
+        metadata: { name: 'allow-frontend' },
+        spec: {
+          podSelector: { matchLabels: { app: 'backend' } },
+          ingress: [
+            { _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 80 }] },
+          ],
+        },
+      });
+      await expectMatrix(cluster, pods, overview);
+      let isRestarting = true;
+      const leaks: string[] = [];
+      const failures: string[] = [];
+      let probes = 0;
+      const probing = (async () => {
+        while (isRestarting) {
+          const [deny, allow] = await Promise.all([
+            cluster.probe(other, backend, 'tcp', 80, 400),
+            cluster.probe(frontend, backend, 'tcp', 80, 2_000),
+          ]);
+          probes++;
+          if (deny.ok) leaks.push(`other → backend got through at ${new Date().toISOString()}`);
+          if (!allow.ok) failures.push(`frontend → backend failed: ${allow.what}`);
+        }
+      })();
+      const node = cluster.node(1);
+      expect(await node.alpNode!.stop()).toBe(0);
+      // Rules stay in force while nothing runs.
+      expect(await cluster.nft(1, ['list', 'tables'])).toContain('table inet alp-mesh');
+      const before = cluster.lines.length;
+      cluster.startAlpNode(1, { FELIX_IPTABLESREFRESHINTERVAL: '1' });
+      await waitFor(
+        'the restarted alp-node to enforce',
+        () =>
+          cluster.lines.slice(before).some((l) => l.includes('enforcing policy with nftables'))
+            ? true
+            : undefined,
+        { timeoutMs: 60_000 },
+      );
+      isRestarting = false;
+      await probing;
+      expect(probes).toBeGreaterThan(3);
+      expect(leaks).toEqual([]);
+      expect(failures).toEqual([]);
+      await expectMatrix(cluster, pods, overview);
+    });
+  });
+});
