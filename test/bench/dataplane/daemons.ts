@@ -21,6 +21,8 @@ export interface Daemon {
   readonly pid: number;
   /** performance.now() just before the spawn. */
   readonly startedAt: number;
+  /** Date.now() just before the spawn (log timestamps are wall-clock). */
+  readonly startedAtEpoch: number;
   stop(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export function startDaemon(kind: DaemonKind, o: DaemonOptions): Daemon {
       FELIX_ENDPOINTSTATUSPATHPREFIX: statusDir,
     };
   }
+  const startedAtEpoch = Date.now();
   const startedAt = performance.now();
   const proc = spawnInNamespace(o.nodeNs, argv, env);
   return {
@@ -92,10 +95,42 @@ export function startDaemon(kind: DaemonKind, o: DaemonOptions): Daemon {
     proc,
     pid: proc.child.pid ?? -1,
     startedAt,
+    startedAtEpoch,
     async stop() {
       await proc.stop(20_000);
     },
   };
+}
+
+/** Start-up milestones each daemon logs: [label, what its log line says]. */
+export const MILESTONES: Record<DaemonKind, readonly (readonly [string, RegExp])[]> = {
+  'alp-node': [
+    ['in sync with the API server', /"msg":"policy calculation in sync"/],
+    ['first ruleset programmed', /"msg":"enforcing policy with nftables"/],
+  ],
+  felix: [
+    ['in sync with the API server', /Datastore in sync, flushing the dataplane/],
+    ['first ruleset programmed', /Completed first update to dataplane/],
+  ],
+};
+
+/** Wall-clock time of a log line: alp-node's JSON "time", Felix's "YYYY-MM-DD hh:mm:ss.mmm" (UTC). */
+export function logLineEpoch(line: string): number | null {
+  const json = /"time":(\d{13})/.exec(line);
+  if (json) return Number(json[1]);
+  const text = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d+)/.exec(line);
+  return text ? Date.parse(`${text[1]}T${text[2]}Z`) : null;
+}
+
+/** ms from the spawn to each milestone's first log line. */
+export function milestones(d: Daemon): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [label, re] of MILESTONES[d.kind]) {
+    const line = d.proc.lines.find((l) => re.test(l));
+    const at = line === undefined ? null : logLineEpoch(line);
+    if (at !== null) out[label] = at - d.startedAtEpoch;
+  }
+  return out;
 }
 
 /** The pids of `pid` and every process below it (the daemon's nft, for one). */

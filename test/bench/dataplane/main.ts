@@ -21,16 +21,16 @@
 //  7. every policy deleted (one collection call per namespace, in parallel; timed from the first
 //     request) → all probes get through, then
 //     the datapath with the daemon and no policies: the baseline the policy cost is measured on.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { nsRun, spawnInNamespace, startLoopbackRelay, type NsProcess } from '../../harness/netns.js';
-import { waitFor } from '../../harness/process.js';
+import { REPO_ROOT, waitFor } from '../../harness/process.js';
 import { cpuSeconds, percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
 import { startBenchApi, type BenchApi } from './api.js';
 import { dataplaneCluster, PORTS, type DataplaneCluster } from './cluster.js';
-import { processTree, startDaemon, type DaemonKind } from './daemons.js';
+import { milestones, MILESTONES, processTree, startDaemon, type DaemonKind } from './daemons.js';
 import { netbenchBinary, Prober, type Verdict } from './probe.js';
 import { createNodeTopology } from './topology.js';
 
@@ -89,6 +89,8 @@ interface Figures {
   editMs: number[];
   joinMs: number[];
   deleteAllMs?: number;
+  /** Start-up milestones from the daemon's own log, ms after the spawn. */
+  milestones: Record<string, number>;
   noDaemon?: Datapath;
   withPolicies?: Datapath;
   noPolicies?: Datapath;
@@ -208,7 +210,7 @@ async function runScenario(
   netbench: string,
   felixBinary: string | undefined,
 ): Promise<Figures> {
-  const fig: Figures = { editMs: [], joinMs: [], errors: [] };
+  const fig: Figures = { editMs: [], joinMs: [], errors: [], milestones: {} };
   const workDir = mkdtempSync(join(tmpdir(), `alp-bench-dp-${kind}-`));
   const local = cluster.pods.filter((p) => p.isLocal);
   console.error(`[${kind}] building the node: ${local.length} pod namespaces`);
@@ -301,7 +303,13 @@ async function runScenario(
     });
     return fig;
   } finally {
-    await daemon?.stop();
+    if (daemon !== undefined) {
+      fig.milestones = milestones(daemon);
+      await daemon.stop();
+      const dir = join(REPO_ROOT, 'bench-results');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `dataplane-${kind}.log`), daemon.proc.lines.join('\n') + '\n');
+    }
     await prober?.stop();
     for (const proc of procs) await proc.stop(5_000);
     await topo.destroy();
@@ -334,6 +342,8 @@ function rows(results: Map<DaemonKind, Figures>, policies: number): BenchRow[] {
         );
   const ratio = (x?: number, y?: number) => (x === undefined || y === undefined ? undefined : (100 * x) / y);
   add('start → fully enforced (probe matrix)', '≤ 1000', 'ms', (f) => f.startMs);
+  for (const [label] of MILESTONES['alp-node'])
+    add(`start → ${label} (its log)`, '', 'ms', (f) => f.milestones[label]);
   add('policy edit → enforced p50', '', 'ms', (f) => p(f.editMs, 50));
   add('policy edit → enforced p99', '≤ 100', 'ms', (f) => p(f.editMs, 99));
   add('remote pod joins → enforced p50', '', 'ms', (f) => p(f.joinMs, 50));
