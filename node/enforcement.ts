@@ -9,6 +9,7 @@ import type { EndpointView } from '../agent/calc/endpoint-view.js';
 import type { Logger } from '../daemon/log.js';
 import {
   DEFAULT_ENFORCEMENT_CONFIG,
+  parseRuleCounters,
   renderChanges,
   renderFull,
   renderProblems,
@@ -18,6 +19,7 @@ import {
 } from '../dataplane/core/index.js';
 import { Enforcement } from '../dataplane/shell/enforcement.js';
 import { NftChannel, nftUnavailableReason } from '../dataplane/shell/nft-channel.js';
+import { registerRuleMetrics } from '../dataplane/shell/rule-metrics.js';
 import { WorkloadInterfaces } from '../dataplane/shell/workload-interfaces.js';
 import type { WorkloadEndpointNets } from '../dataplane/shell/workload-plan.js';
 import { dataplaneState } from './dataplane-state.js';
@@ -72,6 +74,13 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
     log,
     registry: opts.registry,
     resyncIntervalMs: opts.settings.refreshIntervalMs,
+  });
+  registerRuleMetrics(opts.registry, {
+    readTable: () => channel.read(['-j', 'list', 'table', 'inet', config.tableName]),
+    counters: (json) => {
+      const state = enforcement.appliedState;
+      return state === null ? [] : parseRuleCounters(json, state);
+    },
   });
   const workloads = new WorkloadInterfaces({ interfacePrefix: config.interfacePrefix, log });
   let isStarted = false;

@@ -109,6 +109,11 @@ export class Enforcement<S> {
     this.scheduleResync();
   }
 
+  /** The state the kernel holds (last applied), or null before start. */
+  get appliedState(): S | null {
+    return this.applied;
+  }
+
   /** The state to enforce from now on; applied within coalesceMs (or after the one in flight). */
   update(next: S): void {
     if (this.isClosed) return;

@@ -171,6 +171,8 @@ export class EnforcedCluster {
         'debug',
         '--log-format',
         'text',
+        '--metrics-addr',
+        '127.0.0.1:9099',
       ],
       { KUBECONFIG: '', NODENAME: '', FELIX_POLICYSYNCPATHPREFIX: '', ...env },
       (line) => this.lines.push(`n${i}: ${line}`),
@@ -345,6 +347,11 @@ export class EnforcedCluster {
     await this.relay?.close();
     await this.underlay?.destroy();
     if (this.dir !== '') rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** alp-node's Prometheus metrics on node i. */
+  async metrics(i: number): Promise<string> {
+    return nsRun(this.node(i).ns, ['curl', '-sS', '--max-time', '10', 'http://127.0.0.1:9099/metrics']);
   }
 
   async nft(i: number, args: readonly string[]): Promise<string> {

@@ -106,6 +106,21 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
         },
       });
       await expectMatrix(cluster, pods, overview);
+      // Per-rule counters: the allow rule counted frontend's connections, the tier's end its drops.
+      const metrics = await cluster.metrics(1);
+      const value = (pattern: RegExp): number =>
+        metrics
+          .split('\n')
+          .filter((l) => pattern.test(l))
+          .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+      const allowRule = new RegExp(
+        `^alp_dataplane_rule_packets_total\\{kind="rule",tier="default",policy="knp/${prod}/allow-frontend",direction="ingress",rule_index="0",action="allow"\\}`,
+      );
+      expect(value(allowRule)).toBeGreaterThan(0);
+      expect(
+        value(/^alp_dataplane_rule_packets_total\{kind="end-of-tier",tier="default",.*action="deny"\}/),
+      ).toBeGreaterThan(0);
+      expect(value(/^alp_dataplane_programming_seconds_count\{kind="incremental"\}/)).toBeGreaterThan(0);
       // UDP too, when the policy says so.
       await policy(prod, {
         metadata: { name: 'allow-frontend-udp' },

@@ -2,7 +2,11 @@
 // dikastes injected by Istio's own injector, curl clients on both nodes, alp-node on each node
 // from the example's DaemonSet with WireGuard on, and the example's policies applied to a real
 // kube-apiserver. Envoy is the stand-in envoy-lite (see the README for what that leaves
-// unproven). Needs root, the WireGuard tools, nft, curl, the API server and the e2e tools.
+// unproven). alp-node also enforces the policies at L3/L4 in the kernel, as Felix does beside
+// Dikastes: a connection the policy denies whatever its HTTP content (wrong service account, a
+// default deny) is dropped by the node before any sidecar sees it, and the client's proxy answers
+// 503 (Envoy's "upstream connect error"); what L4 lets through, the sidecar decides by method and
+// path. Needs root, the WireGuard tools, nft, curl, the API server and the e2e tools.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithE2eTools, findE2eTools } from '../harness/e2e-tools.js';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
@@ -10,6 +14,7 @@ import { waitFor } from '../harness/kube.js';
 import { describeAsRoot } from '../harness/netns.js';
 import { IstioMesh, type WorkloadSpec } from './istio-mesh-fixture.js';
 import { exampleManifests } from './istio-example.js';
+import { nsRun } from '../harness/netns.js';
 import { tcpExchange } from './pod-tools.js';
 import type { Manifest } from './raw-apply.js';
 
@@ -31,6 +36,20 @@ const WORKLOADS: WorkloadSpec[] = [
   { name: 'curl-b', from: 'demo/curl.yaml', node: 2, ip: '198.51.100.68' },
 ];
 const WAIT = { timeoutMs: 30_000, intervalMs: 100 };
+/** The client's proxy could not connect upstream: the node dropped the connection. */
+const DROPPED = 503;
+
+/** A direct TCP connection from a pod, bypassing every proxy: connected, refused or timeout. */
+async function connectOutcome(netns: string, host: string, port: number): Promise<string> {
+  const script = `
+const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
+const done = (what) => { console.log(what); process.exit(0); };
+s.on('connect', () => done('connected'));
+s.on('error', (e) => done(e.code));
+setTimeout(() => done('timeout'), 3000);
+`;
+  return (await nsRun(netns, [process.execPath, '-e', script, host, String(port)])).trim();
+}
 
 describeWithE2eTools('examples/istio end to end', tools, (t) => {
   describeAsRoot('examples/istio end to end (root, network namespaces)', () => {
@@ -59,15 +78,16 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         await mesh.stop();
       }, 120_000);
 
-      it('no policy selects the pod: the namespace profile allows; a default-deny policy and no allow policy: 403', async () => {
+      it('no policy selects the pod: the namespace profile allows; a default-deny policy and no allow policy: the node drops the connection', async () => {
         expect((await mesh.curl('curl-0', `${HTTPBIN}/headers`)).status).toBe(200);
         await mesh.applyFile('demo/policy-default-deny.yaml');
-        timings.push(`default deny applied → 403: ${await waitForStatus('curl-0', '/headers', 403)} ms`);
+        timings.push(
+          `default deny applied → dropped: ${await waitForStatus('curl-0', '/headers', DROPPED)} ms`,
+        );
         const res = await mesh.curl('curl-0', `${HTTPBIN}/headers`);
-        expect(res.status).toBe(403);
-        expect(res.headers['x-alp-decision']).toBe('denied');
-        const dikastes = mesh.pod('httpbin-0').processes.get('dikastes');
-        expect(dikastes?.lines.some((l) => l.includes('request denied'))).toBe(true);
+        expect(res.status).toBe(DROPPED);
+        expect(res.body).toContain('upstream connect error');
+        expect(res.headers['x-alp-decision']).toBeUndefined();
       });
 
       it('allowed by service account + method + path: 200, and the app sees both SPIFFE identities', async () => {
@@ -79,11 +99,17 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         const xfcc = headers['X-Forwarded-Client-Cert']?.[0] ?? '';
         expect(xfcc).toContain('URI=spiffe://cluster.local/ns/demo/sa/curl');
         expect(xfcc).toContain('By=spiffe://cluster.local/ns/demo/sa/httpbin');
+        // What L4 lets through, the sidecar decides: a method the policy does not allow is 403.
+        const post = await mesh.curl('curl-0', `${HTTPBIN}/headers`, { method: 'POST' });
+        expect(post.status).toBe(403);
+        expect(post.headers['x-alp-decision']).toBe('denied');
+        const dikastes = mesh.pod('httpbin-0').processes.get('dikastes');
+        expect(dikastes?.lines.some((l) => l.includes('request denied'))).toBe(true);
       });
 
-      it('another service account, a wrong method, wrong paths and path tricks get 403', async () => {
+      it('another service account is dropped by the node; a wrong method, wrong paths and path tricks get 403', async () => {
         const cases: [string, string, string, number, boolean?][] = [
-          ['other-0', 'GET', '/headers', 403],
+          ['other-0', 'GET', '/headers', DROPPED],
           ['curl-0', 'POST', '/headers', 403], // httpbin itself would say 405
           ['curl-0', 'GET', '/status/200', 200],
           ['curl-0', 'GET', '/status/418', 418],
@@ -101,19 +127,13 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         expect(got).toEqual(cases.map((c) => c[3]));
       });
 
-      it('a stolen certificate does not help: curl’s identity from other-0’s address is 403 (the IP-set half of the rule)', async () => {
+      it('a stolen certificate does not help: curl’s identity from other-0’s address is dropped by the node (the IP-set half of the rule, in the kernel)', async () => {
         await mesh.startProxy('other-0', 'curl');
         try {
-          expect((await mesh.curl('other-0', `${HTTPBIN}/headers`)).status).toBe(403);
+          expect((await mesh.curl('other-0', `${HTTPBIN}/headers`)).status).toBe(DROPPED);
+          // The connection never reached httpbin's proxy.
           const checks = mesh.pod('httpbin-0').processes.get('istio-proxy')?.lines ?? [];
-          expect(
-            checks.some(
-              (l) =>
-                l.includes('"source":"198.51.100.3:') &&
-                l.includes('"principal":"spiffe://cluster.local/ns/demo/sa/curl"') &&
-                l.includes('"verdict":"denied"'),
-            ),
-          ).toBe(true);
+          expect(checks.some((l) => l.includes('"source":"198.51.100.3:'))).toBe(false);
         } finally {
           await mesh.startProxy('other-0');
         }
@@ -156,7 +176,7 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         );
       });
 
-      it('TCP (network ext_authz): a Kubernetes NetworkPolicy lets curl connect to tcp-echo and closes other’s connection', async () => {
+      it('TCP (network ext_authz): a Kubernetes NetworkPolicy lets curl connect to tcp-echo, and the node drops other’s connection', async () => {
         expect(await tcpExchange(mesh.pod('curl-0').netns, '127.0.0.1', 9000, 'before\n')).toBe('');
         await mesh.applyFile('demo/policy-tcp-echo.yaml');
         await waitFor(
@@ -168,10 +188,12 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
           WAIT,
         );
         expect(await tcpExchange(mesh.pod('other-0').netns, '127.0.0.1', 9000, 'ping\n')).toBe('');
+        // Dropped by the node at L4: tcp-echo's proxy never checked it.
         const checks = (mesh.pod('tcp-echo-0').processes.get('istio-proxy')?.lines ?? []).filter((l) =>
           l.includes('"msg":"check"'),
         );
-        expect(checks.some((l) => l.includes('"verdict":"denied"') && l.includes('sa/other'))).toBe(true);
+        expect(checks.some((l) => l.includes('sa/other'))).toBe(false);
+        expect(checks.some((l) => l.includes('"verdict":"allowed"') && l.includes('sa/curl'))).toBe(true);
       });
 
       it('fails closed when dikastes dies, and recovers when it is restarted', async () => {
@@ -194,9 +216,10 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         await mesh.startProxy('httpbin-0');
         const proxyLog = () => mesh.pod('httpbin-0').processes.get('istio-proxy')?.lines ?? [];
         expect((await mesh.curl('curl-0', `${HTTPBIN}/headers`)).status).toBe(200);
-        expect((await mesh.curl('other-0', `${HTTPBIN}/headers`)).status).toBe(403);
-        // Outside the policy's rules: not checked, so the app answers even for "other".
-        const ip = await mesh.curl('other-0', `${HTTPBIN}/ip`);
+        expect((await mesh.curl('curl-0', `${HTTPBIN}/headers`, { method: 'POST' })).status).toBe(403);
+        // Outside the CUSTOM rules: not checked, so the app answers /ip, which the policy (and so
+        // the EnvoyFilter wiring) refuses.
+        const ip = await mesh.curl('curl-0', `${HTTPBIN}/ip`);
         expect(ip.status).toBe(200);
         const checks = proxyLog().filter((l) => l.includes('"msg":"check"'));
         expect(
@@ -209,7 +232,7 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         await mesh.removeFile('demo/custom-headers-only.yaml');
         await mesh.applyFile('wiring-envoyfilter/ext-authz.yaml');
         await mesh.startProxy('httpbin-0');
-        expect((await mesh.curl('other-0', `${HTTPBIN}/ip`)).status).toBe(403);
+        expect((await mesh.curl('curl-0', `${HTTPBIN}/ip`)).status).toBe(403);
       });
 
       it('STRICT refuses plaintext; PERMISSIVE and WireGuard off → plaintext on the underlay, key and device gone; on → encrypted again', async () => {
@@ -227,7 +250,8 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         const [pa] = await exampleManifests('istio/peer-authentication.yaml');
         await mesh.apply({ ...(pa as Manifest), spec: { mtls: { mode: 'PERMISSIVE' } } });
         await mesh.startProxy('httpbin-0');
-        expect((await plaintext('other-0')).status).toBe(403);
+        // other's service account is not allowed at L4: the node drops its plaintext connection.
+        expect((await plaintext('other-0')).status).toBe(0);
 
         const encrypted = await mesh.capture('wg-on', async () => {
           expect((await plaintext('curl-0')).status).toBe(200);
@@ -262,9 +286,14 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         for (const line of again.lines) expect(line).toMatch(/UDP/);
       });
 
-      it.skip('a non-HTTP connection the policy does not allow is dropped in the kernel (needs the L3/L4 dataplane, not on this branch)', () => {
-        // alp-node has no L3/L4 dataplane here: a connection that bypasses the sidecar is not
-        // dropped by the node. Enable this case once the nftables dataplane lands.
+      it('a plain TCP connection that bypasses every proxy is dropped in the kernel when the policy denies it', async () => {
+        const tcpEcho = '198.51.100.67';
+        // tcp-echo-from-curl allows app=curl on TCP 9000: curl-0 reaches the pod (its inbound
+        // capture takes the connection), other-0 from the other node never gets a SYN-ACK.
+        expect(await connectOutcome(mesh.pod('curl-0').netns, tcpEcho, 9000)).toBe('connected');
+        expect(await connectOutcome(mesh.pod('other-0').netns, tcpEcho, 9000)).toBe('timeout');
+        // A port no policy allows, from the same node as the server: dropped too.
+        expect(await connectOutcome(mesh.pod('curl-b').netns, tcpEcho, 9001)).toBe('timeout');
       });
     });
   });

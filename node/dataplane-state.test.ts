@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterResource, ResourceEvent } from '../agent/calc/cluster-model.js';
+import { PolicyCalculator } from '../agent/calc/calculator.js';
+import type { EndpointView } from '../agent/calc/endpoint-view.js';
+import { interfaceName } from '../agent/calc/to-dataplane.js';
+import { parseCalicoResource } from '../calico/resources.js';
+import { DEFAULT_ENFORCEMENT_CONFIG } from '../dataplane/core/index.js';
+import { dataplaneState } from './dataplane-state.js';
+
+const NODE = 'node-a';
+const up = (resource: ClusterResource): ResourceEvent => ({ type: 'upsert', resource });
+const pod = (name: string, ip: string, labels: Record<string, string>, nodeName = NODE): ClusterResource => ({
+  kind: 'Pod',
+  pod: {
+    namespace: 'prod',
+    name,
+    uid: `uid-${name}`,
+    nodeName,
+    labels: new Map(Object.entries(labels)),
+    serviceAccount: 'default',
+    ips: [ip],
+    namedPorts: [],
+    hostNetwork: false,
+    finished: false,
+    hasSidecar: false,
+  },
+});
+const gnp = (name: string, spec: Record<string, unknown>): ClusterResource => {
+  const r = parseCalicoResource({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'GlobalNetworkPolicy',
+    metadata: { name },
+    spec,
+  });
+  if (!r.ok || r.value.kind !== 'policy') throw new Error('bad policy');
+  return { kind: 'Policy', policy: r.value.policy };
+};
+
+function views(calc: PolicyCalculator): EndpointView[] {
+  return calc.localEndpointIds().flatMap((id) => calc.endpointView(id) ?? []);
+}
+
+describe('dataplaneState', () => {
+  const calc = new PolicyCalculator(NODE);
+  for (const e of [
+    up({ kind: 'Namespace', namespace: { name: 'prod', labels: new Map() } }),
+    up(pod('web', '10.0.0.1', { app: 'web' })),
+    up(pod('db', '10.0.0.2', { app: 'db' })),
+    up(pod('remote', '10.0.1.1', { app: 'web' }, 'node-b')),
+    up(
+      gnp('db-from-web', {
+        selector: "app == 'db'",
+        ingress: [{ action: 'Allow', source: { selector: "app == 'web'" } }],
+      }),
+    ),
+    { type: 'in-sync' } as ResourceEvent,
+  ])
+    calc.apply(e);
+
+  it('holds each local endpoint with its interface, nets, profiles and tiers, as PolicySync sends them', () => {
+    const state = dataplaneState(views(calc), DEFAULT_ENFORCEMENT_CONFIG);
+    expect([...state.endpoints.keys()].sort()).toEqual(['prod/db', 'prod/web']);
+    const db = state.endpoints.get('prod/db');
+    expect(db?.iface).toBe(interfaceName('prod', 'db'));
+    expect(db?.ipv4Nets).toEqual(['10.0.0.2/32']);
+    expect(db?.profileIds).toEqual(['kns.prod', 'ksa.prod.default']);
+    expect(db?.tiers.map((t) => [t.name, t.ingressPolicies.map((p) => p.name)])).toEqual([
+      ['default', ['db-from-web']],
+    ]);
+    expect(state.endpoints.get('prod/web')?.tiers).toEqual([]);
+  });
+
+  it('merges the policies, profiles and IP sets the endpoints reference (a remote pod is in the set)', () => {
+    const state = dataplaneState(views(calc), DEFAULT_ENFORCEMENT_CONFIG);
+    expect([...state.policies.values()].map((p) => p.id.name)).toEqual(['db-from-web']);
+    expect([...state.profiles.keys()]).toEqual(['kns.prod']);
+    const sets = [...state.ipSets.values()];
+    expect(sets).toHaveLength(1);
+    expect([...(sets[0]?.members ?? [])].sort()).toEqual(['10.0.0.1/32', '10.0.1.1/32']);
+  });
+
+  it('keeps unchanged endpoints and policies by reference between states', () => {
+    const a = dataplaneState(views(calc), DEFAULT_ENFORCEMENT_CONFIG);
+    const b = dataplaneState(views(calc), DEFAULT_ENFORCEMENT_CONFIG);
+    expect(b.endpoints.get('prod/db')).toBe(a.endpoints.get('prod/db'));
+    expect([...b.policies.values()][0]).toBe([...a.policies.values()][0]);
+  });
+});
