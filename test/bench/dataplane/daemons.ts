@@ -15,6 +15,9 @@ import { BENCH_NODE } from './cluster.js';
 
 export type DaemonKind = 'alp-node' | 'felix';
 
+/** alp-node serves its metrics here inside the node namespace. */
+export const ALP_NODE_METRICS_PORT = 29100;
+
 export interface Daemon {
   readonly kind: DaemonKind;
   readonly proc: NsProcess;
@@ -52,6 +55,8 @@ export function startDaemon(kind: DaemonKind, o: DaemonOptions): Daemon {
       stateDir,
       '--log-level',
       'info',
+      '--metrics-addr',
+      `127.0.0.1:${ALP_NODE_METRICS_PORT}`,
     ];
     env = {
       FELIX_NFTABLESMODE: 'Enabled',

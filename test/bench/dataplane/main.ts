@@ -30,7 +30,14 @@ import { REPO_ROOT, waitFor } from '../../harness/process.js';
 import { cpuSeconds, percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
 import { startBenchApi, type BenchApi } from './api.js';
 import { dataplaneCluster, PORTS, type DataplaneCluster } from './cluster.js';
-import { milestones, MILESTONES, processTree, startDaemon, type DaemonKind } from './daemons.js';
+import {
+  ALP_NODE_METRICS_PORT,
+  milestones,
+  MILESTONES,
+  processTree,
+  startDaemon,
+  type DaemonKind,
+} from './daemons.js';
 import { netbenchBinary, Prober, type Verdict } from './probe.js';
 import { createNodeTopology } from './topology.js';
 
@@ -89,6 +96,8 @@ interface Figures {
   editMs: number[];
   joinMs: number[];
   deleteAllMs?: number;
+  /** alp-node's own alp_dataplane_* metrics at the end, one line each. */
+  programming?: string;
   /** Start-up milestones from the daemon's own log, ms after the spawn. */
   milestones: Record<string, number>;
   noDaemon?: Datapath;
@@ -181,6 +190,24 @@ async function measureDatapath(clientNs: string, serverIp: string, netbench: str
     cps.push(crr.connections / crr.seconds);
   }
   return { gbps: median(gbps), connPerSec: median(cps) };
+}
+
+/**
+ * alp-node's programming metrics (time from a change reaching the dataplane to its nft
+ * transaction applied, by kind; errors; resyncs), so a slow row can be placed before or after nft.
+ */
+async function programmingMetrics(nodeNs: string): Promise<string> {
+  try {
+    const text = await nsRun(nodeNs, ['curl', '-sf', `http://127.0.0.1:${ALP_NODE_METRICS_PORT}/metrics`]);
+    return text
+      .split('\n')
+      .filter((l) =>
+        /^alp_dataplane_(programming_seconds_(sum|count)|programming_errors_total|resyncs_total)/.test(l),
+      )
+      .join('; ');
+  } catch (err) {
+    return `metrics not read: ${err instanceof Error ? err.message : String(err)}`;
+  }
 }
 
 async function timedFlips(
@@ -305,6 +332,7 @@ async function runScenario(
   } finally {
     if (daemon !== undefined) {
       fig.milestones = milestones(daemon);
+      if (kind === 'alp-node') fig.programming = await programmingMetrics(topo.nodeNs);
       await daemon.stop();
       const dir = join(REPO_ROOT, 'bench-results');
       mkdirSync(dir, { recursive: true });
@@ -409,6 +437,9 @@ async function main(): Promise<void> {
       .join('; '),
     ...(felixBinary === undefined ? {} : { felix: felixBinary }),
     ...(errors.length === 0 ? {} : { errors: errors.join(' | ') }),
+    ...(results.get('alp-node')?.programming === undefined
+      ? {}
+      : { 'alp-node metrics at the end': results.get('alp-node')!.programming! }),
     samples: JSON.stringify(
       Object.fromEntries([...results].map(([k, f]) => [k, { edit: f.editMs, join: f.joinMs }])),
     ),
