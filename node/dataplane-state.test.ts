@@ -79,6 +79,13 @@ describe('dataplaneState', () => {
     expect([...(sets[0]?.members ?? [])].sort()).toEqual(['10.0.0.1/32', '10.0.1.1/32']);
   });
 
+  it('names interfaces with the configured prefix, as Calico does', () => {
+    const config = { ...DEFAULT_ENFORCEMENT_CONFIG, interfacePrefix: 'veth' };
+    const a = dataplaneState(views(calc), config);
+    expect(a.endpoints.get('prod/db')?.iface).toBe(`veth${interfaceName('prod', 'db').slice(4)}`);
+    expect(dataplaneState(views(calc), config).endpoints.get('prod/db')).toBe(a.endpoints.get('prod/db'));
+  });
+
   it('keeps unchanged endpoints and policies by reference between states', () => {
     const a = dataplaneState(views(calc), DEFAULT_ENFORCEMENT_CONFIG);
     const b = dataplaneState(views(calc), DEFAULT_ENFORCEMENT_CONFIG);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
-import { enforcementSettings } from './enforcement-config.js';
+import { enforcementSettings, enforcementSettledByEnv } from './enforcement-config.js';
 
 const layer = (name: string, spec: Record<string, unknown>): FelixConfigLayer => ({
   source: name === 'default' ? 'default' : 'node',
@@ -92,5 +92,22 @@ describe('enforcementSettings', () => {
   ])('refuses %j', (env, error) => {
     const r = enforcementSettings({ env, felixLayers: [], datastoreType: 'kubernetes' });
     expect(r.ok ? '' : r.error).toMatch(error);
+  });
+
+  it.each([
+    [{}, false],
+    [{ FELIX_NFTABLESMODE: 'Disabled' }, true],
+    [{ FELIX_NFTABLESMODE: 'Enabled' }, false],
+    [
+      {
+        FELIX_NFTABLESMODE: 'Enabled',
+        FELIX_INTERFACEPREFIX: 'cali',
+        FELIX_DEFAULTENDPOINTTOHOSTACTION: 'Drop',
+        FELIX_IPTABLESREFRESHINTERVAL: '60',
+      },
+      true,
+    ],
+  ])('the environment %j settles it alone: %s', (env, settled) => {
+    expect(enforcementSettledByEnv(env)).toBe(settled);
   });
 });

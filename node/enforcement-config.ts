@@ -45,6 +45,17 @@ export const ENFORCEMENT_ENV = {
   refreshInterval: 'FELIX_IPTABLESREFRESHINTERVAL',
 } as const;
 
+/**
+ * True when the environment alone settles enforcement (FELIX_NFTABLESMODE Disabled, or every
+ * field given), so no FelixConfiguration needs to be read for it.
+ */
+export function enforcementSettledByEnv(env: Readonly<Record<string, string | undefined>>): boolean {
+  const has = (name: string): boolean => (env[name] ?? '') !== '';
+  if (!has(ENFORCEMENT_ENV.nftablesMode)) return false;
+  if (String(env[ENFORCEMENT_ENV.nftablesMode]).toLowerCase() === 'disabled') return true;
+  return Object.values(ENFORCEMENT_ENV).every(has);
+}
+
 /** The value of `field`: its environment variable, else the first layer that sets it. */
 function lookup(
   env: Readonly<Record<string, string | undefined>>,

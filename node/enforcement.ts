@@ -9,6 +9,7 @@ import type { EndpointView } from '../agent/calc/endpoint-view.js';
 import type { Logger } from '../daemon/log.js';
 import {
   DEFAULT_ENFORCEMENT_CONFIG,
+  enforcementConfigProblem,
   parseRuleCounters,
   renderChanges,
   renderFull,
@@ -112,6 +113,8 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
       schedule();
     },
     async start() {
+      const problem = enforcementConfigProblem(config);
+      if (problem !== null) throw new Error(`cannot enforce policy: ${problem}`);
       isDirty = false;
       const initial = build();
       await enforcement.start(initial);

@@ -18,7 +18,7 @@ import { startPolicySyncAgent } from '../agent/policy-sync-agent.js';
 import { policySyncSettings } from '../agent/policy-sync-config.js';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
 import { createNodeEnforcement, removeLeftoverTable, type NodeEnforcement } from './enforcement.js';
-import { enforcementSettings } from './enforcement-config.js';
+import { enforcementSettings, enforcementSettledByEnv } from './enforcement-config.js';
 
 /** Anything main starts: it must stop cleanly when asked, even while it is still starting. */
 interface Component {
@@ -75,6 +75,9 @@ async function readFelixLayers(
   signal: AbortSignal,
 ): Promise<readonly FelixConfigLayer[]> {
   if (process.env.DATASTORE_TYPE === 'file' || kubeConfig === null) return [];
+  // The environment wins over FelixConfiguration: when it gives everything, there is nothing to read.
+  if ((process.env.FELIX_POLICYSYNCPATHPREFIX ?? '') !== '' && enforcementSettledByEnv(process.env))
+    return [];
   for (let attempt = 0; ; attempt++) {
     try {
       const { selection } = await unlessShutdown(readFelixConfigurations(kubeConfig, opts.nodeName), signal);

@@ -92,6 +92,7 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
     ruleChains(
       state,
       reuse,
+      sets,
       policy,
       rendered,
       (dir) => policyChainName(rendered, dir),
@@ -102,6 +103,7 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
     ruleChains(
       state,
       reuse,
+      sets,
       state.profiles.get(name)!,
       `profile ${name}`,
       (dir) => profileChainName(name, dir),

@@ -17,7 +17,8 @@ export type CounterKind =
   | 'ct-invalid'
   | 'endpoint-to-host'
   | 'wireguard-port'
-  | 'wireguard-strict';
+  | 'wireguard-strict'
+  | 'workload-encap';
 
 export interface RuleCounter {
   readonly kind: CounterKind;
@@ -88,6 +89,14 @@ function labelIndex(program: Program): Map<string, Labels> {
         labels = { ...none, kind: o.kind, action: 'allow' };
       } else if (o.kind === 'unknown-interface' || o.kind === 'ct-invalid' || o.kind === 'wireguard-strict') {
         labels = { ...none, kind: o.kind, action: 'deny' };
+      } else if (owner.kind === 'endpoint' && o.kind === 'workload-encap') {
+        labels = {
+          ...none,
+          kind: o.kind,
+          direction: owner.direction,
+          action: 'deny',
+          workloadId: owner.workloadId,
+        };
       }
       if (labels !== null) out.set(`${chain.name}\u0000${rule.comment}`, labels);
     }

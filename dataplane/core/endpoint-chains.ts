@@ -5,11 +5,13 @@
 // mark; jump to each policy chain while the pass mark is clear, returning as soon as one sets the
 // accept mark; at the end, unless the tier's default action is Pass, drop if no policy passed.
 // Staged policies are skipped, and a tier that has only staged ones is not entered (Felix's
-// endOfTierDrop). A policy the state lacks drops what reaches it (fail closed). Then the profiles
+// endOfTierDrop). Egress first drops VXLAN and IPIP from the workload unless allowed (Felix's
+// AllowVXLANPacketsFromWorkloads/AllowIPIPPacketsFromWorkloads). A policy the state lacks drops what reaches it (fail closed). Then the profiles
 // in order (a missing one is skipped: it could allow nothing), then drop.
 import { isStagedKind, policyKey, renderPolicyId } from '../../calico/policy-id.js';
 import { loggedDrop, PLUMBING, rule } from './chain-parts.js';
 import type { DataplaneEndpoint, DataplaneState, PolicyID } from './model.js';
+import { DEFAULT_WORKLOAD_ENCAP } from './model.js';
 import { endpointChainName, policyChainName, profileChainName, quoteSafe } from './names.js';
 import type { Chain, Direction, Match, Program, Rule, RuleOrigin } from './program.js';
 
@@ -56,6 +58,22 @@ function build(
   const accepted: Match = { kind: 'mark', bits: accept, isSet: true };
   const returnIfAccepted = rule([accepted], [{ kind: 'clear-mark', bits: both }], { kind: 'return' });
   const rules: Rule[] = [rule([], [{ kind: 'clear-mark', bits: both }], null)];
+  if (direction === 'egress') {
+    const encap = state.config.workloadEncap ?? DEFAULT_WORKLOAD_ENCAP;
+    const counted = [{ kind: 'counter' } as const];
+    if (!encap.allowVxlan) {
+      const port = { first: encap.vxlanPort, last: encap.vxlanPort };
+      const m: Match[] = [
+        { kind: 'l4proto', protocols: [17], negate: false },
+        { kind: 'ports', dir: 'dport', ranges: [port], negate: false },
+      ];
+      rules.push(rule(m, counted, { kind: 'drop' }, { kind: 'workload-encap' }, 'VXLAN from a workload'));
+    }
+    if (!encap.allowIpip) {
+      const m: Match[] = [{ kind: 'l4proto', protocols: [4], negate: false }];
+      rules.push(rule(m, counted, { kind: 'drop' }, { kind: 'workload-encap' }, 'IPIP from a workload'));
+    }
+  }
   for (const tier of ep.tiers) {
     const ids = (direction === 'ingress' ? tier.ingressPolicies : tier.egressPolicies).filter(
       (id) => !isStagedKind(id.kind ?? ''),
@@ -109,7 +127,8 @@ export function endpointChains(
 ): [Chain, Chain] {
   const { accept, pass } = state.config.marks;
   const source = factsOf(ep).text;
-  const key = `${accept},${pass},${dependencyKey(state, ep)}`;
+  const encap = state.config.workloadEncap ?? DEFAULT_WORKLOAD_ENCAP;
+  const key = `${accept},${pass},${encap.allowVxlan},${encap.allowIpip},${encap.vxlanPort},${dependencyKey(state, ep)}`;
   const chain = (direction: Direction): Chain => {
     const name = endpointChainName(ep.iface, direction);
     const old = prev?.chains.get(name);

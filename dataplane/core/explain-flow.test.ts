@@ -57,6 +57,18 @@ const overview: Case[] = [
     endpoints: ['default/backend egress allow'],
   },
   {
+    rule: "VXLAN from a workload is dropped before its egress policy (Felix's default)",
+    flow: { srcIp: BACKEND, dstIp: '203.0.113.9', protocol: 'udp', srcPort: 5000, dstPort: 4789 },
+    verdict: 'deny',
+    decidedBy: ['workload-encap', '', '', -1, 'deny'],
+  },
+  {
+    rule: 'so is IPIP',
+    flow: { srcIp: BACKEND, dstIp: '203.0.113.9', protocol: 4 },
+    verdict: 'deny',
+    decidedBy: ['workload-encap', '', '', -1, 'deny'],
+  },
+  {
     rule: 'pod → host: egress allowed by the profile, then DefaultEndpointToHostAction Drop',
     flow: {
       srcIp: BACKEND,
@@ -217,6 +229,17 @@ describe('explainFlow evaluates the rendered program', () => {
       verdict: c.verdict,
       decidedBy: c.decidedBy,
     });
+  });
+
+  it('AllowVXLANPacketsFromWorkloads lets VXLAN on to the egress policy', () => {
+    const s = overviewState();
+    const allowed = {
+      ...s,
+      config: { ...s.config, workloadEncap: { allowVxlan: true, allowIpip: false, vxlanPort: 4789 } },
+    };
+    const flow = { srcIp: BACKEND, dstIp: '203.0.113.9', protocol: 'udp', srcPort: 5000, dstPort: 4789 };
+    expect(explainFlow(allowed, flow).verdict).toBe('allow');
+    expect(explainFlow(allowed, { ...flow, protocol: 4 }).verdict).toBe('deny');
   });
 
   it('traces the rules that held, naming chain and rule text', () => {

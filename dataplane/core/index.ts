@@ -33,3 +33,7 @@ export function renderRemoveTable(tableName: string): string {
 export function renderProblems(state: DataplaneState): readonly string[] {
   return programOf(state).problems;
 }
+
+export { enforcementConfigProblem } from './config-check.js';
+export { stateFromEndpointViews } from './from-endpoint-views.js';
+export type { EndpointViewLike } from './from-endpoint-views.js';

@@ -4,11 +4,14 @@
 // for every change and keeps unchanged parts by reference (the renderer caches by identity).
 //
 // Entry points (dataplane/core/index.ts):
-//   renderFull(state)          one `nft -f` transaction that replaces our table atomically
-//   renderChanges(prev, next)  one transaction with only what changed ('' when nothing did)
-//   renderRemoveTable(name)    one transaction that removes our table if it exists
-//   explainFlow(state, flow)   which chains, tier, policy and rule decide a 5-tuple
-//   parseRuleCounters(json, state)  per-rule packet/byte counters from `nft -j list table`
+//   stateFromEndpointViews(config, views)  the agent's endpoint views → one node state
+//   enforcementConfigProblem(config)       why a config cannot be rendered, or null
+//   renderFull(state)                      one `nft -f` transaction replacing our table atomically
+//   renderChanges(prev, next)              one transaction with only what changed ('' if nothing)
+//   renderRemoveTable(name)                one transaction removing our table if it exists
+//   renderProblems(state)                  what was skipped or failed closed, for the log
+//   explainFlow(state, flow)               which chains, tier, policy and rule decide a 5-tuple
+//   parseRuleCounters(json, state)         per-rule counters from `nft -j list table inet <name>`
 import type { PolicyID } from '../../proto/gen/felix/PolicyID.js';
 import type { Policy } from '../../proto/gen/felix/Policy.js';
 import type { Profile } from '../../proto/gen/felix/Profile.js';
@@ -47,6 +50,20 @@ export interface MarkBits {
 /** Felix's defaults within its 0xffff0000 mark mask; disjoint from WireGuard's 0x100000. */
 export const DEFAULT_MARKS: MarkBits = { accept: 0x10000, pass: 0x20000 };
 
+/**
+ * Felix's AllowVXLANPacketsFromWorkloads / AllowIPIPPacketsFromWorkloads (both false by default):
+ * unless allowed, a workload's VXLAN (UDP to vxlanPort) and IPIP packets are dropped before its
+ * egress policy, since encapsulation could carry traffic past that policy.
+ */
+export interface WorkloadEncap {
+  readonly allowVxlan: boolean;
+  readonly allowIpip: boolean;
+  /** Felix's VXLANPort, 4789 by default. */
+  readonly vxlanPort: number;
+}
+
+export const DEFAULT_WORKLOAD_ENCAP: WorkloadEncap = { allowVxlan: false, allowIpip: false, vxlanPort: 4789 };
+
 export interface EnforcementConfig {
   /** Workload interface prefix, FelixConfiguration interfacePrefix (`cali`). */
   readonly interfacePrefix: string;
@@ -55,6 +72,8 @@ export interface EnforcementConfig {
   readonly tableName: string;
   readonly marks: MarkBits;
   readonly wireguard: WireguardFirewall | null;
+  /** Absent: DEFAULT_WORKLOAD_ENCAP (Felix's defaults). */
+  readonly workloadEncap?: WorkloadEncap;
 }
 
 export const DEFAULT_TABLE_NAME = 'alp-mesh';

@@ -33,9 +33,19 @@ export function endpointChainName(iface: string, dir: Direction): string {
   return readableOrHash(dir === 'ingress' ? 'tw-' : 'fw-', iface);
 }
 
+// IP set names are asked for on every build; hashing is the cost, so keep the recent ones.
+const setHashes = new Map<string, string>();
+const SET_HASH_CACHE_LIMIT = 200_000;
+
 /** One nft set per IP set and family: `ips-<hash of id>-4`. */
 export function ipSetName(ipSetId: string, family: Family): string {
-  return `ips-${shortHash(ipSetId)}-${family}`;
+  let h = setHashes.get(ipSetId);
+  if (h === undefined) {
+    if (setHashes.size >= SET_HASH_CACHE_LIMIT) setHashes.clear();
+    h = shortHash(ipSetId);
+    setHashes.set(ipSetId, h);
+  }
+  return `ips-${h}-${family}`;
 }
 
 export const CHAIN_FORWARD = 'hook-forward';

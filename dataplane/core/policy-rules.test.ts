@@ -7,13 +7,19 @@ import { renderRule } from './policy-rules.js';
 import { ruleText } from './render-text.js';
 import { decodeRule } from './rule-input.js';
 
-const SETS: Record<string, IpSetType> = { 's:a': 'NET', 's:b': 'IP', 'n:web': 'IP_AND_PORT' };
+const SETS: Record<string, IpSetType> = {
+  's:a': 'NET',
+  's:b': 'IP',
+  's:empty': 'NET',
+  'n:web': 'IP_AND_PORT',
+};
 
 function render(wire: RuleWire, index = 0): { lines: string[]; problems: string[] } {
   const problems: string[] = [];
   const rules = renderRule(decodeRule(wire), index, {
     marks: DEFAULT_MARKS,
     ipSetType: (id) => SETS[id],
+    isEmptySet: (name) => name === ipSetName('s:empty', 4) || name === ipSetName('s:b', 6),
     owner: 'knp/ns/p',
     problems,
   });
@@ -124,6 +130,16 @@ const cases: Case[] = [
       `meta nfproto ipv4 ip saddr @${A4} ip daddr != @${ipSetName('s:b', 4)} ${ACCEPT}`,
       `meta nfproto ipv6 ip6 saddr @${A6} ip6 daddr != @${ipSetName('s:b', 6)} ${ACCEPT}`,
     ],
+  },
+  {
+    rule: 'a positive match on a family-empty set cannot hold: only the other family is rendered',
+    wire: { action: 'allow', src_ip_set_ids: ['s:empty'] },
+    lines: [`meta nfproto ipv6 ip6 saddr @${ipSetName('s:empty', 6)} ${ACCEPT}`],
+  },
+  {
+    rule: 'a negated match on an empty set always holds: kept',
+    wire: { action: 'allow', ip_version: 4, not_src_ip_set_ids: ['s:empty'] },
+    lines: [`meta nfproto ipv4 ip saddr != @${ipSetName('s:empty', 4)} ${ACCEPT}`],
   },
   {
     rule: 'numeric and named destination ports are alternatives: one nft rule each',

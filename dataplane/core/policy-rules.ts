@@ -21,6 +21,12 @@ import { mergePortRanges, netElements, PROTOCOL_NUMBERS } from './set-elements.j
 export interface RuleContext {
   readonly marks: MarkBits;
   readonly ipSetType: (id: string) => IpSetType | undefined;
+  /**
+   * Whether an nft set (by name) has no elements. A positive match on an empty set can never
+   * hold, so that family's variant is left out (a single-stack cluster gets half the rules);
+   * the chain's key includes this, so the first member of a family brings the variant back.
+   */
+  readonly isEmptySet: (setName: string) => boolean;
   /** Names the owner in log prefixes: a rendered policy id or `profile kns.x`. */
   readonly owner: string;
   readonly problems: string[];
@@ -296,7 +302,16 @@ export function renderRule(r: CalicoRule, index: number, ctx: RuleContext): Rule
     alts = cross(alts, portAlternatives(r.dstPorts, r.dstNamedPortIpSetIds, 'dport', family));
     if (family !== null && r.icmp !== null) alts = cross(alts, icmpMatches(r.icmp, family, false));
     if (family !== null && r.notIcmp !== null) alts = cross(alts, icmpMatches(r.notIcmp, family, true));
-    for (const matches of alts) out.push(...actionRules(action, matches, index, r.action, ctx));
+    for (const matches of alts) {
+      if (
+        matches.some(
+          (m) => (m.kind === 'addr-set' || m.kind === 'addr-port-set') && !m.negate && ctx.isEmptySet(m.set),
+        )
+      ) {
+        continue;
+      }
+      out.push(...actionRules(action, matches, index, r.action, ctx));
+    }
   }
   return out;
 }

@@ -86,7 +86,7 @@ export type RuleOrigin =
   | { readonly kind: 'unknown-interface' }
   | { readonly kind: 'ct-established' | 'ct-invalid' }
   | { readonly kind: 'endpoint-to-host'; readonly action: string }
-  | { readonly kind: 'wireguard-port' | 'wireguard-strict' | 'ipv6-router-icmp' }
+  | { readonly kind: 'wireguard-port' | 'wireguard-strict' | 'ipv6-router-icmp' | 'workload-encap' }
   | { readonly kind: 'plumbing' };
 
 export interface Rule {

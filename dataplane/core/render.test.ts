@@ -85,6 +85,11 @@ describe('renderFull', () => {
       text.indexOf('chain fw-calib0b0b0b0b0b'),
       text.indexOf('chain tw-cali0123456789a'),
     );
+    expect(chain.split('\n\t\t').slice(1, 4)).toEqual([
+      'meta mark set meta mark & 0xfffcffff',
+      'meta l4proto 17 th dport 4789 counter drop comment "VXLAN from a workload"',
+      'meta l4proto 4 counter drop comment "IPIP from a workload"',
+    ]);
     expect(chain).toContain(
       'jump pro-kns.default\n\t\tmeta mark & 0x00010000 != 0 meta mark set meta mark & 0xfffcffff return',
     );

@@ -6,7 +6,8 @@ import type { Rule as CalicoRule } from '../../calico/rule.js';
 import { referencedIpSetIds } from '../../calico/rule.js';
 import type { DataplaneState, Policy, Profile } from './model.js';
 import { renderRule } from './policy-rules.js';
-import type { Chain, ChainOwner, Direction, Program } from './program.js';
+import { ipSetName } from './names.js';
+import type { Chain, ChainOwner, Direction, Program, SetDef } from './program.js';
 import { decodeRules } from './rule-input.js';
 
 interface Decoded {
@@ -32,6 +33,17 @@ function decode(owner: Policy | Profile): Decoded {
   return d;
 }
 
+function ownerKey(o: ChainOwner): string {
+  switch (o.kind) {
+    case 'policy':
+      return `${o.tier}\u0000${o.policy}\u0000${o.direction}`;
+    case 'profile':
+      return `${o.profile}\u0000${o.direction}`;
+    default:
+      return o.kind;
+  }
+}
+
 /**
  * The two chains of a policy or profile. `logName` names it in log prefixes and problems;
  * `names` gives the chain name per direction.
@@ -39,19 +51,26 @@ function decode(owner: Policy | Profile): Decoded {
 export function ruleChains(
   state: DataplaneState,
   prev: Program | null,
+  sets: ReadonlyMap<string, SetDef>,
   source: Policy | Profile,
   logName: string,
   names: (dir: Direction) => string,
   owner: (dir: Direction) => ChainOwner,
 ): Chain[] {
   const d = decode(source);
-  const setTypes = d.ipSetIds.map((id) => state.ipSets.get(id)?.type ?? '-').join(',');
+  const isEmptySet = (name: string) => (sets.get(name)?.elements.length ?? 0) === 0;
+  const setTypes = d.ipSetIds
+    .map(
+      (id) =>
+        `${state.ipSets.get(id)?.type ?? '-'}${isEmptySet(ipSetName(id, 4)) ? 0 : 1}${isEmptySet(ipSetName(id, 6)) ? 0 : 1}`,
+    )
+    .join(',');
   const { accept, pass } = state.config.marks;
   const out: Chain[] = [];
   for (const direction of ['ingress', 'egress'] as const) {
     const name = names(direction);
     const ownerValue = owner(direction);
-    const key = JSON.stringify([accept, pass, logName, ownerValue, setTypes]);
+    const key = `${accept},${pass},${logName},${ownerKey(ownerValue)},${setTypes}`;
     const old = prev?.chains.get(name);
     if (old !== undefined && old.key === key && old.source === d.text) {
       out.push(old);
@@ -61,6 +80,7 @@ export function ruleChains(
     const ctx = {
       marks: state.config.marks,
       ipSetType: (id: string) => state.ipSets.get(id)?.type,
+      isEmptySet,
       owner: logName,
       problems,
     };

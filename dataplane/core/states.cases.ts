@@ -1,6 +1,7 @@
 // Builders and sample states for the renderer's tests (test-only: *.cases.ts is not built).
 import type { Rule as RuleWire } from '../../proto/gen/felix/Rule.js';
 import { policyKey } from '../../calico/policy-id.js';
+import type { SeededRandom } from '../../testing/seeded-random.js';
 import type {
   DataplaneEndpoint,
   DataplaneState,
@@ -217,4 +218,107 @@ export function richState(): DataplaneState {
       ['n:svc', ipSet('IP_AND_PORT', ['10.96.0.10,udp:53'])],
     ],
   });
+}
+
+/** Rules drawn by randomState: every feature, some failing closed (missing sets, bad action). */
+const RULE_POOL: RuleWire[] = [
+  { action: 'allow' },
+  { action: 'deny', protocol: { name: 'tcp' }, dst_ports: [{ first: 80, last: 81 }] },
+  {
+    action: 'allow',
+    protocol: { name: 'tcp' },
+    src_ip_set_ids: ['s:1'],
+    dst_ports: [{ first: 80, last: 80 }],
+  },
+  {
+    action: 'allow',
+    protocol: { name: 'udp' },
+    dst_named_port_ip_set_ids: ['n:1'],
+    dst_ports: [{ first: 53, last: 53 }],
+  },
+  { action: 'pass', not_dst_ip_set_ids: ['s:2'] },
+  { action: 'log', src_net: ['10.0.0.0/8', 'fd00::/48'] },
+  { action: 'allow', ip_version: 'IPV6', protocol: { name: 'icmpv6' }, icmp_type: 128 },
+  { action: 'deny', not_src_net: ['192.0.2.0/24'], protocol: { number: 132 } },
+  { action: 'allow', src_ip_set_ids: ['s:3'], not_protocol: { name: 'udp' } },
+  { action: 'next-tier', dst_net: ['203.0.113.0/24'] },
+  { action: 'allow', protocol: { name: 'icmp' }, not_icmp_type_code: { type: 3, code: 1 } },
+  { action: 'bogus' },
+];
+
+const MEMBER_POOL = [
+  '10.65.0.2/32',
+  '10.65.0.3/32',
+  '10.0.0.0/8',
+  '10.65.0.0/16',
+  'fd00::2/128',
+  'fd00::/64',
+  '10.66.1.7/32',
+];
+const PORT_MEMBER_POOL = ['10.65.0.2,udp:53', '10.65.0.3,tcp:8080', 'fd00::2,udp:53'];
+
+function some<T>(r: SeededRandom, pool: readonly T[], max: number): T[] {
+  const out: T[] = [];
+  const n = r.int(max + 1);
+  for (let i = 0; i < n; i++) {
+    const x = r.pick(pool);
+    if (!out.includes(x)) out.push(x);
+  }
+  return out;
+}
+
+/** A random state over a small universe, so that consecutive draws share and differ in parts. */
+export function randomState(r: SeededRandom): DataplaneState {
+  const ids = [
+    gnp('t1.a'),
+    gnp('t1.b'),
+    knp('ns', 'knp.ns.c'),
+    knp('ns', 'knp.ns.d'),
+    { kind: 'StagedNetworkPolicy', namespace: 'ns', name: 'e' },
+  ];
+  const policies = ids
+    .filter(() => r.next() < 0.8)
+    .map((id) =>
+      policy(
+        id,
+        some(r, RULE_POOL, 4),
+        some(r, RULE_POOL, 2),
+        id.kind === 'GlobalNetworkPolicy' ? 't1' : 'default',
+      ),
+    );
+  const tiers = (): TierInfo[] => {
+    const t1 = tier('t1', some(r, ids.slice(0, 2), 2), some(r, ids.slice(0, 2), 1), r.pick(['Deny', 'Pass']));
+    const dflt = tier('default', some(r, ids.slice(2), 3), some(r, ids.slice(2), 2), r.pick(['Deny', '']));
+    return [t1, dflt].filter(() => r.next() < 0.7);
+  };
+  const pods: [string, string, string][] = [
+    ['a', 'cali0000000000a', '10.65.0.2'],
+    ['b', 'cali0000000000b', '10.65.0.3'],
+    ['c', 'cali0000000000c', 'fd00::2'],
+    ['d', 'cali0000000000d', '10.65.0.5'],
+  ];
+  const endpoints = pods
+    .filter(() => r.next() < 0.75)
+    .map(([pod, iface, ip]) => endpoint('ns', pod, iface, ip, tiers()));
+  const ipSets: [string, IpSetContent][] = [];
+  for (const id of ['s:1', 's:2', 's:3'])
+    if (r.next() < 0.85) ipSets.push([id, ipSet('NET', some(r, MEMBER_POOL, 4))]);
+  if (r.next() < 0.85) ipSets.push(['n:1', ipSet('IP_AND_PORT', some(r, PORT_MEMBER_POOL, 3))]);
+  const profiles: [string, Profile][] = [['kns.ns', ALLOW_ALL]];
+  if (r.next() < 0.5) profiles.push(['ksa.ns.default', NO_RULES]);
+  const config: EnforcementConfig = {
+    ...DEFAULT_ENFORCEMENT_CONFIG,
+    defaultEndpointToHostAction: r.pick(['Drop', 'Accept', 'Return'] as const),
+    wireguard:
+      r.next() < 0.5
+        ? null
+        : {
+            listenPort: 51820,
+            interfaceName: r.pick(['', 'wireguard.cali']),
+            strict: r.next() < 0.5,
+            peerPodCidrs: some(r, ['10.70.0.0/24', '10.70.1.0/24', 'fd00:70::/64'], 3),
+            hostEncryptionMark: r.pick([0, 0x100000]),
+          },
+  };
+  return state({ config, endpoints, policies, ipSets, profiles });
 }

@@ -9,15 +9,9 @@
 // alp-node runs as a real process in each node namespace and reaches the API through a relay.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { interfaceName } from '../../agent/calc/to-dataplane.js';
-import {
-  createNode,
-  createPod as createPodObject,
-  setPodStatus,
-  uniqueName,
-  waitFor,
-} from '../harness/kube.js';
+import { createNode, setPodStatus, uniqueName, waitFor } from '../harness/kube.js';
 import {
   createNamespace as createNetns,
   createUnderlay,
@@ -80,6 +74,9 @@ export interface TestPod {
   readonly node: TestNode;
   readonly iface: string;
   readonly netns: string;
+  readonly labels: Record<string, string>;
+  /** Named container ports (TCP), for policies that name them. */
+  readonly namedPorts: Record<string, number>;
   agent: ChildProcess | null;
 }
 
@@ -117,7 +114,8 @@ export class EnforcedCluster {
     private readonly apiPort: number,
   ) {}
 
-  async build(nodeCount: number): Promise<void> {
+  /** `ipForward`: turn on forwarding for every interface, as a real node has it (for traffic between nodes). */
+  async build(nodeCount: number, options: { readonly ipForward?: boolean } = {}): Promise<void> {
     this.dir = makeTempDir('alp-dp');
     this.underlay = await createUnderlay(nodeCount);
     this.relay = await startLoopbackRelay(this.apiPort, join(this.dir, 'api.sock'));
@@ -125,6 +123,7 @@ export class EnforcedCluster {
       const i = net.index;
       // The uplink: 169.254.1.1 must route out of a non-workload interface for proxy ARP.
       await run(['ip', '-n', net.ns, 'route', 'add', 'default', 'dev', 'eth0']);
+      if (options.ipForward === true) await nsRun(net.ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       for (let j = 1; j <= nodeCount; j++) {
         if (j !== i) await run(['ip', '-n', net.ns, 'route', 'add', this.podCidr(j), 'via', `192.0.2.${j}`]);
       }
@@ -154,30 +153,45 @@ export class EnforcedCluster {
 
   startAlpNode(i: number, env: Record<string, string> = {}): NsProcess {
     const n = this.node(i);
-    n.alpNode = spawnInNamespace(
-      n.ns,
+    n.alpNode = this.spawnAlpNode(i, n.name, n.stateDir, ['--metrics-addr', '127.0.0.1:9099'], env);
+    return n.alpNode;
+  }
+
+  /** An alp-node in node i's namespace under another node name (the node's own is not touched). */
+  spawnAlpNode(
+    i: number,
+    nodeName: string,
+    stateDir: string,
+    args: readonly string[],
+    env: Record<string, string>,
+  ): NsProcess {
+    return spawnInNamespace(
+      this.node(i).ns,
       [
         process.execPath,
         join(REPO_ROOT, 'bin', 'alp-node'),
         '--node-name',
-        n.name,
+        nodeName,
         '--kubeconfig',
         this.kubeconfigPath,
         '--state-dir',
-        n.stateDir,
+        stateDir,
         '--wg-socket-dir',
-        join(n.stateDir, 'wg'),
+        join(stateDir, 'wg'),
         '--log-level',
         'debug',
         '--log-format',
         'text',
-        '--metrics-addr',
-        '127.0.0.1:9099',
+        ...args,
       ],
       { KUBECONFIG: '', NODENAME: '', FELIX_POLICYSYNCPATHPREFIX: '', ...env },
-      (line) => this.lines.push(`n${i}: ${line}`),
+      (line) => this.lines.push(`n${i}/${nodeName}: ${line}`),
     );
-    return n.alpNode;
+  }
+
+  /** A directory for a test's own files, removed with the cluster. */
+  get tempDir(): string {
+    return this.dir;
   }
 
   async waitEnforcing(i: number, since = 0): Promise<void> {
@@ -217,7 +231,11 @@ export class EnforcedCluster {
     kubeNs: string,
     name: string,
     labels: Record<string, string>,
-    order: { readonly iface?: 'now' | 'later'; readonly object?: 'now' | 'later' } = {},
+    order: {
+      readonly iface?: 'now' | 'later';
+      readonly object?: 'now' | 'later';
+      readonly namedPorts?: Record<string, number>;
+    } = {},
   ): Promise<TestPod> {
     const node = this.node(nodeIndex);
     const n = ++this.podCounter;
@@ -229,10 +247,11 @@ export class EnforcedCluster {
       node,
       iface: interfaceName(kubeNs, name),
       netns: '',
+      labels,
+      namedPorts: order.namedPorts ?? {},
       agent: null,
     };
     this.pods.set(this.key(kubeNs, name), pod);
-    (pod as { labels?: Record<string, string> }).labels = labels;
     if ((order.iface ?? 'now') === 'now') await this.addInterface(kubeNs, name);
     if ((order.object ?? 'now') === 'now') await this.addObject(kubeNs, name);
     return pod;
@@ -270,14 +289,53 @@ export class EnforcedCluster {
     const pod = this.pod(kubeNs, name);
     pod.agent?.kill('SIGKILL');
     pod.agent = null;
+    // The CNI's DEL: the veth goes now, not whenever the namespace's last user has exited.
+    await run(['ip', '-n', pod.node.ns, 'link', 'del', pod.iface]).catch(() => undefined);
     await deleteNetns(pod.netns);
   }
 
   async addObject(kubeNs: string, name: string): Promise<void> {
     const pod = this.pod(kubeNs, name);
-    const labels = (pod as { labels?: Record<string, string> }).labels ?? {};
-    await createPodObject(this.kc, kubeNs, { name, labels, nodeName: pod.node.name });
+    await this.kc.makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace: kubeNs,
+      body: {
+        metadata: { name, labels: pod.labels },
+        spec: {
+          nodeName: pod.node.name,
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.invalid/placeholder:0',
+              ports: Object.entries(pod.namedPorts).map(([n, containerPort]) => ({
+                name: n,
+                containerPort,
+                protocol: 'TCP',
+              })),
+            },
+          ],
+        },
+      },
+    });
     await setPodStatus(this.kc, kubeNs, name, { podIPs: [pod.ip] });
+  }
+
+  /** Merge-patches the pod's labels (null removes one). */
+  async relabelPod(kubeNs: string, name: string, labels: Record<string, string | null>): Promise<void> {
+    await this.kc
+      .makeApiClient(CoreV1Api)
+      .patchNamespacedPod(
+        { namespace: kubeNs, name, body: { metadata: { labels } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+  }
+
+  async relabelNamespace(kubeNs: string, labels: Record<string, string | null>): Promise<void> {
+    await this.kc
+      .makeApiClient(CoreV1Api)
+      .patchNamespace(
+        { name: kubeNs, body: { metadata: { labels } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
   }
 
   async deleteObject(kubeNs: string, name: string): Promise<void> {

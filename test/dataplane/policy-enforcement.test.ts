@@ -2,7 +2,15 @@
 // node network namespace against the envtest API server, pods as network namespaces wired as
 // Calico's CNI wires them, real TCP and UDP servers, and every pod probing every other on TCP and
 // UDP ports 80 and 8080 (connectivity-matrix.ts). Needs root, nftables and the API server.
-import { CustomObjectsApi, NetworkingV1Api, type V1NetworkPolicy } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1NetworkPolicy,
+} from '@kubernetes/client-node';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
 import { waitFor } from '../harness/kube.js';
@@ -50,6 +58,34 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       }
     };
     const allAllowed = (): boolean => true;
+    /** Removes every policy and tier these tests made (GNPs and tiers are cluster-wide). */
+    const cleanAll = async (): Promise<void> => {
+      await deletePolicies(prod, dev);
+      for (const plural of ['globalnetworkpolicies', 'tiers']) {
+        const items = (
+          (await custom.listClusterCustomObject({ ...CALICO, plural })) as {
+            items: { metadata: { name: string } }[];
+          }
+        ).items;
+        for (const i of items)
+          if (i.metadata.name.startsWith(cluster.prefix) || i.metadata.name.startsWith(`${tier()}.`))
+            await custom.deleteClusterCustomObject({ ...CALICO, plural, name: i.metadata.name });
+      }
+    };
+    const tier = (): string => cluster.prefix;
+    const gnp = (name: string, spec: Record<string, unknown>): Promise<unknown> =>
+      custom.createClusterCustomObject({
+        ...CALICO,
+        plural: 'globalnetworkpolicies',
+        body: {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'GlobalNetworkPolicy',
+          metadata: { name },
+          spec,
+        },
+      });
+    /** Selects prod's backend only (GNPs are cluster-wide; other suites share the API server). */
+    const prodBackend = (): string => `app == 'backend' && projectcalico.org/namespace == '${prod}'`;
     /** deny-all-ingress + allow-frontend (TCP 80) in prod, as in Calico's overview. */
     const overview = (from: TestPod, to: TestPod, s: Service): boolean =>
       to.kubeNs !== prod || (from === frontend && to === backend && s.proto === 'tcp' && s.port === 80);
@@ -67,7 +103,13 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       prod = await cluster.namespace('prod', { team: 'prod' });
       dev = await cluster.namespace('dev', { team: 'dev' });
       frontend = await cluster.addPod(1, prod, 'frontend', { app: 'frontend' });
-      backend = await cluster.addPod(1, prod, 'backend', { app: 'backend' });
+      backend = await cluster.addPod(
+        1,
+        prod,
+        'backend',
+        { app: 'backend' },
+        { namedPorts: { 'http-alt': 8080 } },
+      );
       other = await cluster.addPod(1, prod, 'other', { app: 'other' });
       client = await cluster.addPod(1, dev, 'client', { app: 'frontend' });
       pods = [frontend, backend, other, client];
@@ -259,6 +301,171 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       await deletePolicies(prod);
     });
 
+    it('enforces ipBlock with except', async () => {
+      await cleanAll();
+      await policy(prod, {
+        metadata: { name: 'backend-from-block' },
+        spec: {
+          podSelector: { matchLabels: { app: 'backend' } },
+          policyTypes: ['Ingress'],
+          ingress: [{ _from: [{ ipBlock: { cidr: '10.61.0.0/24', except: [`${frontend.ip}/32`] } }] }],
+        },
+      });
+      await expectMatrix(cluster, pods, (f, t) => t !== backend || f !== frontend);
+    });
+
+    it('resolves a named port per destination pod, and enforces a port range', async () => {
+      await cleanAll();
+      await policy(prod, {
+        metadata: { name: 'backend-named-port' },
+        spec: {
+          podSelector: { matchLabels: { app: 'backend' } },
+          policyTypes: ['Ingress'],
+          ingress: [{ _from: [{ namespaceSelector: {} }], ports: [{ port: 'http-alt' }] }],
+        },
+      });
+      await policy(prod, {
+        metadata: { name: 'other-udp-range' },
+        spec: {
+          podSelector: { matchLabels: { app: 'other' } },
+          policyTypes: ['Ingress'],
+          ingress: [
+            { _from: [{ namespaceSelector: {} }], ports: [{ port: 70, endPort: 90, protocol: 'UDP' }] },
+          ],
+        },
+      });
+      await expectMatrix(cluster, pods, (_f, t, s) => {
+        if (t === backend) return s.proto === 'tcp' && s.port === 8080;
+        if (t === other) return s.proto === 'udp' && s.port === 80;
+        return true;
+      });
+    });
+
+    it('passes from an earlier tier to the next, and orders policies within a tier', async () => {
+      await cleanAll();
+      await custom.createClusterCustomObject({
+        ...CALICO,
+        plural: 'tiers',
+        body: {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'Tier',
+          metadata: { name: tier() },
+          spec: { order: 100 },
+        },
+      });
+      await gnp(`${tier()}.pass-frontend`, {
+        tier: tier(),
+        selector: prodBackend(),
+        types: ['Ingress'],
+        ingress: [
+          {
+            action: 'Pass',
+            source: { selector: `app == 'frontend' && projectcalico.org/namespace == '${prod}'` },
+          },
+          { action: 'Deny' },
+        ],
+      });
+      await gnp(`${cluster.prefix}-deny-udp`, {
+        order: 10,
+        selector: prodBackend(),
+        types: ['Ingress'],
+        ingress: [{ action: 'Deny', protocol: 'UDP' }],
+      });
+      await gnp(`${cluster.prefix}-allow-all`, {
+        order: 20,
+        selector: prodBackend(),
+        types: ['Ingress'],
+        ingress: [{ action: 'Allow' }],
+      });
+      // Only frontend is passed on; in the default tier the Deny (order 10) comes before the Allow (20).
+      await expectMatrix(cluster, pods, (f, t, s) => t !== backend || (f === frontend && s.proto === 'tcp'));
+      const name = `${cluster.prefix}-deny-udp`;
+      await custom.patchClusterCustomObject(
+        { ...CALICO, plural: 'globalnetworkpolicies', name, body: { spec: { order: 30 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await expectMatrix(cluster, pods, (f, t) => t !== backend || f === frontend);
+    });
+
+    it('follows relabelled pods and namespaces', async () => {
+      await cleanAll();
+      await policy(prod, {
+        metadata: { name: 'deny-all-ingress' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'] },
+      });
+      await policy(prod, {
+        metadata: { name: 'allow-frontend' },
+        spec: {
+          podSelector: { matchLabels: { app: 'backend' } },
+          ingress: [
+            { _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 80 }] },
+          ],
+        },
+      });
+      await policy(prod, {
+        metadata: { name: 'allow-team-dev' },
+        spec: {
+          podSelector: { matchLabels: { app: 'backend' } },
+          ingress: [
+            { _from: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }], ports: [{ port: 8080 }] },
+          ],
+        },
+      });
+      const tcp = (s: Service, port: number): boolean => s.proto === 'tcp' && s.port === port;
+      await expectMatrix(
+        cluster,
+        pods,
+        (f, t, s) =>
+          t.kubeNs !== prod ||
+          (t === backend && ((f === frontend && tcp(s, 80)) || (f === client && tcp(s, 8080)))),
+      );
+      await cluster.relabelPod(prod, 'other', { app: 'frontend' });
+      await cluster.relabelNamespace(dev, { team: 'qa' });
+      await expectMatrix(
+        cluster,
+        pods,
+        (f, t, s) => t.kubeNs !== prod || (t === backend && (f === frontend || f === other) && tcp(s, 80)),
+      );
+      await cluster.relabelPod(prod, 'other', { app: 'other' });
+      await cluster.relabelNamespace(dev, { team: 'dev' });
+      await cleanAll();
+    });
+
+    it('handles a pod deleted and created again with the same name (same interface, new address)', async () => {
+      await cleanAll();
+      const oldIp = other.ip;
+      await cluster.deleteObject(prod, 'other');
+      await cluster.removeInterface(prod, 'other');
+      other = await cluster.addPod(1, prod, 'other', { app: 'other' });
+      expect(other.ip).not.toBe(oldIp);
+      pods = [frontend, backend, other, client];
+      await expectMatrix(cluster, pods, allAllowed);
+      await policy(prod, {
+        metadata: { name: 'deny-to-other' },
+        spec: { podSelector: { matchLabels: { app: 'other' } }, policyTypes: ['Ingress'] },
+      });
+      await expectMatrix(cluster, pods, (_f, t) => t !== other);
+      await cleanAll();
+    });
+
+    it('without nft, alp-node stops at start-up with one clear message and programs nothing', async () => {
+      const before = await cluster.nft(1, ['-j', 'list', 'table', 'inet', 'alp-mesh']);
+      // A PATH with ip but no nft.
+      const bin = join(cluster.tempDir, 'no-nft-bin');
+      mkdirSync(bin, { recursive: true });
+      symlinkSync('/usr/sbin/ip', join(bin, 'ip'));
+      const proc = cluster.spawnAlpNode(1, `${cluster.prefix}-ghost`, join(cluster.tempDir, 'ghost'), [], {
+        PATH: bin,
+      });
+      expect(await proc.exited).toBe(1);
+      expect(proc.lines.filter((l) => l.includes('cannot enforce policy with nftables'))).toEqual([
+        expect.stringContaining('cannot run "nft": not installed (apt-get install nftables)'),
+      ]);
+      // Node 1's table (same network namespace) is exactly as it was.
+      const strip = (json: string): string => json.replace(/"(packets|bytes|handle)": \d+/g, '');
+      expect(strip(await cluster.nft(1, ['-j', 'list', 'table', 'inet', 'alp-mesh']))).toBe(strip(before));
+    });
+
     it('keeps enforcing while alp-node restarts: a denied connection never gets through', async () => {
       await policy(prod, {
         metadata: { name: 'deny-all-ingress' },
@@ -309,6 +516,65 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       expect(leaks).toEqual([]);
       expect(failures).toEqual([]);
       await expectMatrix(cluster, pods, overview);
+    });
+  });
+  describeWithNft('two nodes', () => {
+    let cluster: EnforcedCluster;
+    let net: NetworkingV1Api;
+    let ns: string;
+    let a: TestPod;
+    let b: TestPod;
+    const counted = async (node: number, direction: string): Promise<number> =>
+      (await cluster.metrics(node))
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('alp_dataplane_rule_packets_total{kind="end-of-tier"') &&
+            l.includes(`direction="${direction}"`),
+        )
+        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+
+    beforeAll(async () => {
+      const kc = api.kubeConfig();
+      net = kc.makeApiClient(NetworkingV1Api);
+      cluster = new EnforcedCluster(kc, api.kubeconfigPath, Number(new URL(api.server).port));
+      await cluster.build(2, { ipForward: true });
+      ns = await cluster.namespace('two');
+      a = await cluster.addPod(1, ns, 'a', { app: 'a' });
+      b = await cluster.addPod(2, ns, 'b', { app: 'b' });
+      cluster.startAlpNode(1);
+      cluster.startAlpNode(2);
+      await cluster.waitEnforcing(1);
+      await cluster.waitEnforcing(2);
+    });
+
+    afterAll(async () => {
+      await cluster?.destroy();
+    });
+
+    it('enforces egress at the source node and ingress at the destination node', async () => {
+      await expectMatrix(cluster, [a, b], () => true);
+      await net.createNamespacedNetworkPolicy({
+        namespace: ns,
+        body: {
+          metadata: { name: 'a-no-egress' },
+          spec: { podSelector: { matchLabels: { app: 'a' } }, policyTypes: ['Egress'] },
+        },
+      });
+      await expectMatrix(cluster, [a, b], (f) => f !== a);
+      // Dropped by node 1, the source's: node 2 has no policy for b and saw nothing to drop.
+      expect(await counted(1, 'egress')).toBeGreaterThan(0);
+      expect(await counted(2, 'ingress')).toBe(0);
+      await net.deleteNamespacedNetworkPolicy({ namespace: ns, name: 'a-no-egress' });
+      await net.createNamespacedNetworkPolicy({
+        namespace: ns,
+        body: {
+          metadata: { name: 'b-no-ingress' },
+          spec: { podSelector: { matchLabels: { app: 'b' } }, policyTypes: ['Ingress'] },
+        },
+      });
+      await expectMatrix(cluster, [a, b], (_f, t) => t !== b);
+      expect(await counted(2, 'ingress')).toBeGreaterThan(0);
     });
   });
 });

@@ -18,8 +18,10 @@ import {
   knp,
   overviewState,
   policy,
+  randomState,
   richState,
 } from '../../dataplane/core/states.cases.js';
+import { seededRandom } from '../../testing/seeded-random.js';
 import { createNamespace, deleteNamespace, nsRun } from '../harness/netns.js';
 import { describeWhen } from '../harness/prerequisite-gate.js';
 
@@ -152,6 +154,24 @@ describeWhen(
         const got = await tableShape(live);
         expect(JSON.stringify(got), what).toContain('"hook-forward hook":["forward"');
         expect(got, what).toEqual(await tableShape(fresh));
+        prev = next;
+      }
+    });
+
+    it('random sequences of states: each transaction leaves what a full render of the next builds', async () => {
+      const r = seededRandom(2024);
+      let prev = randomState(r);
+      await nsRun(live, ['nft', '-f', '-'], renderFull(prev));
+      for (let i = 0; i < 40; i++) {
+        const next = randomState(r);
+        const change = renderChanges(prev, next);
+        if (change !== '') {
+          await nsRun(live, ['nft', '-f', '-'], change).catch((err: unknown) => {
+            throw new Error(`step ${i}: ${String(err)}\n--- transaction ---\n${change}`);
+          });
+        }
+        await nsRun(fresh, ['nft', '-f', '-'], renderFull(next));
+        expect(await tableShape(live), `step ${i}`).toEqual(await tableShape(fresh));
         prev = next;
       }
     });

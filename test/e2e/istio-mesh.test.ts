@@ -5,8 +5,8 @@
 // unproven). alp-node also enforces the policies at L3/L4 in the kernel, as Felix does beside
 // Dikastes: a connection the policy denies whatever its HTTP content (wrong service account, a
 // default deny) is dropped by the node before any sidecar sees it, and the client's proxy answers
-// 503 (Envoy's "upstream connect error"); what L4 lets through, the sidecar decides by method and
-// path. Needs root, the WireGuard tools, nft, curl, the API server and the e2e tools.
+// 503 (Envoy's "upstream connect error"); an established connection goes on (conntrack), and what
+// L4 lets through, the sidecar decides by method and path. Needs root, the WireGuard tools, nft, curl, the API server and the e2e tools.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithE2eTools, findE2eTools } from '../harness/e2e-tools.js';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
@@ -78,16 +78,27 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         await mesh.stop();
       }, 120_000);
 
-      it('no policy selects the pod: the namespace profile allows; a default-deny policy and no allow policy: the node drops the connection', async () => {
+      it('no policy selects the pod: the namespace profile allows; a default-deny policy: the open connection gets 403, a new one is dropped by the node', async () => {
         expect((await mesh.curl('curl-0', `${HTTPBIN}/headers`)).status).toBe(200);
         await mesh.applyFile('demo/policy-default-deny.yaml');
-        timings.push(
-          `default deny applied → dropped: ${await waitForStatus('curl-0', '/headers', DROPPED)} ms`,
-        );
+        // curl-0's proxy keeps its upstream connection open, and the node lets an established
+        // connection go on (conntrack, as Felix does): its requests reach the sidecar, which denies.
+        timings.push(`default deny applied → 403: ${await waitForStatus('curl-0', '/headers', 403)} ms`);
         const res = await mesh.curl('curl-0', `${HTTPBIN}/headers`);
-        expect(res.status).toBe(DROPPED);
-        expect(res.body).toContain('upstream connect error');
-        expect(res.headers['x-alp-decision']).toBeUndefined();
+        expect(res.status).toBe(403);
+        expect(res.headers['x-alp-decision']).toBe('denied');
+        const dikastes = mesh.pod('httpbin-0').processes.get('dikastes');
+        expect(dikastes?.lines.some((l) => l.includes('request denied'))).toBe(true);
+        // A new connection never gets a SYN-ACK: the node drops it.
+        await waitFor(
+          'a new connection to httpbin to be dropped',
+          async () =>
+            (await connectOutcome(mesh.pod('curl-b').netns, '198.51.100.66', 8080)) === 'timeout'
+              ? true
+              : undefined,
+          WAIT,
+        );
+        expect((await mesh.curl('other-0', `${HTTPBIN}/headers`)).status).toBe(DROPPED);
       });
 
       it('allowed by service account + method + path: 200, and the app sees both SPIFFE identities', async () => {
@@ -103,8 +114,6 @@ describeWithE2eTools('examples/istio end to end', tools, (t) => {
         const post = await mesh.curl('curl-0', `${HTTPBIN}/headers`, { method: 'POST' });
         expect(post.status).toBe(403);
         expect(post.headers['x-alp-decision']).toBe('denied');
-        const dikastes = mesh.pod('httpbin-0').processes.get('dikastes');
-        expect(dikastes?.lines.some((l) => l.includes('request denied'))).toBe(true);
       });
 
       it('another service account is dropped by the node; a wrong method, wrong paths and path tricks get 403', async () => {
