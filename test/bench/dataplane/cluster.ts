@@ -166,6 +166,18 @@ export function dataplaneCluster(o: DataplaneClusterOptions): DataplaneCluster {
   };
 }
 
+/** Whether a policy in `policies` selects `pod` (they all select by namespace and matchLabels). */
+export function isSelected(policies: readonly Record<string, unknown>[], pod: BenchPod): boolean {
+  return policies.some((p) => {
+    const meta = p['metadata'] as { namespace: string };
+    const spec = p['spec'] as { podSelector: { matchLabels?: Record<string, string> } };
+    return (
+      meta.namespace === pod.namespace &&
+      Object.entries(spec.podSelector.matchLabels ?? {}).every(([k, v]) => pod.labels[k] === v)
+    );
+  });
+}
+
 /** bench-edit, allowing every pod to bench-target on PORTS.edit (`isOpen`) or PORTS.editOff. */
 export function editPolicy(isOpen: boolean): Record<string, unknown> {
   return {

@@ -3,16 +3,18 @@
 // connection was accepted or refused (either way the SYN got through the node), and is "blocked"
 // when nothing answered within its timeout (the node dropped it).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, waitFor } from '../../harness/process.js';
 
 const TOOL_SRC = join(REPO_ROOT, 'test', 'bench', 'dataplane', 'netbench');
 
-/** Builds test/bench/dataplane/netbench (Go, standard library only) into .cache once. */
+/** Builds test/bench/dataplane/netbench (Go, standard library only) into .cache, once per source version. */
 export function netbenchBinary(): string {
   const dir = join(REPO_ROOT, '.cache', 'bench-tools');
-  const bin = join(dir, 'netbench');
+  const source = readFileSync(join(TOOL_SRC, 'main.go'));
+  const bin = join(dir, `netbench-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`);
   if (!existsSync(bin)) {
     mkdirSync(dir, { recursive: true });
     execFileSync('go', ['build', '-o', bin, '.'], { cwd: TOOL_SRC, stdio: 'inherit' });
