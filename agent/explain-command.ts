@@ -13,6 +13,7 @@ import type { Datastore } from './datastore/object-tracker.js';
 import type { ExplainRequest, ExplainSource } from './explain.js';
 import { collectResources, explainRequest, formatExplanation } from './explain.js';
 import { ENV } from './policy-sync-config.js';
+import type { ResourceEvent } from './calc/cluster-model.js';
 
 export const EXPLAIN_USAGE = `Usage: alp-node explain --to <namespace>/<pod> [source] [request] [resources]
 
@@ -142,11 +143,18 @@ function nonEmpty(v: string | undefined): boolean {
   return v !== undefined && v !== '';
 }
 
+/**
+ * Another layer's verdict on the same request, printed after the sidecar's (alp-node adds the
+ * kernel's L3/L4 verdict this way: the agent knows nothing of the dataplane).
+ */
+export type ExplainAddendum = (events: readonly ResourceEvent[], request: ExplainRequest) => string;
+
 /** Runs `alp-node explain`: 0 when a verdict was printed, 1 when it could not be, 2 for usage. */
 export async function runExplainCommand(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   out: Output,
+  addenda: readonly ExplainAddendum[] = [],
 ): Promise<number> {
   const args = parseExplainArgs(argv, env);
   if (args.kind === 'help') {
@@ -176,6 +184,7 @@ export async function runExplainCommand(
       return 1;
     }
     out.stdout(`${formatExplanation(result.value)}\n`);
+    for (const addendum of addenda) out.stdout(`${addendum(events, args.request)}\n`);
     return 0;
   } catch (err) {
     out.stderr(`Error: cannot read resources: ${describeApiError(err)}\n`);

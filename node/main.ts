@@ -14,6 +14,7 @@ import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
 import { openDatastore } from '../agent/datastore/open-datastore.js';
 import { readFelixConfigurations } from '../kube/felix-configurations.js';
 import { runExplainCommand } from '../agent/explain-command.js';
+import { explainKernel } from './explain-kernel.js';
 import { startPolicySyncAgent } from '../agent/policy-sync-agent.js';
 import { policySyncSettings } from '../agent/policy-sync-config.js';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
@@ -240,10 +241,12 @@ async function stopComponents(components: readonly Component[], log: Logger): Pr
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'explain') {
-    return runExplainCommand(argv.slice(1), process.env, {
-      stdout: (t) => process.stdout.write(t),
-      stderr: (t) => process.stderr.write(t),
-    });
+    return runExplainCommand(
+      argv.slice(1),
+      process.env,
+      { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) },
+      [explainKernel],
+    );
   }
   const parsed = parseAlpNodeArgs(argv, process.env);
   switch (parsed.kind) {

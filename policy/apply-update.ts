@@ -80,6 +80,7 @@ function applyIpSetUpdate(state: StoreState, u: IPSetUpdate__Output): ApplyResul
   const set = createIpSet(type);
   const warnings = new MemberWarnings(id);
   addMembers(set, u.members, warnings);
+  set.seal();
   state.putIpSet(id, set);
   return ok(warnings.result());
 }
@@ -92,6 +93,7 @@ function applyIpSetDelta(state: StoreState, u: IPSetDeltaUpdate__Output): ApplyR
   addMembers(set, u.added_members, warnings);
   const removed: unknown = u.removed_members;
   if (Array.isArray(removed)) for (const m of removed as unknown[]) if (typeof m === 'string') set.remove(m);
+  set.seal();
   return ok(warnings.result());
 }
 

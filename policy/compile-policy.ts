@@ -31,7 +31,14 @@ export function compileRuleList(
     held.push(...result.slots);
     for (const w of result.warnings) warnings.push(`rule ${index} of ${owner}: ${w}`);
   });
-  return { list: { owner, rules: compiled, slots: held }, warnings };
+  const portBounds = new Float64Array(compiled.length * 4);
+  compiled.forEach((r, i) => {
+    portBounds[i * 4] = r.dstPortMin;
+    portBounds[i * 4 + 1] = r.dstPortMax;
+    portBounds[i * 4 + 2] = r.srcPortMin;
+    portBounds[i * 4 + 3] = r.srcPortMax;
+  });
+  return { list: { owner, rules: compiled, portBounds, slots: held }, warnings };
 }
 
 /** Gives back every slot the list holds; call once when the list leaves the store. */

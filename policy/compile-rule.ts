@@ -15,6 +15,26 @@ import type {
   PortClause,
   RuleAction,
 } from './compiled.js';
+import {
+  CLAUSE_PATHS,
+  CLAUSE_PROTOCOL,
+  CLAUSE_DST_PORT,
+  CLAUSE_SRC_PORT,
+  CLAUSE_NOT_DST_PORT,
+  CLAUSE_NOT_SRC_PORT,
+  CLAUSE_DST_IP_PORT_SETS,
+  CLAUSE_SRC_NET,
+  CLAUSE_DST_NET,
+  CLAUSE_NOT_SRC_NET,
+  CLAUSE_NOT_DST_NET,
+  CLAUSE_SRC_SETS,
+  CLAUSE_DST_SETS,
+  CLAUSE_SRC_SERVICE_ACCOUNT,
+  CLAUSE_SRC_NAMESPACE,
+  CLAUSE_DST_SERVICE_ACCOUNT,
+  CLAUSE_DST_NAMESPACE,
+  CLAUSE_METHODS,
+} from './compiled.js';
 import { normalizeHttpPath } from './http-path.js';
 
 export type BindSlot = (id: string) => IpSetSlot;
@@ -164,6 +184,11 @@ class RuleCompiler {
   }
 }
 
+/** True when the port bounds alone decide the clause: absent, or one range without named ports. */
+function decidedByBounds(clause: PortClause | null): boolean {
+  return clause === null || (clause.named.length === 0 && clause.ranges.length === 2);
+}
+
 /** [min first, max last] of a positive port clause, or ±Infinity when it cannot prefilter. */
 function portBounds(clause: PortClause | null): [number, number] {
   if (clause === null || clause.named.length > 0 || clause.ranges.length === 0) return [-Infinity, Infinity];
@@ -210,6 +235,54 @@ export function compileRule(
   const dstPort = c.ports(rule.dstPorts, dstNamed);
   const [srcPortMin, srcPortMax] = portBounds(srcPort);
   const [dstPortMin, dstPortMax] = portBounds(dstPort);
+  const protocol = protocolNumber(rule.protocol);
+  const notProtocol = protocolNumber(rule.notProtocol);
+  const notSrcPort = c.ports(rule.notSrcPorts, notSrcNamed);
+  const notDstPort = c.ports(rule.notDstPorts, notDstNamed);
+  const srcNet = c.nets('src_net', rule.srcNet);
+  const notSrcNet = c.nets('not_src_net', rule.notSrcNet);
+  const dstNet = c.nets('dst_net', rule.dstNet);
+  const notDstNet = c.nets('not_dst_net', rule.notDstNet);
+  const srcServiceAccount = c.serviceAccount('src_service_account_match', srcSa);
+  const srcNamespace = c.namespace(
+    'original_src_namespace_selector',
+    policyNamespace,
+    rule.originalSrcNamespaceSelector,
+    rule.originalSrcSelector,
+    rule.originalNotSrcSelector,
+    srcSa,
+  );
+  const dstServiceAccount = c.serviceAccount('dst_service_account_match', dstSa);
+  const dstNamespace = c.namespace(
+    'original_dst_namespace_selector',
+    policyNamespace,
+    rule.originalDstNamespaceSelector,
+    rule.originalDstSelector,
+    rule.originalNotDstSelector,
+    dstSa,
+  );
+  const methods = c.methods(rule);
+  const paths = c.paths(rule);
+  const bit = (present: boolean, flag: number): number => (present ? flag : 0);
+  const clauses =
+    bit(paths !== null, CLAUSE_PATHS) |
+    bit(protocol !== null || notProtocol !== null, CLAUSE_PROTOCOL) |
+    bit(!decidedByBounds(dstPort), CLAUSE_DST_PORT) |
+    bit(!decidedByBounds(srcPort), CLAUSE_SRC_PORT) |
+    bit(notDstPort !== null, CLAUSE_NOT_DST_PORT) |
+    bit(notSrcPort !== null, CLAUSE_NOT_SRC_PORT) |
+    bit(dstIpPortSets !== null, CLAUSE_DST_IP_PORT_SETS) |
+    bit(srcNet !== null, CLAUSE_SRC_NET) |
+    bit(dstNet !== null, CLAUSE_DST_NET) |
+    bit(notSrcNet !== null, CLAUSE_NOT_SRC_NET) |
+    bit(notDstNet !== null, CLAUSE_NOT_DST_NET) |
+    bit(srcSets !== null || notSrcSets !== null, CLAUSE_SRC_SETS) |
+    bit(dstSets !== null || notDstSets !== null, CLAUSE_DST_SETS) |
+    bit(srcServiceAccount !== null, CLAUSE_SRC_SERVICE_ACCOUNT) |
+    bit(srcNamespace !== null, CLAUSE_SRC_NAMESPACE) |
+    bit(dstServiceAccount !== null, CLAUSE_DST_SERVICE_ACCOUNT) |
+    bit(dstNamespace !== null, CLAUSE_DST_NAMESPACE) |
+    bit(methods !== null, CLAUSE_METHODS);
   const compiled: CompiledRule = {
     index,
     action,
@@ -218,41 +291,28 @@ export function compileRule(
     dstPortMax,
     srcPortMin,
     srcPortMax,
-    protocol: protocolNumber(rule.protocol),
-    notProtocol: protocolNumber(rule.notProtocol),
+    clauses,
+    protocol,
+    notProtocol,
     srcPort,
-    notSrcPort: c.ports(rule.notSrcPorts, notSrcNamed),
+    notSrcPort,
     dstPort,
-    notDstPort: c.ports(rule.notDstPorts, notDstNamed),
+    notDstPort,
     dstIpPortSets,
-    srcNet: c.nets('src_net', rule.srcNet),
-    notSrcNet: c.nets('not_src_net', rule.notSrcNet),
-    dstNet: c.nets('dst_net', rule.dstNet),
-    notDstNet: c.nets('not_dst_net', rule.notDstNet),
+    srcNet,
+    notSrcNet,
+    dstNet,
+    notDstNet,
     srcSets,
     notSrcSets,
     dstSets,
     notDstSets,
-    srcServiceAccount: c.serviceAccount('src_service_account_match', srcSa),
-    srcNamespace: c.namespace(
-      'original_src_namespace_selector',
-      policyNamespace,
-      rule.originalSrcNamespaceSelector,
-      rule.originalSrcSelector,
-      rule.originalNotSrcSelector,
-      srcSa,
-    ),
-    dstServiceAccount: c.serviceAccount('dst_service_account_match', dstSa),
-    dstNamespace: c.namespace(
-      'original_dst_namespace_selector',
-      policyNamespace,
-      rule.originalDstNamespaceSelector,
-      rule.originalDstSelector,
-      rule.originalNotDstSelector,
-      dstSa,
-    ),
-    methods: c.methods(rule),
-    paths: c.paths(rule),
+    srcServiceAccount,
+    srcNamespace,
+    dstServiceAccount,
+    dstNamespace,
+    methods,
+    paths,
   };
   return { rule: compiled, slots: c.slots, warnings: c.warnings };
 }

@@ -59,6 +59,12 @@ export interface CompiledRule {
   readonly dstPortMax: number;
   readonly srcPortMin: number;
   readonly srcPortMax: number;
+  /**
+   * Which clauses the rule has (the CLAUSE_* bits below), read first so that a Check touches only
+   * the fields of the clauses a rule has. A positive port clause that is one range without named
+   * ports has no bit: the port bounds above already decide it.
+   */
+  readonly clauses: number;
   /** Protocol number to equal (−1: an unknown name, never equal); null: no constraint. */
   readonly protocol: number | null;
   readonly notProtocol: number | null;
@@ -89,6 +95,11 @@ export interface CompiledRuleList {
   /** `policy gnp/name` or `profile name`, for messages. */
   readonly owner: string;
   readonly rules: readonly CompiledRule[];
+  /**
+   * Every rule's port bounds side by side (dstMin, dstMax, srcMin, srcMax per rule), so the port
+   * prefilter of a long walk reads one contiguous array instead of one object per rule.
+   */
+  readonly portBounds: Float64Array;
   /** Every slot the rules hold, released when the list leaves the store. */
   readonly slots: readonly IpSetSlot[];
 }
@@ -114,3 +125,22 @@ export interface CompiledEndpoint {
   /** Some tier lists a staged policy for ingress: worth a shadow evaluation. */
   readonly hasStaged: boolean;
 }
+
+export const CLAUSE_PATHS = 1;
+export const CLAUSE_PROTOCOL = 2;
+export const CLAUSE_DST_PORT = 4;
+export const CLAUSE_SRC_PORT = 8;
+export const CLAUSE_NOT_DST_PORT = 16;
+export const CLAUSE_NOT_SRC_PORT = 32;
+export const CLAUSE_DST_IP_PORT_SETS = 64;
+export const CLAUSE_SRC_NET = 128;
+export const CLAUSE_DST_NET = 256;
+export const CLAUSE_NOT_SRC_NET = 512;
+export const CLAUSE_NOT_DST_NET = 1024;
+export const CLAUSE_SRC_SETS = 2048;
+export const CLAUSE_DST_SETS = 4096;
+export const CLAUSE_SRC_SERVICE_ACCOUNT = 8192;
+export const CLAUSE_SRC_NAMESPACE = 16384;
+export const CLAUSE_DST_SERVICE_ACCOUNT = 32768;
+export const CLAUSE_DST_NAMESPACE = 65536;
+export const CLAUSE_METHODS = 131072;

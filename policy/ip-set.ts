@@ -8,9 +8,9 @@
 // (v4 and v4-mapped addresses go to the v4 trie): it is kept, and matches nothing. Rule `nets`
 // are different: they follow Go's IPNet.Contains, where `::ffff:0:0/96` contains all of IPv4.
 
-import { CidrTrie } from '../calico/cidr-trie.js';
-import type { Cidr, Ip } from '../calico/ip.js';
-import { parseCidr, parseIp } from '../calico/ip.js';
+import type { Ip } from '../calico/ip.js';
+import { parseIp } from '../calico/ip.js';
+import { NetSet } from './net-set.js';
 
 /** The proto enum names of IPSetUpdate.IPSetType. */
 export type IpSetType = 'IP' | 'IP_AND_PORT' | 'NET';
@@ -26,6 +26,8 @@ export interface IpSet {
   containsIp(ip: Ip): boolean;
   /** IP_AND_PORT: exact `<canonical ip>,<proto>:<port>` key; IP: exact canonical IP text; NET: false. */
   containsKey(key: string): boolean;
+  /** Prepares lookups after a batch of changes (lookups also work without it, more slowly once). */
+  seal(): void;
 }
 
 export function createIpSet(type: IpSetType): IpSet {
@@ -63,11 +65,6 @@ function canonicalIpMember(member: string): Canonical {
  */
 function memberText(written: string, ip: Ip): string {
   return ip.family === 4 && written.includes(':') ? `::ffff:${ip.text}` : ip.text;
-}
-
-/** True for a NET member that Calico's trie files as IPv6 although it covers IPv4 addresses. */
-function isMappedNet(written: string, cidr: Cidr): boolean {
-  return cidr.family === 4 && written.slice(0, written.indexOf('/')).includes(':');
 }
 
 const IP_PORT_TAIL = /^([a-z0-9]+):([0-9]{1,5})$/;
@@ -110,32 +107,10 @@ function createKeySet(
     },
     containsIp: (ip) => containsIp(keys, ip),
     containsKey: (key) => keys.has(key),
+    seal() {},
   };
 }
 
 function createNetSet(): IpSet {
-  const trie = new CidrTrie();
-  /** v4-mapped IPv6 prefixes, by canonical IPv4 text: members that never match (see top). */
-  const mapped = new Set<string>();
-  return {
-    type: 'NET',
-    get size() {
-      return trie.size + mapped.size;
-    },
-    add(member) {
-      const cidr = parseCidr(member);
-      if (cidr === null) return `not a CIDR: ${JSON.stringify(member)}`;
-      if (isMappedNet(member, cidr)) mapped.add(cidr.text);
-      else trie.add(cidr);
-      return null;
-    },
-    remove(member) {
-      const cidr = parseCidr(member);
-      if (cidr === null) return;
-      if (isMappedNet(member, cidr)) mapped.delete(cidr.text);
-      else trie.remove(cidr);
-    },
-    containsIp: (ip) => trie.containsIp(ip),
-    containsKey: () => false,
-  };
+  return new NetSet();
 }

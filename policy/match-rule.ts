@@ -2,6 +2,26 @@
 // clauses run cheapest first; the path clause keeps its place so that INVALID_ARGUMENT arises
 // exactly when Calico's would: only once every source, destination and method clause matched,
 // and before the L4 protocol, which Calico checks last.
+import {
+  CLAUSE_DST_IP_PORT_SETS,
+  CLAUSE_DST_NAMESPACE,
+  CLAUSE_DST_NET,
+  CLAUSE_DST_PORT,
+  CLAUSE_DST_SERVICE_ACCOUNT,
+  CLAUSE_DST_SETS,
+  CLAUSE_METHODS,
+  CLAUSE_NOT_DST_NET,
+  CLAUSE_NOT_DST_PORT,
+  CLAUSE_NOT_SRC_NET,
+  CLAUSE_NOT_SRC_PORT,
+  CLAUSE_PATHS,
+  CLAUSE_PROTOCOL,
+  CLAUSE_SRC_NAMESPACE,
+  CLAUSE_SRC_NET,
+  CLAUSE_SRC_PORT,
+  CLAUSE_SRC_SERVICE_ACCOUNT,
+  CLAUSE_SRC_SETS,
+} from './compiled.js';
 import type { CompiledRule, IdentityClause } from './compiled.js';
 import { normalizeHttpPath } from './http-path.js';
 import { matchMethods, matchPaths } from './match-http.js';
@@ -26,41 +46,51 @@ function matchIdentity(clause: IdentityClause, peer: PeerIdentity | null, namesp
 }
 
 function protocolMatches(r: CompiledRule, ctx: RequestContext): boolean {
-  if (!ctx.protocolValid) return false;
   if (r.protocol !== null && r.protocol !== ctx.protocol) return false;
   return r.notProtocol === null || r.notProtocol !== ctx.protocol;
 }
 
+/**
+ * The caller (evaluate.ts) has already checked the ports against the rule's port bounds; a port
+ * clause those bounds decide has no bit in `r.clauses` and is not looked at again here.
+ */
 export function matchRule(r: CompiledRule, ctx: RequestContext): RuleMatch {
+  const k = r.clauses;
   // A path that will raise INVALID_ARGUMENT must not be hidden by the protocol, checked last by Calico.
-  const pathsDeferProtocol = r.paths !== null && ctx.pathInvalid;
-  if (!pathsDeferProtocol && !protocolMatches(r, ctx)) return NO_MATCH;
+  const pathsDeferProtocol = (k & CLAUSE_PATHS) !== 0 && ctx.pathInvalid;
+  if (!pathsDeferProtocol) {
+    if (!ctx.protocolValid) return NO_MATCH;
+    if ((k & CLAUSE_PROTOCOL) !== 0 && !protocolMatches(r, ctx)) return NO_MATCH;
+  }
+  if (k === 0 || k === CLAUSE_PROTOCOL) return MATCH;
 
-  if (r.dstPort !== null && !portClauseHits(r.dstPort, ctx.dstPort, ctx.dstKey)) return NO_MATCH;
-  if (r.srcPort !== null && !portClauseHits(r.srcPort, ctx.srcPort, ctx.srcKey)) return NO_MATCH;
-  if (r.notDstPort !== null && portClauseHits(r.notDstPort, ctx.dstPort, ctx.dstKey)) return NO_MATCH;
-  if (r.notSrcPort !== null && portClauseHits(r.notSrcPort, ctx.srcPort, ctx.srcKey)) return NO_MATCH;
-
-  if (r.dstIpPortSets !== null && !matchIpPortSets(r.dstIpPortSets, ctx.dstKey)) return NO_MATCH;
-  if (r.srcNet !== null && !matchNet(r.srcNet, ctx.srcIp)) return NO_MATCH;
-  if (r.dstNet !== null && !matchNet(r.dstNet, ctx.dstIp)) return NO_MATCH;
-  if (r.notSrcNet !== null && !matchNotNet(r.notSrcNet, ctx.srcIp)) return NO_MATCH;
-  if (r.notDstNet !== null && !matchNotNet(r.notDstNet, ctx.dstIp)) return NO_MATCH;
-  if ((r.srcSets !== null || r.notSrcSets !== null) && !matchIpSets(r.srcSets, r.notSrcSets, ctx.srcIp))
+  if ((k & CLAUSE_DST_PORT) !== 0 && !portClauseHits(r.dstPort!, ctx.dstPort, ctx.dstKey)) return NO_MATCH;
+  if ((k & CLAUSE_SRC_PORT) !== 0 && !portClauseHits(r.srcPort!, ctx.srcPort, ctx.srcKey)) return NO_MATCH;
+  if ((k & CLAUSE_NOT_DST_PORT) !== 0 && portClauseHits(r.notDstPort!, ctx.dstPort, ctx.dstKey))
     return NO_MATCH;
-  if ((r.dstSets !== null || r.notDstSets !== null) && !matchIpSets(r.dstSets, r.notDstSets, ctx.dstIp))
+  if ((k & CLAUSE_NOT_SRC_PORT) !== 0 && portClauseHits(r.notSrcPort!, ctx.srcPort, ctx.srcKey))
     return NO_MATCH;
 
-  if (r.srcServiceAccount !== null && !matchIdentity(r.srcServiceAccount, ctx.src, false)) return NO_MATCH;
-  if (r.srcNamespace !== null && !matchIdentity(r.srcNamespace, ctx.src, true)) return NO_MATCH;
-  if (r.dstServiceAccount !== null && !matchIdentity(r.dstServiceAccount, ctx.dst, false)) return NO_MATCH;
-  if (r.dstNamespace !== null && !matchIdentity(r.dstNamespace, ctx.dst, true)) return NO_MATCH;
+  if ((k & CLAUSE_DST_IP_PORT_SETS) !== 0 && !matchIpPortSets(r.dstIpPortSets!, ctx.dstKey)) return NO_MATCH;
+  if ((k & CLAUSE_SRC_NET) !== 0 && !matchNet(r.srcNet!, ctx.srcIp)) return NO_MATCH;
+  if ((k & CLAUSE_DST_NET) !== 0 && !matchNet(r.dstNet!, ctx.dstIp)) return NO_MATCH;
+  if ((k & CLAUSE_NOT_SRC_NET) !== 0 && !matchNotNet(r.notSrcNet!, ctx.srcIp)) return NO_MATCH;
+  if ((k & CLAUSE_NOT_DST_NET) !== 0 && !matchNotNet(r.notDstNet!, ctx.dstIp)) return NO_MATCH;
+  if ((k & CLAUSE_SRC_SETS) !== 0 && !matchIpSets(r.srcSets, r.notSrcSets, ctx.srcIp)) return NO_MATCH;
+  if ((k & CLAUSE_DST_SETS) !== 0 && !matchIpSets(r.dstSets, r.notDstSets, ctx.dstIp)) return NO_MATCH;
 
-  if (r.methods !== null && !matchMethods(r.methods, ctx.method)) return NO_MATCH;
-  if (r.paths !== null && ctx.rawPath !== null) {
+  if ((k & CLAUSE_SRC_SERVICE_ACCOUNT) !== 0 && !matchIdentity(r.srcServiceAccount!, ctx.src, false))
+    return NO_MATCH;
+  if ((k & CLAUSE_SRC_NAMESPACE) !== 0 && !matchIdentity(r.srcNamespace!, ctx.src, true)) return NO_MATCH;
+  if ((k & CLAUSE_DST_SERVICE_ACCOUNT) !== 0 && !matchIdentity(r.dstServiceAccount!, ctx.dst, false))
+    return NO_MATCH;
+  if ((k & CLAUSE_DST_NAMESPACE) !== 0 && !matchIdentity(r.dstNamespace!, ctx.dst, true)) return NO_MATCH;
+
+  if ((k & CLAUSE_METHODS) !== 0 && !matchMethods(r.methods!, ctx.method)) return NO_MATCH;
+  if ((k & CLAUSE_PATHS) !== 0 && ctx.rawPath !== null) {
     if (ctx.pathInvalid) return INVALID_PATH;
     if (ctx.normalizedPath === undefined) ctx.normalizedPath = normalizeHttpPath(ctx.rawPath);
-    if (!matchPaths(r.paths, ctx.normalizedPath)) return NO_MATCH;
+    if (!matchPaths(r.paths!, ctx.normalizedPath)) return NO_MATCH;
   }
   // With pathsDeferProtocol the path clause above has already answered INVALID_PATH.
   return MATCH;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PolicyStore } from './policy-store.js';
 import { decide } from './decide.js';
 import { flowFromCheckRequest } from './flow.js';
-import { buildScaleStore } from '../testing/scale-store.js';
+import { buildScaleBenchStore, buildScaleStore } from '../testing/scale-store.js';
 import { decodeCheckRequest, decodeToDataplane } from '../testing/wire-round-trip.js';
 
 describe('buildScaleStore', () => {
@@ -60,5 +60,29 @@ describe('buildScaleStore', () => {
       policy: 'gnp/policy-000',
       ruleIndex: -1,
     });
+  });
+});
+
+describe('buildScaleBenchStore', () => {
+  const bench = buildScaleBenchStore();
+  const store = new PolicyStore();
+  for (const m of bench.messages) store.apply(decodeToDataplane(m));
+
+  it('decides each benchmark request as named: the front tier allows, the full walks deny', () => {
+    const verdicts = bench.requests.map((r) => {
+      const v = decide(store, flowFromCheckRequest(decodeCheckRequest(r.request)));
+      return [r.name, v.code, v.decidedBy?.tier, v.decidedBy?.kind];
+    });
+    expect(verdicts).toEqual([
+      ['first policy allows', 0, 'front', 'policy-rule'],
+      ['full walk, ports filter every rule', 7, 'perimeter', 'end-of-tier'],
+      ['full walk with IP-set lookups', 7, 'perimeter', 'end-of-tier'],
+    ]);
+  });
+
+  it('keeps the production store whole behind the front tier', () => {
+    const policies = bench.messages.filter((m) => m.active_policy_update != null);
+    expect(policies).toHaveLength(295);
+    expect(bench.messages.filter((m) => m.ipset_update != null)).toHaveLength(3708);
   });
 });

@@ -3,6 +3,7 @@
 // `x-alp-decision` header) so a policy deny and an error can be told apart in Envoy's access log;
 // the reason is only put in the body when --deny-details is on.
 import type { CheckResponse } from '../proto/gen/envoy/service/auth/v3/CheckResponse.js';
+import { loadExtAuthz } from '../proto/load.js';
 import { describeDecision, type Verdict } from '../policy/decide.js';
 
 export const DECISION_HEADER = 'x-alp-decision';
@@ -23,4 +24,36 @@ export function checkResponseFor(verdict: Verdict, denyDetails: boolean): CheckR
       body,
     },
   };
+}
+
+const MAX_CACHED_ANSWERS = 256;
+
+/**
+ * Verdicts to serialized CheckResponses. The answers repeat (OK, a policy deny, a few failure
+ * messages), so each distinct one is serialized once and its bytes reused; with --deny-details
+ * the body names the deciding rule, so the cache is bounded and starts over when full.
+ */
+export class CheckResponseEncoder {
+  readonly #serialize = loadExtAuthz().envoy.service.auth.v3.Authorization.service.Check.responseSerialize;
+  readonly #ok: Buffer;
+  readonly #answers = new Map<string, Buffer>();
+
+  constructor(private readonly denyDetails: boolean) {
+    // What checkResponseFor gives every allowed verdict.
+    this.#ok = this.#serialize({ status: { code: 0, message: '' } });
+  }
+
+  encode(verdict: Verdict): Buffer {
+    if (verdict.code === 0) return this.#ok;
+    const key = this.denyDetails
+      ? `${verdict.code}\u0000${verdict.message}\u0000${describeDecision(verdict)}`
+      : `${verdict.code}\u0000${verdict.message}`;
+    let bytes = this.#answers.get(key);
+    if (bytes === undefined) {
+      bytes = this.#serialize(checkResponseFor(verdict, this.denyDetails));
+      if (this.#answers.size >= MAX_CACHED_ANSWERS) this.#answers.clear();
+      this.#answers.set(key, bytes);
+    }
+    return bytes;
+  }
 }

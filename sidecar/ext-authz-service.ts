@@ -1,13 +1,12 @@
-// The envoy.service.auth.v3.Authorization/Check handler: CheckRequest → flow → decide → response.
-// Never throws into gRPC: every request gets a status, and each denial one decision-log line.
-import type * as grpc from '@grpc/grpc-js';
+// The envoy.service.auth.v3.Authorization/Check handler: flow (read from the request's bytes by
+// check-request-wire.ts) → decide → the encoded CheckResponse. Never throws into the transport:
+// every request gets an answer, and each denial one decision-log line.
 import type { CheckRequest__Output } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
-import type { CheckResponse } from '../proto/gen/envoy/service/auth/v3/CheckResponse.js';
 import type { Logger } from '../daemon/log.js';
 import { decide, type Verdict } from '../policy/decide.js';
 import { flowFromCheckRequest, type Flow } from '../policy/flow.js';
 import type { PolicyStore } from '../policy/policy-store.js';
-import { checkResponseFor } from './check-response.js';
+import { CheckResponseEncoder } from './check-response.js';
 import type { CheckResult, SidecarMetrics } from './metrics.js';
 
 export interface CheckServiceOptions {
@@ -39,8 +38,20 @@ export function checkOnce(
   req: CheckRequest__Output | null,
 ): { flow: Flow; verdict: Verdict } {
   const flow = flowFromCheckRequest(req);
-  return { flow, verdict: store === null ? NOT_IN_SYNC : decide(store, flow) };
+  return { flow, verdict: checkFlow(store, flow) };
 }
+
+function checkFlow(store: PolicyStore | null, flow: Flow): Verdict {
+  return store === null ? NOT_IN_SYNC : decide(store, flow);
+}
+
+const INTERNAL_ERROR: Verdict = {
+  code: 13,
+  message: 'internal error in dikastes',
+  reason: 'internal error',
+  decidedBy: null,
+  staged: null,
+};
 
 function pathWithoutQuery(path: string | null): string | null {
   if (path === null) return null;
@@ -88,42 +99,47 @@ function logStagedDifference(log: Logger, flow: Flow, verdict: Verdict): void {
   );
 }
 
-export function createCheckHandler(
-  opts: CheckServiceOptions,
-): grpc.handleUnaryCall<CheckRequest__Output, CheckResponse> {
-  return (call, callback) => {
-    const started = process.hrtime.bigint();
+/** Answers one Check: its flow in, the serialized CheckResponse out. */
+export type CheckHandler = (flow: Flow) => Buffer;
+
+export function createCheckHandler(opts: CheckServiceOptions): CheckHandler {
+  const encoder = new CheckResponseEncoder(opts.denyDetails);
+  // The metric series of each result, bound once (a labelled inc() hashes its labels every time).
+  const series = new Map<CheckResult, { count: () => void; observe: (s: number) => void }>();
+  const seriesFor = (result: CheckResult) => {
+    let s = series.get(result);
+    if (s === undefined && opts.metrics !== null) {
+      const counter = opts.metrics.checks.labels({ result });
+      const histogram = opts.metrics.checkSeconds.labels({ result });
+      s = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      series.set(result, s);
+    }
+    return s!;
+  };
+  return (flow) => {
+    const started = opts.metrics === null ? 0n : process.hrtime.bigint();
     let verdict: Verdict;
-    let flow: Flow | null = null;
     try {
-      ({ flow, verdict } = checkOnce(opts.store(), call.request));
+      verdict = checkFlow(opts.store(), flow);
     } catch (err) {
       // A bug, not bad input: fail closed and say so.
       opts.log.error({ err }, 'check failed unexpectedly');
-      verdict = {
-        code: 13,
-        message: 'internal error in dikastes',
-        reason: 'internal error',
-        decidedBy: null,
-        staged: null,
-      };
+      verdict = INTERNAL_ERROR;
     }
-    const result = RESULT_BY_CODE[verdict.code] ?? 'internal';
     if (opts.metrics !== null) {
-      opts.metrics.checks.inc({ result });
-      opts.metrics.checkSeconds.observe({ result }, Number(process.hrtime.bigint() - started) / 1e9);
+      const s = seriesFor(RESULT_BY_CODE[verdict.code] ?? 'internal');
+      s.count();
+      s.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (verdict.staged !== null) opts.metrics.stagedDifferences.inc();
     }
-    if (flow !== null) {
-      if (verdict.code !== 0) logDecision(opts.log, flow, verdict);
-      if (verdict.staged !== null) logStagedDifference(opts.log, flow, verdict);
-      if (opts.log.isLevelEnabled('debug')) {
-        opts.log.debug(
-          { method: flow.httpMethod, path: pathWithoutQuery(flow.httpPath), code: verdict.code },
-          'check',
-        );
-      }
+    if (verdict.code !== 0) logDecision(opts.log, flow, verdict);
+    if (verdict.staged !== null) logStagedDifference(opts.log, flow, verdict);
+    if (opts.log.isLevelEnabled('debug')) {
+      opts.log.debug(
+        { method: flow.httpMethod, path: pathWithoutQuery(flow.httpPath), code: verdict.code },
+        'check',
+      );
     }
-    callback(null, checkResponseFor(verdict, opts.denyDetails));
+    return encoder.encode(verdict);
   };
 }

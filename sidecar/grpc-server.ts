@@ -1,18 +1,23 @@
-// One gRPC server for ext_authz Check (v3 only: Envoy dropped v2) and dikastes.Healthz, on the
-// Unix socket Envoy dials and, optionally, on TCP. Stop = no new calls, in-flight Checks finish.
-import * as grpc from '@grpc/grpc-js';
+// The sidecar's gRPC server: ext_authz v3 Check (v3 only: Envoy dropped v2) and dikastes.Healthz,
+// on the Unix socket Envoy dials and, optionally, on TCP (h2c both). Served on Node's own HTTP/2
+// through unary-grpc.ts rather than grpc-js: a Check is read straight from its bytes into a Flow
+// and answered with ready-made bytes, and grpc-js's per-call machinery was most of a Check's CPU.
+// Stop = no new calls, in-flight Checks finish.
+import type { Server as NetServer } from 'node:net';
 import { loadExtAuthz, loadHealthz } from '../proto/load.js';
-import type { AuthorizationHandlers } from '../proto/gen/envoy/service/auth/v3/Authorization.js';
-import type { HealthzHandlers } from '../proto/gen/dikastes/Healthz.js';
-import { grpcListenTarget, type HostPort } from '../daemon/host-port.js';
-import { removeStaleSocket, serveGrpcOnUnixSocket } from '../daemon/unix-socket.js';
+import type { HostPort } from '../daemon/host-port.js';
+import { listenUnixSocket, removeStaleSocket } from '../daemon/unix-socket.js';
+import { flowFromCheckRequestBytes } from './check-request-wire.js';
+import type { CheckHandler } from './ext-authz-service.js';
+import type { HealthzHandlers } from './healthz.js';
+import { createUnaryGrpcServer, type UnaryMethod } from './unary-grpc.js';
 
 /** Spec dikastes.md §1.4: Envoy runs under another UID in the same pod, so everyone may connect. */
 export const LISTEN_SOCKET_MODE = 0o777;
 
 export interface SidecarServerOptions {
   readonly socketPath: string;
-  readonly check: AuthorizationHandlers['Check'];
+  readonly check: CheckHandler;
   readonly healthz: HealthzHandlers;
 }
 
@@ -25,35 +30,46 @@ export interface SidecarServer {
   close(): Promise<void>;
 }
 
-function bind(server: grpc.Server, target: string): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve(port),
-    ),
-  );
+function methods(opts: SidecarServerOptions): Map<string, UnaryMethod> {
+  const check = loadExtAuthz().envoy.service.auth.v3.Authorization.service.Check;
+  const { CheckLiveness, CheckReadiness } = loadHealthz().dikastes.Healthz.service;
+  const healthz = (def: typeof CheckLiveness, answer: () => boolean): UnaryMethod => {
+    return (request) => {
+      def.requestDeserialize(request);
+      return def.responseSerialize({ healthy: answer() });
+    };
+  };
+  return new Map<string, UnaryMethod>([
+    [check.path, (request) => opts.check(flowFromCheckRequestBytes(request))],
+    [CheckLiveness.path, healthz(CheckLiveness, opts.healthz.live)],
+    [CheckReadiness.path, healthz(CheckReadiness, opts.healthz.ready)],
+  ]);
 }
 
 /** Serves on a fresh socket at `socketPath`; a stale socket there is replaced, anything else refused. */
 export async function startSidecarServer(opts: SidecarServerOptions): Promise<SidecarServer> {
-  // Channelz bookkeeping costs a few microseconds per call and nobody reads it here.
-  const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
-  server.addService(loadExtAuthz().envoy.service.auth.v3.Authorization.service, { Check: opts.check });
-  server.addService(loadHealthz().dikastes.Healthz.service, opts.healthz);
-
+  const server = createUnaryGrpcServer(methods(opts));
   removeStaleSocket(opts.socketPath);
-  const listener = await serveGrpcOnUnixSocket(server, opts.socketPath, LISTEN_SOCKET_MODE);
+  const unix = await listenUnixSocket(opts.socketPath, LISTEN_SOCKET_MODE);
+  unix.on('connection', (socket) => server.http2.emit('connection', socket));
+  let tcp: NetServer | null = null;
 
-  const stop = (graceMs: number): Promise<void> =>
-    new Promise<void>((resolve) => {
-      listener.close();
-      const timer = setTimeout(() => server.forceShutdown(), graceMs);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  const stop = async (graceMs: number): Promise<void> => {
+    unix.close(); // Node unlinks the socket file it bound
+    await server.stop(graceMs);
+  };
   return {
-    listenTcp: (address) => bind(server, grpcListenTarget(address)),
+    listenTcp: (address) =>
+      new Promise<number>((resolve, reject) => {
+        tcp = server.http2;
+        const onError = (err: Error) => reject(err);
+        tcp.once('error', onError);
+        tcp.listen({ host: address.host ?? '::', port: address.port }, () => {
+          tcp?.off('error', onError);
+          const bound = tcp?.address();
+          resolve(typeof bound === 'object' && bound !== null ? bound.port : address.port);
+        });
+      }),
     stop,
     close: () => stop(0),
   };

@@ -1,10 +1,9 @@
 // dikastes.Healthz: liveness proves the server answers; readiness = in sync and an endpoint known.
-import type * as grpc from '@grpc/grpc-js';
-import type { HealthzHandlers } from '../proto/gen/dikastes/Healthz.js';
+export interface HealthzHandlers {
+  live(): boolean;
+  ready(): boolean;
+}
 
 export function createHealthzHandlers(isReady: () => boolean): HealthzHandlers {
-  return {
-    CheckLiveness: (_call, callback) => callback(null, { healthy: true }),
-    CheckReadiness: (_call, callback) => callback(null, { healthy: isReady() }),
-  } satisfies grpc.UntypedServiceImplementation & HealthzHandlers;
+  return { live: () => true, ready: isReady };
 }

@@ -16,6 +16,13 @@ export interface ScaleStore {
   readonly expectedCode: 7;
 }
 
+/** A request against the benchmark's variant of the store, with the verdict it must get. */
+export interface ScaleRequest {
+  readonly name: string;
+  readonly request: CheckRequest;
+  readonly expectedCode: number;
+}
+
 export interface ScaleParams {
   readonly seed: number;
   readonly policies: number;
@@ -45,6 +52,8 @@ const SET_SIZE_HISTOGRAM: ReadonlyArray<readonly [number, number, number]> = [
 ];
 
 const GUARD_PORT = 65001;
+/** Source of the request the benchmark's front tier allows (see buildScaleBenchStore). */
+const FRONT_ALLOWED_SOURCE = '203.0.113.7';
 const TIER = 'perimeter';
 const GNP = 'GlobalNetworkPolicy';
 
@@ -132,5 +141,75 @@ export function buildScaleStore(params: ScaleParams = CALICO_SCALE): ScaleStore 
       },
     },
     expectedCode: 7,
+  };
+}
+
+function tcpRequest(srcIp: string, srcPort: number, dstPort: number): CheckRequest {
+  return {
+    attributes: {
+      source: { address: { socket_address: { address: srcIp, port_value: srcPort, protocol: 'TCP' } } },
+      destination: {
+        address: { socket_address: { address: '198.51.100.20', port_value: dstPort, protocol: 'TCP' } },
+      },
+    },
+  };
+}
+
+/**
+ * The benchmark's variant of the production store: the same IP sets, policies and tier, behind
+ * a front tier (default action Pass) whose one policy allows TCP from 203.0.113.7, so a single
+ * store serves a request decided by the first policy and requests that walk all 19,992 rules:
+ * - `first policy allows`: from 203.0.113.7 → OK at the front tier's first rule;
+ * - `full walk, ports filter every rule`: the spec §6 request; every port guard fails → denied;
+ * - `full walk with IP-set lookups`: source port = the guard port, so every rule on a source set
+ *   (~12 % of them, about 2,400) looks its set up, none contains the address → denied.
+ */
+export function buildScaleBenchStore(params: ScaleParams = CALICO_SCALE): {
+  messages: ToDataplane[];
+  requests: ScaleRequest[];
+} {
+  const base = buildScaleStore(params);
+  const frontPolicy: ToDataplane = {
+    active_policy_update: {
+      id: { name: 'front-allow', kind: GNP },
+      policy: {
+        tier: 'front',
+        inbound_rules: [
+          { action: 'allow', protocol: { name: 'TCP' }, src_net: [`${FRONT_ALLOWED_SOURCE}/32`] },
+        ],
+      },
+    },
+  };
+  const messages = base.messages.map((m): ToDataplane => {
+    const wep = m.workload_endpoint_update;
+    if (wep?.endpoint?.tiers == null) return m;
+    const front = {
+      name: 'front',
+      ingress_policies: [{ name: 'front-allow', kind: GNP }],
+      default_action: 'Pass',
+    };
+    return {
+      workload_endpoint_update: {
+        ...wep,
+        endpoint: { ...wep.endpoint, tiers: [front, ...wep.endpoint.tiers] },
+      },
+    };
+  });
+  messages.splice(messages.length - 1, 0, frontPolicy);
+  return {
+    messages,
+    requests: [
+      {
+        name: 'first policy allows',
+        request: tcpRequest(FRONT_ALLOWED_SOURCE, 45000, 8080),
+        expectedCode: 0,
+      },
+      { name: 'full walk, ports filter every rule', request: base.request, expectedCode: 7 },
+      {
+        name: 'full walk with IP-set lookups',
+        request: tcpRequest('192.0.2.10', GUARD_PORT, 8080),
+        expectedCode: 7,
+      },
+    ],
   };
 }

@@ -134,8 +134,10 @@ export class Enforcement<S> {
    * Returns what differed, or null.
    */
   async checkNow(): Promise<string | null> {
-    if (this.applied === null || this.isClosed) return null;
-    const expected = renderedShape(this.opts.renderer.renderFull(this.applied), this.opts.tableName);
+    // A transaction applied while the table is read makes the live table newer than the state
+    // it is compared with: a false alarm (and a needless full replace). Check only a quiet table.
+    const before = this.applied;
+    if (before === null || this.isClosed || this.isRunning) return null;
     let json = '';
     try {
       json = await this.opts.channel.read(['-j', 'list', 'table', 'inet', this.opts.tableName]);
@@ -143,6 +145,8 @@ export class Enforcement<S> {
       // "No such file or directory": the table is gone; anything else we cannot tell, so repair.
       if (!(err instanceof NftError)) throw err;
     }
+    if (this.isRunning || this.applied !== before || this.isClosed) return null;
+    const expected = renderedShape(this.opts.renderer.renderFull(before), this.opts.tableName);
     const difference = shapeDifference(expected, liveShape(json));
     if (difference !== null) {
       this.opts.log.warn(

@@ -66,3 +66,13 @@ export function cpuSeconds(pid: number): number {
     return NaN;
   }
 }
+
+/** Peak resident set size of a process so far (VmHWM), in MiB, from /proc (NaN when it is gone). */
+export function peakRssMiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}

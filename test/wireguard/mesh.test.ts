@@ -128,7 +128,9 @@ describeAsRoot('wireguard mesh (root, network namespaces)', () => {
           `node ${i} routes`,
           async () => {
             const r = await mesh.routes(i);
-            return r.length === 3 ? r : undefined;
+            // Thrown, so a timeout says what the table held.
+            if (r.length !== 3) throw new Error(`table 1 holds ${JSON.stringify(r)}`);
+            return r;
           },
           WAIT,
         );

@@ -6,7 +6,7 @@
 //     through the file datastore, i.e. including the file watch; and, when envtest's binaries are
 //     there, through a real kube-apiserver and alp-node's informers);
 //   - stream start → InSync for a new stream (full snapshot of a pod's policy);
-//   - RSS of the agent (this process) and of one sidecar.
+//   - RSS of one sidecar (its own process), and of this process, which hosts the agent.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,7 +180,9 @@ async function main(): Promise<void> {
     const view = started.agent.calculator.endpointView(`${cluster.target.namespace}/${cluster.target.name}`);
     extra['target pod: policies'] = view?.policies.length ?? 0;
     extra['target pod: IP sets'] = view?.ipSets.size ?? 0;
-    extra['agent RSS MiB'] = process.memoryUsage().rss / 2 ** 20;
+    // The agent runs inside this process, beside the synthetic cluster and the benchmark's own
+    // objects; no alp-node process exists to read. The sidecar is a real process: its /proc.
+    extra['bench process RSS MiB (agent and synthetic cluster in it)'] = process.memoryUsage().rss / 2 ** 20;
     extra['sidecar RSS MiB'] = rssMiB(target.run.pid);
     await Promise.all(sidecars.map(async (s) => (s.envoy.close(), await s.run.stop())));
     await started.agent.close();

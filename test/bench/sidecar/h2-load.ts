@@ -16,6 +16,8 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** Answers that were not the expected one (a different answer, or an HTTP/2 failure). */
   readonly wrongAnswers: number;
+  /** CPU seconds the load client itself used for the run. */
+  readonly clientCpuS: number;
 }
 
 /** Summarises one load run from its latencies (in any order) and wall time. */
@@ -24,6 +26,7 @@ export function summariseLoad(
   latenciesMs: number[],
   elapsedS: number,
   wrongAnswers: number,
+  clientCpuS: number,
 ): LoadResult {
   latenciesMs.sort((a, b) => a - b);
   return {
@@ -34,6 +37,7 @@ export function summariseLoad(
     p90Ms: percentile(latenciesMs, 90),
     p99Ms: percentile(latenciesMs, 99),
     wrongAnswers,
+    clientCpuS,
   };
 }
 
@@ -66,6 +70,52 @@ function call(session: ClientHttp2Session, body: Buffer): Promise<Buffer> {
   });
 }
 
+/**
+ * One Check on a fresh connection: the grpc-status and, when OK, the CheckResponse's status code;
+ * null when the sidecar cannot be reached or does not answer within `timeoutMs`.
+ */
+export async function probeCheck(
+  socketPath: string,
+  request: CheckRequest,
+  timeoutMs = 2_000,
+): Promise<{ grpcStatus: number; code: number } | null> {
+  const check = loadExtAuthz().envoy.service.auth.v3.Authorization.service.Check;
+  const session = connect('http://localhost', { createConnection: () => netConnect(socketPath) });
+  session.on('error', () => {});
+  const timer = setTimeout(() => session.destroy(), timeoutMs);
+  try {
+    const answer = await new Promise<{ grpcStatus: number; body: Buffer }>((resolve, reject) => {
+      const stream = session.request({
+        [constants.HTTP2_HEADER_METHOD]: 'POST',
+        [constants.HTTP2_HEADER_PATH]: PATH,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      const chunks: Buffer[] = [];
+      let grpcStatus = -1;
+      stream.on('response', (h) => {
+        if (h['grpc-status'] !== undefined) grpcStatus = Number(h['grpc-status']);
+      });
+      stream.on('trailers', (t) => (grpcStatus = Number(t['grpc-status'])));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => resolve({ grpcStatus, body: Buffer.concat(chunks) }));
+      stream.on('error', reject);
+      stream.on('close', () => reject(new Error('stream closed')));
+      stream.end(frame(check.requestSerialize(request)));
+    });
+    if (answer.grpcStatus !== 0 || answer.body.length < 5) return { grpcStatus: answer.grpcStatus, code: -1 };
+    return {
+      grpcStatus: 0,
+      code: check.responseDeserialize(answer.body.subarray(5)).status?.code ?? 0,
+    };
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+    session.destroy();
+  }
+}
+
 export async function runH2Load(
   socketPath: string,
   request: CheckRequest,
@@ -82,6 +132,7 @@ export async function runH2Load(
     if (code !== expectedCode) throw new Error(`sidecar answered ${code}, want ${expectedCode}`);
     const latencies: number[] = [];
     let mismatches = 0;
+    const cpu0 = process.cpuUsage();
     const started = performance.now();
     const stopAt = started + durationMs;
     const worker = async () => {
@@ -93,7 +144,9 @@ export async function runH2Load(
       }
     };
     await Promise.all(Array.from({ length: inFlight }, worker));
-    return summariseLoad(inFlight, latencies, (performance.now() - started) / 1000, mismatches);
+    const elapsedS = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    return summariseLoad(inFlight, latencies, elapsedS, mismatches, (cpu.user + cpu.system) / 1e6);
   } finally {
     session.close();
   }

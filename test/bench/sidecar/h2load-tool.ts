@@ -39,20 +39,26 @@ export async function runH2loadTool(
     writeFileSync(join(dir, 'request.bin'), framed);
     const log = join(dir, 'requests.tsv');
     const started = performance.now();
-    await run('h2load', [
+    // bash's `times` prints the CPU time of its finished children: h2load's own user + system.
+    const { stdout } = await run('bash', [
+      '-c',
+      'h2load "$@" > /dev/null && times',
+      'h2load',
       ...['-D', String(Math.max(1, Math.round(durationMs / 1000))), '-c', '1', '-m', String(inFlight)],
       ...['-d', join(dir, 'request.bin'), '--log-file', log],
       ...['-H', 'content-type: application/grpc', '-H', 'te: trailers', '-B', `unix:${socketPath}`],
       'http://localhost/envoy.service.auth.v3.Authorization/Check',
     ]);
     const elapsedS = (performance.now() - started) / 1000;
+    const childTimes = [...(stdout.trim().split('\n')[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)];
+    const clientCpuS = childTimes.reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
     const rows = readFileSync(log, 'utf8')
       .trim()
       .split('\n')
       .map((l) => l.split('\t'));
     const failed = rows.filter((r) => r[1] !== '200').length;
     const latencies = rows.map((r) => Number(r[2]) / 1000);
-    return summariseLoad(inFlight, latencies, elapsedS, failed);
+    return summariseLoad(inFlight, latencies, elapsedS, failed, clientCpuS);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

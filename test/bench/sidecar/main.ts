@@ -1,7 +1,20 @@
-// npm run bench:sidecar [-- --scale simple|calico] [--duration-ms N]
-// simple: a one-policy store; Checks/s and latency over the Unix socket at 1 and 64 in flight.
-// calico: Calico's production-scale store (spec §6) streamed over a real PolicySync stream, plus
-// in-process evaluation time, time to apply the snapshot, and the sidecar's RSS.
+// npm run bench:sidecar [-- --compare <dikastes binary>] [--store one-policy|production|both]
+//                         [--client h2load|node|both] [--duration-ms N] [--in-flight 1,64]
+//                         [--node-flags='<flags for alp-mesh's node>'] [--in-process-only]
+// Runs alp-mesh's sidecar (and, with --compare, any Dikastes-compatible binary, e.g. Calico's
+// Dikastes built from source) through the same stores, the same requests and the same load client
+// in one run, and prints the ratios. Each sidecar is a real process fed by a scripted Felix over a
+// real PolicySync stream; its CPU and RSS are read from /proc/<its pid>, the client's CPU is
+// reported beside it (all share the machine's cores).
+//   one-policy store: a GNP denying /admin in a Pass tier, an allow-all profile;
+//     requests GET /public (allowed), GET /admin (denied: one decision-log line each).
+//   production store: Calico's production-scale store (spec §6) behind a one-policy front tier
+//     (testing/scale-store.ts): first policy allows; full walk where ports filter every rule;
+//     full walk with ~2,400 IP-set lookups.
+// Also, in-process on the production store: decide() per request, IP-set lookups, store apply.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadExtAuthz, loadFelix } from '../../../proto/load.js';
 import type { ToDataplane, ToDataplane__Output } from '../../../proto/gen/felix/ToDataplane.js';
@@ -9,48 +22,84 @@ import type {
   CheckRequest,
   CheckRequest__Output,
 } from '../../../proto/gen/envoy/service/auth/v3/CheckRequest.js';
+import { parseIp, type Ip } from '../../../calico/ip.js';
 import { PolicyStore } from '../../../policy/policy-store.js';
+import { createIpSet, type IpSet } from '../../../policy/ip-set.js';
 import { decide } from '../../../policy/decide.js';
 import { flowFromCheckRequest } from '../../../policy/flow.js';
-import { buildScaleStore } from '../../../testing/scale-store.js';
+import { buildScaleBenchStore, type ScaleRequest } from '../../../testing/scale-store.js';
 import { httpCheckRequest } from '../../harness/ext-authz-client.js';
 import { denyAdminSnapshot } from '../../harness/felix-messages.js';
-import { startSidecarFixture } from '../../harness/sidecar-fixture.js';
-import { cpuSeconds, percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
-import { runH2Load, type LoadResult } from './h2-load.js';
+import { ScriptedFelix } from '../../harness/scripted-felix.js';
+import { cpuSeconds, peakRssMiB, percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
+import { probeCheck, runH2Load, type LoadResult } from './h2-load.js';
 import { hasH2load, runH2loadTool } from './h2load-tool.js';
-
-interface LoadClient {
-  readonly name: string;
-  /** Checks the client sends besides the measured ones (the Node client's reference call). */
-  readonly extraChecks: number;
-  run(inFlight: number): Promise<LoadResult>;
-}
-
-const RESULT_LABEL: Readonly<Record<number, string>> = {
-  0: 'allowed',
-  7: 'denied',
-  3: 'invalid_argument',
-  13: 'internal',
-};
-
-/** The sidecar's own count of Checks answered with `code`, from its Prometheus endpoint. */
-async function countedChecks(metricsPort: number, code: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const m = new RegExp(`^dikastes_checks_total\\{result="${RESULT_LABEL[code]}"\\} (\\d+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
-}
+import { alpMeshTarget, binaryTarget, startTarget, type SidecarTarget } from './targets.js';
 
 const { values } = parseArgs({
   options: {
-    scale: { type: 'string', default: 'simple' },
+    compare: { type: 'string' },
+    store: { type: 'string', default: 'both' },
+    scale: { type: 'string' },
+    client: { type: 'string' },
     'duration-ms': { type: 'string', default: '5000' },
+    'in-flight': { type: 'string', default: '1,64' },
+    'node-flags': { type: 'string', default: '' },
+    'in-process-only': { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(values['duration-ms']);
-const scale = values.scale;
-if (scale !== 'simple' && scale !== 'calico')
-  throw new Error(`--scale must be simple or calico, not ${scale}`);
+const inFlights = values['in-flight'].split(',').map(Number);
+// --scale simple|calico is the older spelling of --store.
+const storeArg = { simple: 'one-policy', calico: 'production' }[values.scale ?? ''] ?? values.store;
+if (!['one-policy', 'production', 'both'].includes(storeArg))
+  throw new Error(`--store must be one-policy, production or both, not ${storeArg}`);
+
+interface BenchStore {
+  readonly name: string;
+  readonly messages: ToDataplane[];
+  readonly requests: ScaleRequest[];
+}
+
+function onePolicyStore(): BenchStore {
+  return {
+    name: 'one policy',
+    messages: denyAdminSnapshot(),
+    requests: [
+      { name: 'allowed (GET /public)', request: httpCheckRequest({ path: '/public' }), expectedCode: 0 },
+      { name: 'denied (GET /admin)', request: httpCheckRequest({ path: '/admin' }), expectedCode: 7 },
+    ],
+  };
+}
+
+function productionStore(): BenchStore {
+  return { name: 'production', ...buildScaleBenchStore() };
+}
+
+interface LoadClient {
+  readonly name: string;
+  run(socket: string, request: CheckRequest, expectedCode: number, inFlight: number): Promise<LoadResult>;
+}
+
+const nodeClient: LoadClient = {
+  name: 'node http2',
+  run: (socket, request, expectedCode, n) => runH2Load(socket, request, expectedCode, n, durationMs),
+};
+const h2loadClient: LoadClient = {
+  name: 'h2load',
+  run: (socket, request, _expectedCode, n) => runH2loadTool(socket, request, n, durationMs),
+};
+
+async function chooseClients(): Promise<LoadClient[]> {
+  const installed = await hasH2load();
+  const want = values.client ?? (installed ? 'h2load' : 'node');
+  if (want !== 'node' && !installed)
+    throw new Error('h2load is not installed (apt-get install nghttp2-client)');
+  if (want === 'h2load') return [h2loadClient];
+  if (want === 'node') return [nodeClient];
+  if (want === 'both') return [h2loadClient, nodeClient];
+  throw new Error(`--client must be h2load, node or both, not ${want}`);
+}
 
 /** Wire round trip, so the in-process store sees exactly what the sidecar sees. */
 function decoded(messages: ToDataplane[]): ToDataplane__Output[] {
@@ -63,107 +112,256 @@ function decodedRequest(req: CheckRequest): CheckRequest__Output {
   return m.requestDeserialize(m.requestSerialize(req));
 }
 
-function inProcessEvaluation(messages: ToDataplane[], request: CheckRequest, runs: number): BenchRow {
-  const store = new PolicyStore();
-  const t0 = performance.now();
-  for (const msg of decoded(messages)) store.apply(msg);
-  const applyMs = performance.now() - t0;
-  const req = decodedRequest(request);
+function timesMs(runs: number, fn: () => void): number[] {
   const times: number[] = [];
-  let code = -1;
   for (let i = 0; i < runs; i++) {
     const s = performance.now();
-    code = decide(store, flowFromCheckRequest(req)).code;
+    fn();
     times.push(performance.now() - s);
   }
-  times.sort((a, b) => a - b);
+  return times.sort((a, b) => a - b);
+}
+
+/** In-process figures on the production store: apply, decide() per request, IP-set lookups. */
+function inProcess(store: BenchStore): { rows: BenchRow[]; extra: Record<string, number> } {
+  const wire = decoded(store.messages);
+  const policyStore = new PolicyStore();
+  const t0 = performance.now();
+  for (const msg of wire) policyStore.apply(msg);
+  const applyMs = performance.now() - t0;
+  const rows: BenchRow[] = store.requests.map((r) => {
+    const req = decodedRequest(r.request);
+    let code = -1;
+    const times = timesMs(300, () => (code = decide(policyStore, flowFromCheckRequest(req)).code));
+    if (code !== r.expectedCode) throw new Error(`in-process ${r.name}: ${code}, want ${r.expectedCode}`);
+    return {
+      measure: `decide(): ${r.name}`,
+      runs: times.length,
+      'p50 ms': percentile(times, 50),
+      'p90 ms': percentile(times, 90),
+      'p99 ms': percentile(times, 99),
+    };
+  });
+  // IP-set lookups: the store's own NET sets rebuilt, each looked up with a member and a stranger.
+  const sets: IpSet[] = [];
+  const hits: Ip[] = [];
+  for (const msg of wire) {
+    const u = msg.ipset_update;
+    if (u == null || u.members.length === 0) continue;
+    const set = createIpSet('NET');
+    for (const m of u.members) set.add(m);
+    sets.push(set);
+    hits.push(parseIp(u.members[u.members.length >> 1]!.split('/')[0]!)!);
+  }
+  const miss = parseIp('192.0.2.10')!;
+  const v6 = createIpSet('NET');
+  for (let i = 0; i < 1000; i++) v6.add(`2001:db8:${i.toString(16)}::${(i * 7).toString(16)}/128`);
+  for (let i = 0; i < 100; i++) v6.add(`2001:db8:ff${i.toString(16).padStart(2, '0')}::/48`);
+  const v6Hit = parseIp('2001:db8:ff42::9')!;
+  const perLookupNs = (fn: () => boolean, n: number): number => {
+    let found = 0;
+    for (let k = 0; k < 50; k++) for (let i = 0; i < n; i++) if (fn()) found++; // warm-up
+    const s = process.hrtime.bigint();
+    const rounds = 50;
+    for (let k = 0; k < rounds; k++) for (let i = 0; i < n; i++) if (fn()) found++;
+    if (found < 0) throw new Error('unreachable');
+    return Number(process.hrtime.bigint() - s) / (rounds * n);
+  };
+  let i = 0;
+  const extra = {
+    'in-process store apply ms': applyMs,
+    'NET v4 lookup, member ns': perLookupNs(
+      () => sets[i++ % sets.length]!.containsIp(hits[i % sets.length]!),
+      sets.length,
+    ),
+    'NET v4 lookup, no member ns': perLookupNs(() => sets[i++ % sets.length]!.containsIp(miss), sets.length),
+    'NET v6 lookup (1,000 /128 + 100 /48) ns': perLookupNs(() => v6.containsIp(v6Hit), 1000),
+  };
+  return { rows, extra };
+}
+
+interface Measured {
+  readonly target: string;
+  readonly store: string;
+  readonly request: string;
+  readonly inFlight: number;
+  readonly client: string;
+  readonly load: LoadResult;
+  readonly sidecarCpuUs: number;
+}
+
+interface TargetRun {
+  readonly target: string;
+  readonly store: string;
+  readonly snapshotToVerdictMs: number;
+  readonly rssAfterSyncMiB: number;
+  readonly peakRssMiB: number;
+  readonly rssAfterLoadMiB: number;
+}
+
+async function waitForVerdict(socket: string, r: ScaleRequest, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const answer = await probeCheck(socket, r.request);
+    if (answer?.grpcStatus === 0 && answer.code === r.expectedCode) return;
+    if (performance.now() > deadline)
+      throw new Error(
+        `${r.name}: no ${r.expectedCode} answer within ${timeoutMs} ms (last ${JSON.stringify(answer)})`,
+      );
+    await new Promise((res) => setTimeout(res, 2));
+  }
+}
+
+async function runTarget(
+  target: SidecarTarget,
+  store: BenchStore,
+  clients: LoadClient[],
+  measured: Measured[],
+): Promise<TargetRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'alp-bench-sidecar-'));
+  const felix = new ScriptedFelix(join(dir, 'felix.sock'));
+  felix.snapshot = store.messages;
+  await felix.start();
+  const listen = join(dir, 'dikastes.sock');
+  const sidecar = await startTarget(target, listen, felix.socketPath, join(dir, 'sidecar.log'));
+  try {
+    // Snapshot streamed → first correct verdict: from the moment the stream opens.
+    await felix.waitForConnections(1, 60_000);
+    const t0 = performance.now();
+    await waitForVerdict(listen, store.requests[0]!, 120_000);
+    const snapshotToVerdictMs = performance.now() - t0;
+    const rssAfterSyncMiB = rssMiB(sidecar.pid);
+    for (const r of store.requests) {
+      await waitForVerdict(listen, r, 10_000);
+      await runH2Load(listen, r.request, r.expectedCode, 8, 1000); // warm-up
+      for (const client of clients) {
+        for (const inFlight of inFlights) {
+          const cpuBefore = cpuSeconds(sidecar.pid);
+          const load = await client.run(listen, r.request, r.expectedCode, inFlight);
+          const sidecarCpuUs = ((cpuSeconds(sidecar.pid) - cpuBefore) / load.checks) * 1e6;
+          // h2load sees HTTP statuses only: the verdict is checked again after the run (the store
+          // does not change during it, so every answer in between was this one).
+          await waitForVerdict(listen, r, 10_000);
+          if (load.wrongAnswers > 0)
+            throw new Error(`${target.name} ${store.name} ${r.name}: ${load.wrongAnswers} wrong answers`);
+          measured.push({
+            target: target.name,
+            store: store.name,
+            request: r.name,
+            inFlight,
+            client: client.name,
+            load,
+            sidecarCpuUs,
+          });
+          console.log(
+            `${target.name} | ${store.name} | ${r.name} | ${inFlight} in flight | ${client.name}: ` +
+              `${Math.round(load.checksPerSecond)}/s p50 ${load.p50Ms.toFixed(3)} ms, ${sidecarCpuUs.toFixed(1)} µs CPU/Check`,
+          );
+        }
+      }
+    }
+    return {
+      target: target.name,
+      store: store.name,
+      snapshotToVerdictMs,
+      rssAfterSyncMiB,
+      peakRssMiB: peakRssMiB(sidecar.pid),
+      rssAfterLoadMiB: rssMiB(sidecar.pid),
+    };
+  } finally {
+    await sidecar.stop();
+    await felix.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function loadRow(m: Measured): BenchRow {
   return {
-    measure: 'in-process decide',
-    runs,
-    verdict: code,
-    'p50 ms': percentile(times, 50),
-    'p90 ms': percentile(times, 90),
-    'p99 ms': percentile(times, 99),
-    'store apply ms': applyMs,
+    sidecar: m.target,
+    store: m.store,
+    request: m.request,
+    'in flight': m.inFlight,
+    client: m.client,
+    checks: m.load.checks,
+    'checks/s': Math.round(m.load.checksPerSecond),
+    'p50 ms': m.load.p50Ms,
+    'p90 ms': m.load.p90Ms,
+    'p99 ms': m.load.p99Ms,
+    'sidecar CPU µs/check': m.sidecarCpuUs,
+    'client CPU µs/check': (m.load.clientCpuS / m.load.checks) * 1e6,
   };
 }
 
+function ratioRows(measured: Measured[], ours: string, theirs: string): BenchRow[] {
+  const key = (m: Measured) => `${m.store}|${m.request}|${m.inFlight}|${m.client}`;
+  const other = new Map(measured.filter((m) => m.target === theirs).map((m) => [key(m), m]));
+  return measured
+    .filter((m) => m.target === ours && other.has(key(m)))
+    .map((a) => {
+      const b = other.get(key(a))!;
+      return {
+        store: a.store,
+        request: a.request,
+        'in flight': a.inFlight,
+        client: a.client,
+        [`${ours} CPU µs`]: a.sidecarCpuUs,
+        [`${theirs} CPU µs`]: b.sidecarCpuUs,
+        'CPU ratio': a.sidecarCpuUs / b.sidecarCpuUs,
+        [`${ours} p50 ms`]: a.load.p50Ms,
+        [`${theirs} p50 ms`]: b.load.p50Ms,
+        'p50 ratio': a.load.p50Ms / b.load.p50Ms,
+        'checks/s ratio': a.load.checksPerSecond / b.load.checksPerSecond,
+      };
+    });
+}
+
 async function main(): Promise<void> {
-  const { messages, request, expectedCode } =
-    scale === 'calico'
-      ? buildScaleStore()
-      : { messages: denyAdminSnapshot(), request: httpCheckRequest({ path: '/public' }), expectedCode: 0 };
-  const rows: BenchRow[] = [];
-  const extra: Record<string, unknown> = { scale, durationMs };
+  const stores =
+    storeArg === 'both'
+      ? [onePolicyStore(), productionStore()]
+      : [storeArg === 'production' ? productionStore() : onePolicyStore()];
+  const nodeFlags = values['node-flags'].split(' ').filter((f) => f !== '');
+  const targets = [alpMeshTarget(nodeFlags)];
+  if (values.compare !== undefined) targets.push(binaryTarget('dikastes', values.compare));
+  const clients = await chooseClients();
+  const extra: Record<string, unknown> = {
+    durationMs,
+    clients: clients.map((c) => c.name).join(', '),
+    ...(nodeFlags.length > 0 ? { 'alp-mesh node flags': nodeFlags.join(' ') } : {}),
+  };
 
-  if (scale === 'calico') {
-    rows.push(inProcessEvaluation(messages, request, 300));
-    if (rows[0]!.verdict !== expectedCode)
-      throw new Error(`in-process verdict ${rows[0]!.verdict}, want ${expectedCode}`);
+  const production = stores.find((s) => s.name === 'production');
+  if (production !== undefined) {
+    const { rows, extra: e } = inProcess(production);
+    report('sidecar-in-process', rows, e);
   }
+  if (values['in-process-only']) return;
 
-  const fixture = await startSidecarFixture({
-    startFelix: false,
-    extraArgs: ['--log-level', 'info', '--metrics-addr', '127.0.0.1:0'],
-  });
-  try {
-    fixture.felix.snapshot = messages;
-    const t0 = performance.now();
-    await fixture.felix.start();
-    await fixture.waitForInSyncCount(1);
-    extra.snapshotApplyMs = performance.now() - t0;
-    extra.rssAfterSyncMiB = rssMiB(fixture.dikastes.pid);
-    const metricsPort = Number(fixture.dikastes.logs().find((l) => l.msg === 'serving metrics')?.port);
-    await runH2Load(fixture.listen, request, expectedCode, 8, 1000); // warm-up
-    const clients: LoadClient[] = [
-      {
-        name: 'node http2',
-        extraChecks: 1,
-        run: (n) => runH2Load(fixture.listen, request, expectedCode, n, durationMs),
-      },
-    ];
-    if (await hasH2load())
-      clients.push({
-        name: 'h2load',
-        extraChecks: 0,
-        run: (n) => runH2loadTool(fixture.listen, request, n, durationMs),
-      });
-    else
-      console.log(
-        'h2load not installed (apt-get install nghttp2-client): measuring with the Node client only',
-      );
-    for (const client of clients) {
-      for (const inFlight of [1, 64]) {
-        const cpuBefore = cpuSeconds(fixture.dikastes.pid);
-        const countedBefore = await countedChecks(metricsPort, expectedCode);
-        const r = await client.run(inFlight);
-        const sidecarCpuUs = ((cpuSeconds(fixture.dikastes.pid) - cpuBefore) / r.checks) * 1e6;
-        // Every measured Check must have been answered with the expected verdict, as the sidecar
-        // counts them; a timed run may leave up to `inFlight` answered but unlogged at its end.
-        const counted = (await countedChecks(metricsPort, expectedCode)) - countedBefore;
-        const expected = r.checks + client.extraChecks;
-        if (r.wrongAnswers > 0 || counted < expected || counted > expected + inFlight) {
-          throw new Error(
-            `${client.name}: ${r.checks} Checks, ${counted} counted with verdict ${expectedCode}`,
-          );
-        }
-        rows.push({
-          measure: `gRPC Check, ${inFlight} in flight (${client.name})`,
-          runs: r.checks,
-          verdict: expectedCode,
-          'checks/s': Math.round(r.checksPerSecond),
-          'p50 ms': r.p50Ms,
-          'p90 ms': r.p90Ms,
-          'p99 ms': r.p99Ms,
-          'sidecar CPU µs/check': sidecarCpuUs,
-        });
-      }
+  const measured: Measured[] = [];
+  const runs: TargetRun[] = [];
+  for (const store of stores)
+    for (const target of targets) runs.push(await runTarget(target, store, clients, measured));
+
+  for (const r of runs) {
+    extra[`${r.target} ${r.store}: snapshot → first correct verdict ms`] = r.snapshotToVerdictMs;
+    extra[`${r.target} ${r.store}: RSS after sync MiB`] = r.rssAfterSyncMiB;
+    extra[`${r.target} ${r.store}: peak RSS MiB`] = r.peakRssMiB;
+  }
+  report('sidecar', measured.map(loadRow), extra);
+  if (targets.length > 1) {
+    const snapshotRatios: Record<string, number> = {};
+    for (const store of stores) {
+      const a = runs.find((r) => r.store === store.name && r.target === targets[0]!.name)!;
+      const b = runs.find((r) => r.store === store.name && r.target === targets[1]!.name)!;
+      snapshotRatios[`${store.name}: snapshot → verdict ratio`] =
+        a.snapshotToVerdictMs / b.snapshotToVerdictMs;
+      snapshotRatios[`${store.name}: peak RSS ratio`] = a.peakRssMiB / b.peakRssMiB;
     }
-    extra.rssAfterLoadMiB = rssMiB(fixture.dikastes.pid);
-  } finally {
-    await fixture.close();
+    report('sidecar-compare', ratioRows(measured, targets[0]!.name, targets[1]!.name), {
+      compared: values.compare,
+      ...snapshotRatios,
+    });
   }
-  report(`sidecar-${scale}`, rows, extra);
 }
 
 await main();

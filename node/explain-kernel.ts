@@ -1,0 +1,79 @@
+// `alp-node explain`'s second answer: the verdict the kernel gives the same connection at L3/L4,
+// from the same calculation alp-node's enforcement renders — egress at the source pod's node,
+// ingress at the destination's — and the nft rule that decides it.
+import { PolicyCalculator } from '../agent/calc/calculator.js';
+import type { PodInfo, ResourceEvent } from '../agent/calc/cluster-model.js';
+import type { EndpointView } from '../agent/calc/endpoint-view.js';
+import type { ExplainRequest } from '../agent/explain.js';
+import {
+  DEFAULT_ENFORCEMENT_CONFIG,
+  explainFlow,
+  stateFromEndpointViews,
+  type FlowExplanation,
+} from '../dataplane/core/index.js';
+
+interface NodeVerdict {
+  readonly node: string;
+  readonly explanation: FlowExplanation;
+}
+
+/** The kernel's verdict on `req`, as lines for the explain output. */
+export function explainKernel(events: readonly ResourceEvent[], req: ExplainRequest): string {
+  const pods = new Map<string, PodInfo>();
+  for (const e of events)
+    if (e.type === 'upsert' && e.resource.kind === 'Pod')
+      pods.set(`${e.resource.pod.namespace}/${e.resource.pod.name}`, e.resource.pod);
+  const dst = pods.get(req.to);
+  const src = req.from.kind === 'pod' ? pods.get(req.from.pod) : undefined;
+  const srcIp = req.from.kind === 'pod' ? src?.ips[0] : (req.from.ip ?? undefined);
+  const dstIp = dst?.ips.find((ip) => srcIp === undefined || ip.includes(':') === srcIp.includes(':'));
+  if (dst === undefined || dstIp === undefined || srcIp === undefined)
+    return 'kernel:     no verdict without a source address (give --from <pod> or --from-ip)';
+
+  // The source's node polices its egress, the destination's node its ingress; one node does both
+  // when they share it. A source that is no pod of ours is policed only at the destination.
+  const nodes = [...new Set([src?.nodeName, dst.nodeName].filter((n): n is string => !!n))];
+  const verdicts: NodeVerdict[] = nodes.map((node) => ({
+    node,
+    explanation: explainFlow(nodeState(events, node), {
+      srcIp,
+      dstIp,
+      protocol: req.protocol.toLowerCase(),
+      dstPort: req.port,
+    }),
+  }));
+  const denied = verdicts.find((v) => v.explanation.verdict === 'deny');
+  const lines = [
+    `kernel:     ${denied === undefined ? 'ALLOW' : 'DROP'} at L3/L4 (nftables, new connection)`,
+  ];
+  for (const { node, explanation: x } of verdicts) {
+    if (x.error !== null) {
+      lines.push(`  node ${node}: DROP (${x.error})`);
+      continue;
+    }
+    const steps = x.endpoints.map((s) => `${s.direction} of ${s.workloadId}: ${s.verdict}`).join(', ');
+    lines.push(
+      `  node ${node}: ${x.verdict === 'allow' ? 'ALLOW' : 'DROP'}${steps === '' ? '' : ` (${steps})`}`,
+    );
+    const d = x.decidedBy;
+    if (d !== null) {
+      const tier = d.tier === '' ? '' : `tier ${d.tier}, `;
+      const who = d.policy === '' ? `${tier}${d.kind}` : `${tier}${d.policy}`;
+      lines.push(`    decided by ${who}${d.ruleIndex >= 0 ? ` rule ${d.ruleIndex}` : ''}: ${d.rule}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** The renderer's state for `node`, as that node's alp-node would build it. */
+function nodeState(events: readonly ResourceEvent[], node: string) {
+  const calc = new PolicyCalculator(node);
+  for (const e of events) calc.apply(e);
+  calc.apply({ type: 'in-sync' });
+  const views: EndpointView[] = [];
+  for (const id of calc.localEndpointIds()) {
+    const v = calc.endpointView(id);
+    if (v !== null) views.push(v);
+  }
+  return stateFromEndpointViews(DEFAULT_ENFORCEMENT_CONFIG, views);
+}

@@ -1,0 +1,404 @@
+// The members of a NET IP set, laid out for lookups that touch little memory.
+//
+// IPv4, nearly every member of a real NET set (one /32 per workload): host addresses are a sorted
+// Uint32Array (4 bytes a member, binary search), shorter prefixes a table of networks per prefix
+// length, and the set keeps the lowest and highest address it covers, so an address outside them
+// is refused with two comparisons. Additions are buffered and merged into the sorted array in one
+// pass when a lookup or a size needs them (a snapshot's set is sorted once). IPv6 keeps host
+// addresses by canonical text and shorter prefixes in one table per prefix length.
+// Members are parsed without allocating when they are plain dotted-quad CIDRs; anything else goes
+// through the full Go-compatible parser (calico/ip.ts), which decides exactly as before.
+
+import type { Cidr, Ip } from '../calico/ip.js';
+import { ipFromBytes, parseCidr } from '../calico/ip.js';
+import type { IpSet } from './ip-set.js';
+
+const EMPTY = new Uint32Array(0);
+
+/**
+ * `a.b.c.d/len` with no leading zeros in the address and len ≤ 32, as the network's address
+ * (host bits masked) times 64 plus len; -1 when the text is not in that plain form (it may still
+ * be a valid CIDR: the caller then uses the full parser).
+ */
+export function parsePlainV4Cidr(s: string): number {
+  let addr = 0;
+  let value = 0;
+  let digits = 0;
+  let field = 0;
+  let i = 0;
+  const n = s.length;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && value === 0) return -1; // leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3 || value > 255) return -1;
+    } else if (c === 0x2e || c === 0x2f) {
+      if (digits === 0) return -1;
+      addr = addr * 256 + value;
+      value = 0;
+      digits = 0;
+      field++;
+      if (c === 0x2f) break;
+      if (field > 3) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (field !== 4 || i === n) return -1;
+  // The prefix length: Go's dtoi allows leading zeros.
+  let len = 0;
+  for (i++; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+    len = len * 10 + (c - 0x30);
+    if (len > 32) return -1;
+  }
+  if (s.charCodeAt(n - 1) === 0x2f) return -1; // empty length
+  const network = len === 0 ? 0 : (addr & (0xffffffff << (32 - len))) >>> 0;
+  return network * 64 + len;
+}
+
+function v4Of(ip: Ip): number {
+  const b = ip.bytes;
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+function v4OfCidr(c: Cidr): number {
+  const b = c.bytes;
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/** Index of `x` in sorted[0..len), or -1. */
+function search(sorted: Uint32Array, len: number, x: number): number {
+  let lo = 0;
+  let hi = len - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v < x) lo = mid + 1;
+    else if (v > x) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
+
+function hostMask(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}
+
+/** The 32-bit word `i` (0–3) of a 16-byte address, unsigned. */
+function word(b: Uint8Array, i: number): number {
+  const o = i * 4;
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/** Word `i` of an address with only its first `len` bits kept. */
+function maskedWord(b: Uint8Array, i: number, len: number): number {
+  const keep = Math.min(32, Math.max(0, len - i * 32));
+  return keep === 0 ? 0 : (word(b, i) & (0xffffffff << (32 - keep))) >>> 0;
+}
+
+/**
+ * Up to three exact numeric keys (each below 2^53) that together hold a 128-bit network's
+ * first `len` bits: bits 0–52, 53–95 and 96–127. A network of /53 or shorter needs only the first.
+ */
+function keyParts(b: Uint8Array, len: number): [number, number, number] {
+  const w0 = maskedWord(b, 0, len);
+  const w1 = maskedWord(b, 1, len);
+  const w2 = maskedWord(b, 2, len);
+  const w3 = maskedWord(b, 3, len);
+  return [w0 * 2 ** 21 + (w1 >>> 11), (w1 & 0x7ff) * 2 ** 32 + w2, w3];
+}
+
+/** How many key parts a prefix of `len` bits has. */
+function depthOf(len: number): number {
+  return len <= 53 ? 1 : len <= 96 ? 2 : 3;
+}
+
+/**
+ * IPv6 prefixes shorter than /128, one table per prefix length, keyed by the masked network in
+ * exact numeric parts (one for prefixes up to /53, the usual case, two up to /96, three beyond):
+ * a lookup masks the address once per length present and makes one to three map lookups.
+ */
+class V6Prefixes {
+  /** length → part 0 → (part 1 → set of part 2) or, for shallow lengths, presence. */
+  readonly #byLength = new Map<number, Map<number, Map<number, Set<number>> | true>>();
+  #lengths: number[] = [];
+  size = 0;
+
+  add(c: Cidr): void {
+    const len = c.prefixLength;
+    let table = this.#byLength.get(len);
+    if (table === undefined) {
+      table = new Map();
+      this.#byLength.set(len, table);
+      this.#lengths = [...this.#byLength.keys()];
+    }
+    const [k0, k1, k2] = keyParts(c.bytes, len);
+    if (depthOf(len) === 1) {
+      if (!table.has(k0)) {
+        table.set(k0, true);
+        this.size++;
+      }
+      return;
+    }
+    let inner = table.get(k0) as Map<number, Set<number>> | undefined;
+    if (inner === undefined) {
+      inner = new Map();
+      table.set(k0, inner);
+    }
+    let last = inner.get(k1);
+    if (last === undefined) {
+      last = new Set();
+      inner.set(k1, last);
+    }
+    if (!last.has(k2)) {
+      last.add(k2);
+      this.size++;
+    }
+  }
+
+  remove(c: Cidr): void {
+    const len = c.prefixLength;
+    const table = this.#byLength.get(len);
+    if (table === undefined) return;
+    const [k0, k1, k2] = keyParts(c.bytes, len);
+    if (depthOf(len) === 1) {
+      if (!table.delete(k0)) return;
+    } else {
+      const inner = table.get(k0) as Map<number, Set<number>> | undefined;
+      const last = inner?.get(k1);
+      if (inner === undefined || last === undefined || !last.delete(k2)) return;
+      if (last.size === 0) inner.delete(k1);
+      if (inner.size === 0) table.delete(k0);
+    }
+    this.size--;
+    if (table.size === 0) {
+      this.#byLength.delete(len);
+      this.#lengths = [...this.#byLength.keys()];
+    }
+  }
+
+  contains(ip: Ip): boolean {
+    const lengths = this.#lengths;
+    for (let n = 0; n < lengths.length; n++) {
+      const len = lengths[n]!;
+      const table = this.#byLength.get(len)!;
+      const b = ip.bytes;
+      const w0 = maskedWord(b, 0, len);
+      const w1 = maskedWord(b, 1, len);
+      const inner = table.get(w0 * 2 ** 21 + (w1 >>> 11));
+      if (inner === undefined) continue;
+      if (inner === true) return true;
+      const last = inner.get((w1 & 0x7ff) * 2 ** 32 + maskedWord(b, 2, len));
+      if (last !== undefined && last.has(maskedWord(b, 3, len))) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * A /128's address text, formatted afresh rather than sliced out of the CIDR's text: a sliced
+ * string compares with a request address's text through V8's slow path (~0.5 µs a lookup).
+ */
+function hostText(c: Cidr): string {
+  return ipFromBytes(c.bytes)!.text;
+}
+
+export class NetMembers {
+  /** Sorted, unique /32 members, valid up to #hostCount. */
+  #hosts: Uint32Array = EMPTY;
+  #hostCount = 0;
+  /** /32 members added since the last merge (may repeat, may already be in #hosts). */
+  #pendingAdds: number[] = [];
+  /** /32 members of #hosts removed since the last merge. */
+  #pendingRemoves = new Set<number>();
+  /** v4 prefixes shorter than /32: prefix length → networks (as int32). */
+  readonly #prefixes4 = new Map<number, Set<number>>();
+  #prefixLengths4: number[] = [];
+  #prefix4Count = 0;
+  /** Lowest and highest v4 address any member covers; min > max when there is none. */
+  #min4 = 1;
+  #max4 = 0;
+  /** Buffered changes or stale bounds: the next lookup merges first. */
+  #dirty = false;
+  /** IPv6: /128 members by canonical text, shorter prefixes in per-length tables. */
+  readonly #hosts6 = new Set<string>();
+  readonly #prefixes6 = new V6Prefixes();
+
+  get size(): number {
+    this.#merge();
+    return this.#hostCount + this.#prefix4Count + this.#hosts6.size + this.#prefixes6.size;
+  }
+
+  /** Adds a parsed CIDR (family 4 or 6). */
+  addCidr(c: Cidr): void {
+    if (c.family === 4) this.addV4(v4OfCidr(c), c.prefixLength);
+    else if (c.prefixLength === 128) this.#hosts6.add(hostText(c));
+    else this.#prefixes6.add(c);
+  }
+
+  removeCidr(c: Cidr): void {
+    if (c.family === 4) this.removeV4(v4OfCidr(c), c.prefixLength);
+    else if (c.prefixLength === 128) this.#hosts6.delete(hostText(c));
+    else this.#prefixes6.remove(c);
+  }
+
+  /** `network` has its host bits clear. */
+  addV4(network: number, len: number): void {
+    if (len === 32) {
+      if (this.#pendingRemoves.delete(network)) return; // it is still in #hosts
+      this.#pendingAdds.push(network);
+      this.#dirty = true;
+      return;
+    }
+    let nets = this.#prefixes4.get(len);
+    if (nets === undefined) {
+      nets = new Set();
+      this.#prefixes4.set(len, nets);
+      this.#prefixLengths4 = [...this.#prefixes4.keys()].sort((a, b) => a - b);
+    }
+    if (nets.has(network | 0)) return;
+    nets.add(network | 0);
+    this.#prefix4Count++;
+    this.#widen(network, (network | ~hostMask(len)) >>> 0);
+  }
+
+  removeV4(network: number, len: number): void {
+    if (len === 32) {
+      this.#merge();
+      if (search(this.#hosts, this.#hostCount, network) >= 0) {
+        this.#pendingRemoves.add(network);
+        this.#dirty = true;
+      }
+      return;
+    }
+    const nets = this.#prefixes4.get(len);
+    if (nets === undefined || !nets.delete(network | 0)) return;
+    this.#prefix4Count--;
+    if (nets.size === 0) {
+      this.#prefixes4.delete(len);
+      this.#prefixLengths4 = [...this.#prefixes4.keys()].sort((a, b) => a - b);
+    }
+    // The bounds may shrink: recomputed at the next merge.
+    this.#dirty = true;
+  }
+
+  #widen(lo: number, hi: number): void {
+    if (this.#min4 > this.#max4) {
+      this.#min4 = lo;
+      this.#max4 = hi;
+      return;
+    }
+    if (lo < this.#min4) this.#min4 = lo;
+    if (hi > this.#max4) this.#max4 = hi;
+  }
+
+  /** Folds buffered changes into the sorted hosts and the bounds; one pass over the array. */
+  #merge(): void {
+    const adds = this.#pendingAdds;
+    const removes = this.#pendingRemoves;
+    if (!this.#dirty) return;
+    if (adds.length > 0 || removes.size > 0) {
+      const fresh = Uint32Array.from(adds).sort();
+      const old = this.#hosts;
+      const oldCount = this.#hostCount;
+      const out = new Uint32Array(oldCount + fresh.length);
+      let i = 0;
+      let j = 0;
+      let k = 0;
+      let last = -1;
+      while (i < oldCount || j < fresh.length) {
+        let v: number;
+        if (j >= fresh.length || (i < oldCount && old[i]! <= fresh[j]!)) {
+          v = old[i++]!;
+          if (removes.size > 0 && removes.has(v)) continue;
+        } else {
+          v = fresh[j++]!;
+        }
+        if (v === last) continue;
+        out[k++] = v;
+        last = v;
+      }
+      this.#hosts = k === out.length ? out : out.slice(0, k);
+      this.#hostCount = k;
+      this.#pendingAdds = [];
+      this.#pendingRemoves = new Set();
+    }
+    this.#min4 = 1;
+    this.#max4 = 0;
+    if (this.#hostCount > 0) this.#widen(this.#hosts[0]!, this.#hosts[this.#hostCount - 1]!);
+    for (const [len, nets] of this.#prefixes4) {
+      const m = hostMask(len);
+      for (const n of nets) this.#widen(n >>> 0, ((n | ~m) >>> 0) >>> 0);
+    }
+    this.#dirty = false;
+  }
+
+  /** Makes the next lookups cheap; the store calls it once a message's members are in. */
+  seal(): void {
+    this.#merge();
+  }
+
+  containsIp(ip: Ip): boolean {
+    if (ip.family === 6) return this.#hosts6.has(ip.text) || this.#prefixes6.contains(ip);
+    if (this.#dirty) this.#merge();
+    const x = v4Of(ip);
+    if (x < this.#min4 || x > this.#max4) return false;
+    if (this.#hostCount > 0 && search(this.#hosts, this.#hostCount, x) >= 0) return true;
+    const lengths = this.#prefixLengths4;
+    for (let i = 0; i < lengths.length; i++) {
+      const len = lengths[i]!;
+      if (this.#prefixes4.get(len)!.has((x & hostMask(len)) | 0)) return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * A NET IP set: the members above (one object, so a lookup reads no further object), plus the v4-mapped IPv6 prefixes that match nothing (ip-set.ts). */
+export class NetSet extends NetMembers implements IpSet {
+  readonly type = 'NET' as const;
+  /** v4-mapped IPv6 prefixes, by canonical IPv4 text: members that never match. */
+  readonly #mapped = new Set<string>();
+
+  override get size(): number {
+    return super.size + this.#mapped.size;
+  }
+
+  add(member: string): string | null {
+    // Most members are plain `a.b.c.d/len`: parsed without allocating.
+    const plain = parsePlainV4Cidr(member);
+    if (plain >= 0) {
+      this.addV4(Math.floor(plain / 64), plain % 64);
+      return null;
+    }
+    const cidr = parseCidr(member);
+    if (cidr === null) return `not a CIDR: ${JSON.stringify(member)}`;
+    if (isMappedNet(member, cidr)) this.#mapped.add(cidr.text);
+    else this.addCidr(cidr);
+    return null;
+  }
+
+  remove(member: string): void {
+    const plain = parsePlainV4Cidr(member);
+    if (plain >= 0) {
+      this.removeV4(Math.floor(plain / 64), plain % 64);
+      return;
+    }
+    const cidr = parseCidr(member);
+    if (cidr === null) return;
+    if (isMappedNet(member, cidr)) this.#mapped.delete(cidr.text);
+    else this.removeCidr(cidr);
+  }
+
+  containsKey(): boolean {
+    return false;
+  }
+}
+
+/** True for a NET member that Calico's trie files as IPv6 although it covers IPv4 addresses. */
+function isMappedNet(written: string, cidr: Cidr): boolean {
+  return cidr.family === 4 && written.slice(0, written.indexOf('/')).includes(':');
+}

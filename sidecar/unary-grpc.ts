@@ -1,0 +1,289 @@
+// Unary gRPC calls served on Node's own HTTP/2 (node:http2 does the framing, HPACK and flow
+// control); this file only speaks gRPC's layer on top, the way grpc-js's server does for a unary
+// method: one length-prefixed message in, one out, then `grpc-status` / `grpc-message` trailers.
+// It keeps grpc-js's answers for every edge: a content type that is not application/grpc* gets
+// HTTP 415; an unknown path UNIMPLEMENTED; `grpc-timeout` a deadline (DEADLINE_EXCEEDED, or
+// INTERNAL for a malformed value); a message over the limit RESOURCE_EXHAUSTED; a compressed
+// message is inflated for gzip and deflate and UNIMPLEMENTED for other encodings; no message or
+// a second one UNIMPLEMENTED; undecodable bytes INTERNAL. Errors before any answer are sent
+// trailers-only. Built for the sidecar's Check, which answers synchronously from the bytes.
+import {
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import { gunzip, inflate } from 'node:zlib';
+
+/** A unary method: request bytes in, response bytes out; throws when the request cannot be decoded. */
+export type UnaryMethod = (request: Buffer) => Buffer;
+
+/** grpc-js's default limit for a received message. */
+export const DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
+
+export const Status = {
+  OK: 0,
+  DEADLINE_EXCEEDED: 4,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+} as const;
+
+const RESPONSE_HEADERS = {
+  ':status': 200,
+  'content-type': 'application/grpc+proto',
+  'grpc-accept-encoding': 'identity,deflate,gzip',
+  'grpc-encoding': 'identity',
+};
+const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
+const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
+const DEADLINE_UNIT_MS: Readonly<Record<string, number>> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 0.001,
+  n: 0.000001,
+};
+
+/** Length-prefixed gRPC frames of responses that repeat, made once. */
+const framed = new WeakMap<Buffer, Buffer>();
+
+function frame(message: Buffer): Buffer {
+  let out = framed.get(message);
+  if (out === undefined) {
+    out = Buffer.allocUnsafe(5 + message.length);
+    out[0] = 0;
+    out.writeUInt32BE(message.length, 1);
+    message.copy(out, 5);
+    framed.set(message, out);
+  }
+  return out;
+}
+
+function trailersOnly(stream: ServerHttp2Stream, code: number, message: string): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': 'application/grpc+proto',
+      'grpc-status': String(code),
+      'grpc-message': encodeURI(message),
+    },
+    { endStream: true },
+  );
+}
+
+/** One unary call: collects the request message, then answers exactly once. */
+class UnaryCall {
+  #chunks: Buffer[] = [];
+  #received = 0;
+  /** Length of the message being received, once its 5-byte prefix is in; -1 before. */
+  #messageLength = -1;
+  #done = false;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    private readonly path: string,
+    private readonly method: UnaryMethod,
+    private readonly encoding: string,
+    private readonly maxReceiveBytes: number,
+  ) {}
+
+  start(timeoutHeader: string | undefined): void {
+    if (timeoutHeader !== undefined) {
+      const m = DEADLINE_REGEX.exec(timeoutHeader);
+      if (m === null) {
+        this.#fail(Status.INTERNAL, `Invalid grpc-timeout value "${timeoutHeader}"`);
+        return;
+      }
+      const ms = (Number(m[1]) * DEADLINE_UNIT_MS[m[2]!]!) | 0;
+      this.#timer = setTimeout(() => this.#fail(Status.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
+    }
+    this.stream.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.stream.on('end', () => this.#onEnd());
+    this.stream.on('close', () => this.#finish());
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#done) return;
+    this.#chunks.push(chunk);
+    this.#received += chunk.length;
+    if (this.#messageLength < 0 && this.#received >= 5) {
+      const head = this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks);
+      this.#messageLength = head.readUInt32BE(1);
+      if (this.#messageLength > this.maxReceiveBytes) {
+        this.#fail(
+          Status.RESOURCE_EXHAUSTED,
+          `Received message larger than max (${this.#messageLength} vs ${this.maxReceiveBytes})`,
+        );
+        return;
+      }
+    }
+    // Bytes past the message can only be a second message (refused at the end): bound them.
+    if (this.#messageLength >= 0 && this.#received > 10 + this.#messageLength + this.maxReceiveBytes) {
+      this.#fail(
+        Status.RESOURCE_EXHAUSTED,
+        `Received message larger than max (more than ${this.maxReceiveBytes})`,
+      );
+    }
+  }
+
+  #onEnd(): void {
+    if (this.#done) return;
+    if (this.#messageLength < 0 || this.#received < 5 + this.#messageLength) {
+      this.#fail(
+        Status.UNIMPLEMENTED,
+        `Received no request message for server streaming method ${this.path}`,
+      );
+      return;
+    }
+    const whole = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    this.#chunks = [];
+    const end = 5 + this.#messageLength;
+    if (whole.length >= end + 5) {
+      // grpc-js refuses a second complete message of a unary call.
+      const second = whole.readUInt32BE(end + 1);
+      if (second > this.maxReceiveBytes) {
+        this.#fail(
+          Status.RESOURCE_EXHAUSTED,
+          `Received message larger than max (${second} vs ${this.maxReceiveBytes})`,
+        );
+        return;
+      }
+      if (whole.length >= end + 5 + second) {
+        this.#fail(
+          Status.UNIMPLEMENTED,
+          `Received a second request message for server streaming method ${this.path}`,
+        );
+        return;
+      }
+    }
+    const message = whole.subarray(5, end);
+    if (whole[0] !== 1 || this.encoding === 'identity') {
+      this.#answer(message);
+      return;
+    }
+    if (this.encoding !== 'gzip' && this.encoding !== 'deflate') {
+      this.#fail(
+        Status.UNIMPLEMENTED,
+        `Received message compressed with unsupported encoding "${this.encoding}"`,
+      );
+      return;
+    }
+    const unpack = this.encoding === 'gzip' ? gunzip : inflate;
+    unpack(message, { maxOutputLength: this.maxReceiveBytes }, (err, plain) => {
+      if (err === null) this.#answer(plain);
+      else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        this.#fail(
+          Status.RESOURCE_EXHAUSTED,
+          `Received message that decompresses to a size larger than ${this.maxReceiveBytes}`,
+        );
+      else this.#fail(Status.INTERNAL, 'Failed to decompress message');
+    });
+  }
+
+  #answer(request: Buffer): void {
+    if (this.#done) return;
+    let response: Buffer;
+    try {
+      response = this.method(request);
+    } catch {
+      this.#fail(Status.INTERNAL, 'Error deserializing request');
+      return;
+    }
+    const stream = this.stream;
+    if (!this.#finish() || stream.destroyed || stream.closed) return;
+    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+    stream.end(frame(response));
+  }
+
+  #fail(code: number, message: string): void {
+    if (this.#finish()) trailersOnly(this.stream, code, message);
+  }
+
+  /** Marks the call answered; false if it already was. */
+  #finish(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.#chunks = [];
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    return true;
+  }
+}
+
+export interface UnaryGrpcServer {
+  /** The HTTP/2 server: listen() it on TCP, or emit('connection', socket) for accepted sockets. */
+  readonly http2: Http2Server;
+  /**
+   * Graceful stop: GOAWAY on every session (calls already started finish, new ones are refused
+   * as UNAVAILABLE), then resolves when all sessions have closed, or destroys them after `graceMs`.
+   */
+  stop(graceMs: number): Promise<void>;
+}
+
+export function createUnaryGrpcServer(
+  methods: ReadonlyMap<string, UnaryMethod>,
+  maxReceiveBytes = DEFAULT_MAX_RECEIVE_BYTES,
+): UnaryGrpcServer {
+  // As grpc-js: no cap on the memory a session may buffer (the default, 10 MB, makes Node refuse
+  // streams under a burst of Checks with large headers).
+  const http2 = createServer({ maxSessionMemory: Number.MAX_SAFE_INTEGER });
+  const sessions = new Set<Http2Session>();
+  http2.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', () => {}); // the session closes; nothing else to do
+  });
+  http2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    stream.on('error', () => {}); // a reset stream: its call is over
+    const contentType = headers['content-type'];
+    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+      stream.respond({ ':status': 415 }, { endStream: true });
+      return;
+    }
+    const path = headers[':path'] ?? '';
+    const method = methods.get(path);
+    if (method === undefined) {
+      trailersOnly(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${path}`);
+      return;
+    }
+    const encoding = headers['grpc-encoding'];
+    const timeout = headers['grpc-timeout'];
+    new UnaryCall(
+      stream,
+      path,
+      method,
+      typeof encoding === 'string' ? encoding : 'identity',
+      maxReceiveBytes,
+    ).start(typeof timeout === 'string' ? timeout : undefined);
+  });
+
+  return {
+    http2,
+    stop: (graceMs) =>
+      new Promise<void>((resolve) => {
+        http2.close();
+        if (sessions.size === 0) {
+          resolve();
+          return;
+        }
+        const timer = setTimeout(() => {
+          for (const s of sessions) s.destroy();
+        }, graceMs);
+        let open = sessions.size;
+        for (const s of sessions) {
+          s.once('close', () => {
+            if (--open === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          s.close();
+        }
+      }),
+  };
+}
