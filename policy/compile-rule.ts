@@ -1,5 +1,6 @@
 // Compiles one Calico rule into the fixed shape a Check walks: selectors and CIDRs parsed, rule
 // paths normalised, IP sets bound to slots, the namespace scoping of spec §5.4 resolved.
+import { ruleActionFromWire } from '../calico/rule-action.js';
 import { parseCidr } from '../calico/ip.js';
 import type { Cidr } from '../calico/ip.js';
 import type { Rule, PortRange, ProtocolMatch, ServiceAccountMatch } from '../calico/rule.js';
@@ -13,7 +14,6 @@ import type {
   NetList,
   PathEntry,
   PortClause,
-  RuleAction,
 } from './compiled.js';
 import {
   CLAUSE_PATHS,
@@ -63,22 +63,6 @@ function protocolNumber(p: ProtocolMatch | null): number | null {
       const never: never = p;
       return never;
     }
-  }
-}
-
-export function actionFromString(action: string): RuleAction {
-  switch (action.toLowerCase()) {
-    case 'allow':
-      return 'allow';
-    case 'deny':
-      return 'deny';
-    case 'pass':
-    case 'next-tier':
-      return 'pass';
-    case 'log':
-      return 'log';
-    default:
-      return 'invalid';
   }
 }
 
@@ -216,7 +200,7 @@ export function compileRule(
   bind: BindSlot,
 ): RuleCompileResult {
   const c = new RuleCompiler(bind);
-  const action = actionFromString(rule.action);
+  const action = ruleActionFromWire(rule.action);
   if (action === 'invalid')
     c.warnings.push(`action "${rule.action}" is not allowed, deny, pass, next-tier or log`);
   // Acquire slots in Calico's reference order, so the missing set we report is deterministic.

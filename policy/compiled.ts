@@ -2,10 +2,11 @@
 // every Check. Plain data with fixed fields, so rule evaluation stays monomorphic and allocation-free.
 import type { Cidr } from '../calico/ip.js';
 import type { Labels } from '../calico/labels.js';
+import type { RuleAction } from '../calico/rule-action.js';
 import type { IpSetSlot } from './ip-set-slots.js';
 
 /** Rule actions after case-folding; `invalid` is any other string (spec §4.4). */
-export type RuleAction = 'allow' | 'deny' | 'pass' | 'log' | 'invalid';
+export type { RuleAction } from '../calico/rule-action.js';
 
 /** A parsed label selector, as the shared selector module returns it. */
 export interface LabelMatcher {

@@ -12,6 +12,7 @@
 //    (calico/policy-to-rules.ts, like Felix's rule scanner), so they need nothing here;
 //  - a rule that references an IP set the state does not hold drops whatever reaches it (fail
 //    closed, as the sidecar answers INTERNAL for it).
+import { ruleActionFromWire, type RuleAction } from '../../calico/rule-action.js';
 import type { IcmpMatch, Rule as CalicoRule, ProtocolMatch } from '../../calico/rule.js';
 import type { IpSetType, MarkBits } from './model.js';
 import { ipSetName, quoteSafe } from './names.js';
@@ -32,27 +33,11 @@ export interface RuleContext {
   readonly problems: string[];
 }
 
-export type RuleAction = 'allow' | 'deny' | 'pass' | 'log' | 'invalid';
+export type { RuleAction } from '../../calico/rule-action.js';
 
 export const DROP_LOG_RATE_PER_SECOND = 10;
 /** The kernel's log prefix limit is 127 bytes. */
 const LOG_PREFIX_MAX = 120;
-
-export function normaliseAction(action: string): RuleAction {
-  switch (action.toLowerCase()) {
-    case 'allow':
-      return 'allow';
-    case 'deny':
-      return 'deny';
-    case 'pass':
-    case 'next-tier':
-      return 'pass';
-    case 'log':
-      return 'log';
-    default:
-      return 'invalid';
-  }
-}
 
 /** Protocols that carry ports (guard for port matches in a rule that names no protocol). */
 const PORT_PROTOCOLS: readonly number[] = [6, 17, 132, 136];
@@ -275,7 +260,7 @@ function actionRules(
 
 /** The nft rules of rule `index` of a policy or profile. */
 export function renderRule(r: CalicoRule, index: number, ctx: RuleContext): Rule[] {
-  const action = normaliseAction(r.action);
+  const action = ruleActionFromWire(r.action);
   const missing = missingSet(r, ctx);
   if (missing !== null) {
     ctx.problems.push(
