@@ -11,7 +11,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            '{calico,policy,sidecar,wireguard,agent,daemon,dataplane,kube,node,proto,testing}/**/*.test.ts',
+            '{calico,policy,sidecar,wireguard,agent,daemon,dataplane,iproute,kube,node,proto,testing}/**/*.test.ts',
           ],
           // Some unit tests build Calico-scale stores or run randomised comparisons: seconds of
           // CPU on an idle core, several times that on a busy one. A time limit is no assertion

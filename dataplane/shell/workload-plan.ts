@@ -4,6 +4,7 @@
 // run come out. An interface that is missing or not up yet gets nothing until it is (the CNI may
 // create it before or after the pod object appears). Routes someone else made (the CNI) are left
 // alone when they already point the right way; we only remove routes we added ourselves.
+import { parseIpJson } from '../../iproute/ip-json.js';
 
 export interface ObservedLink {
   readonly name: string;
@@ -93,41 +94,25 @@ export function workloadSysctls(
   return out;
 }
 
-/** Links from `ip -j link show` (JSON); unparsable input gives none. */
+/** Links from `ip -j link show`; unparsable input gives none. */
 export function parseLinks(json: string): ObservedLink[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(json);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(doc)) return [];
-  const out: ObservedLink[] = [];
-  for (const item of doc as { ifname?: unknown; flags?: unknown; operstate?: unknown }[]) {
-    if (typeof item?.ifname !== 'string') continue;
-    const flags = Array.isArray(item.flags) ? (item.flags as unknown[]) : [];
+  const links = parseIpJson(json, (e) => {
+    if (typeof e.ifname !== 'string') return null;
+    const flags = Array.isArray(e.flags) ? (e.flags as unknown[]) : [];
     const isUp =
       flags.includes('UP') &&
-      (item.operstate === 'UP' || (item.operstate === 'UNKNOWN' && flags.includes('LOWER_UP')));
-    out.push({ name: item.ifname, isUp });
-  }
-  return out;
+      (e.operstate === 'UP' || (e.operstate === 'UNKNOWN' && flags.includes('LOWER_UP')));
+    return { name: e.ifname, isUp };
+  });
+  return links.ok ? links.value : [];
 }
 
 /** Routes from `ip -j route show` / `ip -6 -j route show` (main table); unparsable input gives none. */
 export function parseRoutes(json: string): ObservedRoute[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(json);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(doc)) return [];
-  const out: ObservedRoute[] = [];
-  for (const item of doc as { dst?: unknown; dev?: unknown; type?: unknown }[]) {
-    if (typeof item?.dst !== 'string' || typeof item.dev !== 'string' || item.dst === 'default') continue;
-    if (item.type !== undefined && item.type !== 'unicast') continue;
-    out.push({ dst: withLength(item.dst), dev: item.dev });
-  }
-  return out;
+  const routes = parseIpJson(json, (e) => {
+    if (typeof e.dst !== 'string' || typeof e.dev !== 'string' || e.dst === 'default') return null;
+    if (e.type !== undefined && e.type !== 'unicast') return null;
+    return { dst: withLength(e.dst), dev: e.dev };
+  });
+  return routes.ok ? routes.value : [];
 }

@@ -1,12 +1,12 @@
 // Parsers for iproute2's JSON output (`ip -j …`): links, addresses, the routes of our table and
 // the rules pointing at it. Untrusted text: never throws; a malformed document is a rejection,
-// a malformed entry is skipped.
+// a malformed entry is skipped (iproute/ip-json.ts reads the document).
 import { parseCidr, parseIp, type IpFamily } from '../../calico/ip.js';
-import type { ObservedRoute, RoutingRule } from './device-state.js';
 import { asRecord, asStringOrNull } from '../../calico/spec-fields.js';
+import { parseIpJson, type Parsed } from '../../iproute/ip-json.js';
+import type { ObservedRoute, RoutingRule } from './device-state.js';
 
-export type Parsed<T> =
-  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+export type { Parsed };
 
 export interface LinkInfo {
   readonly name: string;
@@ -19,7 +19,7 @@ export interface LinkInfo {
 
 /** `ip -j -d link show [dev X]`. */
 export function parseLinks(text: string): Parsed<LinkInfo[]> {
-  return parseArray(text, (e) => {
+  return parseIpJson(text, (e) => {
     const name = asStringOrNull(e.ifname);
     const mtu = e.mtu;
     if (name === null || typeof mtu !== 'number') return null;
@@ -31,7 +31,7 @@ export function parseLinks(text: string): Parsed<LinkInfo[]> {
 
 /** `ip -j addr show dev X`: the global-scope addresses of one family, as canonical CIDRs. */
 export function parseAddresses(text: string, family: IpFamily): Parsed<string[]> {
-  const links = parseArray(text, (e) => (Array.isArray(e.addr_info) ? e.addr_info : []));
+  const links = parseIpJson(text, (e) => (Array.isArray(e.addr_info) ? e.addr_info : []));
   if (!links.ok) return links;
   const out: string[] = [];
   for (const info of links.value.flat()) {
@@ -60,7 +60,7 @@ const PROTOCOLS: Readonly<Record<string, number>> = {
  * device (spec §5.2). Routes via other devices are someone else's and are left out.
  */
 export function parseRoutes(text: string, family: IpFamily, iface: string): Parsed<ObservedRoute[]> {
-  return parseArray(text, (e) => {
+  return parseIpJson(text, (e) => {
     const type = asStringOrNull(e.type) ?? 'unicast';
     let target: ObservedRoute['target'];
     if (type === 'throw') target = 'throw';
@@ -78,7 +78,7 @@ export function parseRoutes(text: string, family: IpFamily, iface: string): Pars
 
 /** `ip -j rule show`: the rules of the family whose action is a lookup in `table`. */
 export function parseRules(text: string, table: number): Parsed<RoutingRule[]> {
-  return parseArray(text, (e) => {
+  return parseIpJson(text, (e) => {
     if (String(e.table) !== String(table) || typeof e.priority !== 'number') return null;
     const mark = e.fwmark === undefined ? 0 : hexOrDec(e.fwmark);
     const mask = e.fwmask === undefined ? (e.fwmark === undefined ? 0 : 0xffffffff) : hexOrDec(e.fwmask);
@@ -105,23 +105,4 @@ function hexOrDec(v: unknown): number | null {
   if (typeof v !== 'string') return null;
   if (/^0x[0-9a-f]{1,8}$/i.test(v)) return parseInt(v.slice(2), 16);
   return /^\d{1,10}$/.test(v) ? Number(v) : null;
-}
-
-function parseArray<T>(text: string, each: (e: Record<string, unknown>) => T | null): Parsed<T[]> {
-  let doc: unknown;
-  try {
-    // `ip -j` prints nothing at all for an empty table on some versions.
-    doc = text.trim() === '' ? [] : JSON.parse(text);
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
-  if (!Array.isArray(doc)) return { ok: false, reason: 'not a JSON array' };
-  const out: T[] = [];
-  for (const item of doc) {
-    const e = asRecord(item);
-    if (e === null) continue;
-    const v = each(e);
-    if (v !== null) out.push(v);
-  }
-  return { ok: true, value: out };
 }
