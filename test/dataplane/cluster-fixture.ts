@@ -13,7 +13,7 @@ import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@ku
 import { interfaceName } from '../../agent/calc/to-dataplane.js';
 import { createNode, setPodStatus, uniqueName, waitFor } from '../harness/kube.js';
 import {
-  createNamespace as createNetns,
+  createPod,
   createUnderlay,
   deleteNamespace as deleteNetns,
   nsRun,
@@ -260,28 +260,9 @@ export class EnforcedCluster {
   /** What the CNI does: the veth, the pod's address and routes, the servers. */
   async addInterface(kubeNs: string, name: string): Promise<void> {
     const pod = this.pod(kubeNs, name);
-    const netns = await createNetns('p');
-    (pod as { netns: string }).netns = netns;
-    await run([
-      'ip',
-      '-n',
-      pod.node.ns,
-      'link',
-      'add',
-      pod.iface,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      netns,
-    ]);
-    await run(['ip', '-n', netns, 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
-    await run(['ip', '-n', netns, 'link', 'set', 'eth0', 'up']);
-    await run(['ip', '-n', netns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
-    await run(['ip', '-n', netns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
-    await run(['ip', '-n', pod.node.ns, 'link', 'set', pod.iface, 'up']);
+    // The node's side is alp-node's job (the route to the pod, the interface's sysctls).
+    const { ns } = await createPod(pod.node.ns, { ip: pod.ip, hostSide: pod.iface, node: 'cni' });
+    (pod as { netns: string }).netns = ns;
     await this.startPodAgent(pod);
   }
 

@@ -7,7 +7,7 @@ import type { DataplaneState } from '../../dataplane/core/index.js';
 import { explainFlow, renderChanges, renderFull } from '../../dataplane/core/index.js';
 import { endpoint, ipSet, knp, overviewState, tier } from '../../dataplane/core/states.cases.js';
 import type { NsProcess } from '../harness/netns.js';
-import { createNamespace, deleteNamespace, nsRun, run, spawnInNamespace } from '../harness/netns.js';
+import { createNamespace, createPod, deleteNamespace, nsRun, spawnInNamespace } from '../harness/netns.js';
 import { describeWhen } from '../harness/prerequisite-gate.js';
 
 function missing(): string | null {
@@ -87,31 +87,10 @@ describeWhen(
 
     beforeAll(async () => {
       node = await createNamespace('xnode');
-      await nsRun(node, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       for (const pod of PODS) {
-        pod.ns = await createNamespace(`x${pod.name.slice(0, 3)}`);
-        await run([
-          'ip',
-          '-n',
-          node,
-          'link',
-          'add',
-          pod.iface,
-          'type',
-          'veth',
-          'peer',
-          'name',
-          'eth0',
-          'netns',
-          pod.ns,
-        ]);
-        await run(['ip', '-n', node, 'link', 'set', pod.iface, 'up']);
-        await run(['ip', '-n', node, 'addr', 'add', `${GATEWAY}/32`, 'dev', pod.iface]);
-        await run(['ip', '-n', node, 'route', 'add', `${pod.ip}/32`, 'dev', pod.iface]);
-        await run(['ip', '-n', pod.ns, 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
-        await run(['ip', '-n', pod.ns, 'link', 'set', 'eth0', 'up']);
-        await run(['ip', '-n', pod.ns, 'route', 'add', GATEWAY, 'dev', 'eth0', 'scope', 'link']);
-        await run(['ip', '-n', pod.ns, 'route', 'add', 'default', 'via', GATEWAY, 'dev', 'eth0']);
+        pod.ns = (
+          await createPod(node, { ip: pod.ip, hostSide: pod.iface, label: `x${pod.name.slice(0, 3)}` })
+        ).ns;
         for (const port of PORTS) {
           servers.push(
             spawnInNamespace(pod.ns, [

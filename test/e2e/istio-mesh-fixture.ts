@@ -336,7 +336,11 @@ export class IstioMesh {
     const node = this.underlay.nodes[w.node - 1] as UnderlayNode;
     await setPodStatus(this.kc, 'demo', w.name, { podIPs: [w.ip], hostIP: node.hostIp });
     // The host side is named as Calico's CNI names it: alp-node enforces policy on that name.
-    const netns = await createPod(node, w.ip, undefined, interfaceName('demo', w.name));
+    const netns = await createPod(node.ns, {
+      ip: w.ip,
+      hostSide: interfaceName('demo', w.name),
+      label: `p${node.index}`,
+    });
     this.workloads.set(w.name, {
       spec: w,
       podSpec: template.spec,

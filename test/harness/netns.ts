@@ -275,23 +275,41 @@ export interface Pod {
   readonly ip6?: string;
 }
 
+export interface PodOptions {
+  /** The pod's IPv4 address: a /32 on its eth0. */
+  readonly ip: string;
+  /** The pod's IPv6 address, if any: a /128 on its eth0 (only with `node: 'gateway-address'`). */
+  readonly ip6?: string;
+  /** The node's end of the veth; give each pod on one node its own (Calico's CNI: `cali` + 11 hex). */
+  readonly hostSide: string;
+  /** Part of the pod namespace's name; default `p`. */
+  readonly label?: string;
+  /**
+   * What the node does for the pod besides the veth:
+   * - `gateway-address` (default): IP forwarding, 169.254.1.1 (and fe80::1) as local addresses of
+   *   its end of the veth, so the pod's gateway answers ARP, and a host route to the pod;
+   * - `proxy-arp`: as Felix does it: IP forwarding, proxy ARP (no delay) on its end of the veth
+   *   and a host route to the pod; 169.254.1.1 must route out of another interface of the node;
+   * - `cni`: nothing (as Calico's CNI leaves it): the route and the interface sysctls are the
+   *   daemon under test's job.
+   */
+  readonly node?: 'gateway-address' | 'proxy-arp' | 'cni';
+}
+
 /**
- * A pod-like namespace behind a node, wired much as Calico wires workloads: a /32 on the pod's
- * eth0, a default route via 169.254.1.1 (a link-local address on the node's end of the veth),
- * and a host route to the pod on the node.
+ * A pod-like namespace behind the node namespace `nodeNs`, wired as Calico wires workloads: a
+ * veth whose pod end is eth0, with the pod's /32, a route to 169.254.1.1 on the link and the
+ * default route via it; the node's end is up, and `options.node` says what else the node does.
  */
-export async function createPod(
-  node: UnderlayNode,
-  ip: string,
-  ip6?: string,
-  /** The node's end of the veth; give each pod on one node its own. */
-  hostSide = `pod${node.index}`,
-): Promise<Pod> {
-  const ns = await createNamespace(`p${node.index}`);
+export async function createPod(nodeNs: string, options: PodOptions): Promise<Pod> {
+  const { ip, ip6, hostSide } = options;
+  const mode = options.node ?? 'gateway-address';
+  if (ip6 !== undefined && mode === 'proxy-arp') throw new Error('createPod: IPv6 needs a gateway address');
+  const ns = await createNamespace(options.label ?? 'p');
   await run([
     'ip',
     '-n',
-    node.ns,
+    nodeNs,
     'link',
     'add',
     hostSide,
@@ -303,24 +321,36 @@ export async function createPod(
     'netns',
     ns,
   ]);
-  await run(['ip', '-n', node.ns, 'link', 'set', hostSide, 'up']);
-  await nsRun(node.ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
-  // The pod's gateway answers ARP as a local address of the node's veth.
-  await run(['ip', '-n', node.ns, 'addr', 'add', '169.254.1.1/32', 'dev', hostSide]);
+  // The pod's side first, then the node's end comes up, as a CNI does it.
+  const podSide = [
+    `addr add ${ip}/32 dev eth0`,
+    'link set eth0 up',
+    'route add 169.254.1.1 dev eth0 scope link',
+    'route add default via 169.254.1.1 dev eth0',
+  ];
+  if (ip6 !== undefined)
+    podSide.push(`addr add ${ip6}/128 dev eth0 nodad`, 'route add ::/0 via fe80::1 dev eth0');
+  await run(['ip', '-n', ns, '-batch', '-'], podSide.join('\n'));
+  const nodeSide = [`link set ${hostSide} up`];
+  if (mode === 'gateway-address') nodeSide.push(`addr add 169.254.1.1/32 dev ${hostSide}`);
   // replace, not add: alp-node may already have made this route (as Felix may, before the CNI).
-  await run(['ip', '-n', node.ns, 'route', 'replace', `${ip}/32`, 'dev', hostSide]);
-  await run(['ip', '-n', ns, 'addr', 'add', `${ip}/32`, 'dev', 'eth0']);
-  await run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
-  await run(['ip', '-n', ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
-  await run(['ip', '-n', ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
-  if (ip6 !== undefined) {
+  if (mode !== 'cni') nodeSide.push(`route replace ${ip}/32 dev ${hostSide}`);
+  if (ip6 !== undefined && mode === 'gateway-address') {
     // IPv6 the same way: a link-local gateway on the node's veth, a /128 on the pod.
-    await nsRun(node.ns, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
-    await run(['ip', '-n', node.ns, '-6', 'addr', 'add', 'fe80::1/64', 'dev', hostSide, 'nodad']);
-    await run(['ip', '-n', node.ns, '-6', 'route', 'replace', `${ip6}/128`, 'dev', hostSide]);
-    await run(['ip', '-n', ns, '-6', 'addr', 'add', `${ip6}/128`, 'dev', 'eth0', 'nodad']);
-    await run(['ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0']);
+    nodeSide.push(`addr add fe80::1/64 dev ${hostSide} nodad`, `route replace ${ip6}/128 dev ${hostSide}`);
   }
+  await run(['ip', '-n', nodeNs, '-batch', '-'], nodeSide.join('\n'));
+  const sysctls =
+    mode === 'cni'
+      ? []
+      : mode === 'proxy-arp'
+        ? [
+            'net.ipv4.ip_forward=1',
+            `net.ipv4.conf.${hostSide}.proxy_arp=1`,
+            `net.ipv4.neigh.${hostSide}.proxy_delay=0`,
+          ]
+        : ['net.ipv4.ip_forward=1', ...(ip6 === undefined ? [] : ['net.ipv6.conf.all.forwarding=1'])];
+  if (sysctls.length > 0) await nsRun(nodeNs, ['sysctl', '-q', '-w', ...sysctls]);
   return { ns, ip, ...(ip6 === undefined ? {} : { ip6 }) };
 }
 

@@ -167,7 +167,12 @@ export class Mesh {
     this.relay = await startLoopbackRelay(this.apiPort, join(this.dir, 'api.sock'));
     for (const net of this.underlay.nodes) {
       const i = net.index;
-      const pod = await createPod(net, podIp(i), dual ? podIp6(i) : undefined);
+      const pod = await createPod(net.ns, {
+        ip: podIp(i),
+        ...(dual ? { ip6: podIp6(i) } : {}),
+        hostSide: `pod${i}`,
+        label: `p${i}`,
+      });
       for (let j = 1; j <= count; j++) {
         if (j === i) continue;
         await run(['ip', '-n', net.ns, 'route', 'add', podCidr(j), 'via', `192.0.2.${j}`]);

@@ -4,11 +4,12 @@
 //   that holds the remote pod addresses (so pod traffic to another node leaves by eth0, and
 //   169.254.1.1 routes out of an interface other than the pods' veths, which proxy ARP needs);
 // - a namespace per local pod: eth0 with the pod's /32 and a default route via 169.254.1.1; the
-//   node's end is `cali` + sha1(<namespace>.<pod>)[:11], with proxy ARP and a /32 route to the pod.
+//   node's end is `cali` + sha1(<namespace>.<pod>)[:11], with proxy ARP and a /32 route to the pod
+//   (the harness's createPod, as Felix wires it).
 //
 // The daemon under test (alp-node or Felix) then runs in the node namespace. Everything is made
 // through test/harness/netns.ts, so it is deleted by name at the end (and at exit).
-import { createNamespace, deleteNamespace, nsRun, run } from '../../harness/netns.js';
+import { createNamespace, createPod, deleteNamespace, nsRun, run } from '../../harness/netns.js';
 import { inParallel } from './api.js';
 import { calicoInterfaceName, LOCAL_POD_RANGE, type BenchPod } from './cluster.js';
 
@@ -66,44 +67,14 @@ export async function createNodeTopology(
 
     const podNs = new Map<string, string>();
     await inParallel(localPods, 4, async (pod) => {
-      const ns = await createNamespace('p');
+      const { ns } = await createPod(nodeNs, {
+        ip: pod.ip,
+        hostSide: calicoInterfaceName(pod.namespace, pod.name),
+        node: 'proxy-arp',
+      });
       made.push(ns);
       podNs.set(pod.name, ns);
-      const host = calicoInterfaceName(pod.namespace, pod.name);
-      await run([
-        'ip',
-        'link',
-        'add',
-        host,
-        'netns',
-        nodeNs,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        ns,
-      ]);
-      await nsRun(
-        ns,
-        ['ip', '-batch', '-'],
-        [
-          `addr add ${pod.ip}/32 dev eth0`,
-          'link set eth0 up',
-          'route add 169.254.1.1 dev eth0 scope link',
-          'route add default via 169.254.1.1 dev eth0',
-        ].join('\n'),
-      );
       await nsRun(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_local_port_range=1024 65535']);
-      await nsRun(nodeNs, ['ip', '-batch', '-'], `link set ${host} up\nroute add ${pod.ip}/32 dev ${host}`);
-      await nsRun(nodeNs, [
-        'sysctl',
-        '-q',
-        '-w',
-        `net.ipv4.conf.${host}.proxy_arp=1`,
-        `net.ipv4.neigh.${host}.proxy_delay=0`,
-      ]);
     });
     return { nodeNs, remoteNs, podNs, destroy };
   } catch (err) {
