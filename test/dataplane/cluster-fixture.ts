@@ -108,11 +108,16 @@ export class EnforcedCluster {
   /** Every alp-node line, for failure messages. */
   readonly lines: string[] = [];
 
-  constructor(
-    readonly kc: KubeConfig,
-    private readonly kubeconfigPath: string,
-    private readonly apiPort: number,
-  ) {}
+  readonly kc: KubeConfig;
+  private readonly kubeconfigPath: string;
+  private readonly apiPort: number;
+
+  /** On an API server: the run's shared one, or a test's own (`ApiServer` and `Envtest` both fit). */
+  constructor(api: { readonly kubeconfigPath: string; readonly server: string; kubeConfig(): KubeConfig }) {
+    this.kc = api.kubeConfig();
+    this.kubeconfigPath = api.kubeconfigPath;
+    this.apiPort = Number(new URL(api.server).port);
+  }
 
   /** `ipForward`: turn on forwarding for every interface, as a real node has it (for traffic between nodes). */
   async build(nodeCount: number, options: { readonly ipForward?: boolean } = {}): Promise<void> {

@@ -8,6 +8,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1NetworkPolicy,
+  type V1NetworkPolicyIngressRule,
 } from '@kubernetes/client-node';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,14 @@ import { expectMatrix, type Service } from './connectivity-matrix.js';
 import { describeWithNft } from './nft-gate.js';
 
 const CALICO = { group: 'crd.projectcalico.org', version: 'v1' };
+
+/** The sum of the values of the Prometheus samples whose lines `matches` picks. */
+function sumSamples(metrics: string, matches: (line: string) => boolean): number {
+  return metrics
+    .split('\n')
+    .filter(matches)
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
 
 describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (api) => {
   describeWithNft('one node', () => {
@@ -36,6 +45,24 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
 
     const policy = (ns: string, body: V1NetworkPolicy): Promise<V1NetworkPolicy> =>
       net.createNamespacedNetworkPolicy({ namespace: ns, body });
+    /** A NetworkPolicy in prod that selects the backend, with these ingress rules. */
+    const toBackend = (name: string, ingress: V1NetworkPolicyIngressRule[]): Promise<V1NetworkPolicy> =>
+      policy(prod, {
+        metadata: { name },
+        spec: { podSelector: { matchLabels: { app: 'backend' } }, ingress },
+      });
+    const denyAllIngress = (): Promise<V1NetworkPolicy> =>
+      policy(prod, {
+        metadata: { name: 'deny-all-ingress' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'] },
+      });
+    /** Calico's overview in prod: deny-all-ingress, and allow-frontend to the backend on TCP 80. */
+    const overviewPolicies = async (): Promise<void> => {
+      await denyAllIngress();
+      await toBackend('allow-frontend', [
+        { _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 80 }] },
+      ]);
+    };
     const deletePolicies = async (...nss: string[]): Promise<void> => {
       for (const ns of nss) {
         const list = await net.listNamespacedNetworkPolicy({ namespace: ns });
@@ -95,10 +122,9 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       overview(from, to, s) || (from === frontend && to === backend && s.proto === 'udp' && s.port === 8080);
 
     beforeAll(async () => {
-      const kc = api.kubeConfig();
-      net = kc.makeApiClient(NetworkingV1Api);
-      custom = kc.makeApiClient(CustomObjectsApi);
-      cluster = new EnforcedCluster(kc, api.kubeconfigPath, Number(new URL(api.server).port));
+      cluster = new EnforcedCluster(api);
+      net = cluster.kc.makeApiClient(NetworkingV1Api);
+      custom = cluster.kc.makeApiClient(CustomObjectsApi);
       await cluster.build(1);
       prod = await cluster.namespace('prod', { team: 'prod' });
       dev = await cluster.namespace('dev', { team: 'dev' });
@@ -134,27 +160,11 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     });
 
     it("enforces the overview's deny-all-ingress and allow-frontend (TCP 80 only) for TCP and UDP", async () => {
-      await policy(prod, {
-        metadata: { name: 'deny-all-ingress' },
-        spec: { podSelector: {}, policyTypes: ['Ingress'] },
-      });
-      await policy(prod, {
-        metadata: { name: 'allow-frontend' },
-        spec: {
-          podSelector: { matchLabels: { app: 'backend' } },
-          ingress: [
-            { _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 80 }] },
-          ],
-        },
-      });
+      await overviewPolicies();
       await expectMatrix(cluster, pods, overview);
       // Per-rule counters: the allow rule counted frontend's connections, the tier's end its drops.
       const metrics = await cluster.metrics(1);
-      const value = (pattern: RegExp): number =>
-        metrics
-          .split('\n')
-          .filter((l) => pattern.test(l))
-          .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+      const value = (pattern: RegExp): number => sumSamples(metrics, (l) => pattern.test(l));
       const allowRule = new RegExp(
         `^alp_dataplane_rule_packets_total\\{kind="rule",tier="default",policy="knp/${prod}/allow-frontend",direction="ingress",rule_index="0",action="allow"\\}`,
       );
@@ -164,24 +174,13 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       ).toBeGreaterThan(0);
       expect(value(/^alp_dataplane_programming_seconds_count\{kind="incremental"\}/)).toBeGreaterThan(0);
       // UDP too, when the policy says so.
-      await policy(prod, {
-        metadata: { name: 'allow-frontend-udp' },
-        spec: {
-          podSelector: { matchLabels: { app: 'backend' } },
-          ingress: [
-            {
-              _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }],
-              ports: [{ port: 8080, protocol: 'UDP' }],
-            },
-          ],
+      await toBackend('allow-frontend-udp', [
+        {
+          _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }],
+          ports: [{ port: 8080, protocol: 'UDP' }],
         },
-      });
-      await expectMatrix(
-        cluster,
-        pods,
-        (f, t, s) =>
-          overview(f, t, s) || (f === frontend && t === backend && s.proto === 'udp' && s.port === 8080),
-      );
+      ]);
+      await expectMatrix(cluster, pods, overviewUdp);
     });
 
     it('does not enforce a staged policy', async () => {
@@ -205,13 +204,9 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     });
 
     it('lets a namespace selector admit another namespace, and drops the rest', async () => {
-      await policy(prod, {
-        metadata: { name: 'allow-dev-to-backend' },
-        spec: {
-          podSelector: { matchLabels: { app: 'backend' } },
-          ingress: [{ _from: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }] }],
-        },
-      });
+      await toBackend('allow-dev-to-backend', [
+        { _from: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }] },
+      ]);
       await expectMatrix(cluster, pods, (f, t, s) => overviewUdp(f, t, s) || (f === client && t === backend));
     });
 
@@ -284,10 +279,7 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     });
 
     it('repairs our table when someone flushes it', async () => {
-      await policy(prod, {
-        metadata: { name: 'deny-all-ingress' },
-        spec: { podSelector: {}, policyTypes: ['Ingress'] },
-      });
+      await denyAllIngress();
       const denied = (_f: TestPod, t: TestPod): boolean => t.kubeNs !== prod;
       await expectMatrix(cluster, pods, denied);
       const before = cluster.lines.length;
@@ -389,28 +381,10 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
 
     it('follows relabelled pods and namespaces', async () => {
       await cleanAll();
-      await policy(prod, {
-        metadata: { name: 'deny-all-ingress' },
-        spec: { podSelector: {}, policyTypes: ['Ingress'] },
-      });
-      await policy(prod, {
-        metadata: { name: 'allow-frontend' },
-        spec: {
-          podSelector: { matchLabels: { app: 'backend' } },
-          ingress: [
-            { _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 80 }] },
-          ],
-        },
-      });
-      await policy(prod, {
-        metadata: { name: 'allow-team-dev' },
-        spec: {
-          podSelector: { matchLabels: { app: 'backend' } },
-          ingress: [
-            { _from: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }], ports: [{ port: 8080 }] },
-          ],
-        },
-      });
+      await overviewPolicies();
+      await toBackend('allow-team-dev', [
+        { _from: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }], ports: [{ port: 8080 }] },
+      ]);
       const tcp = (s: Service, port: number): boolean => s.proto === 'tcp' && s.port === port;
       await expectMatrix(
         cluster,
@@ -467,19 +441,7 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     });
 
     it('keeps enforcing while alp-node restarts: a denied connection never gets through', async () => {
-      await policy(prod, {
-        metadata: { name: 'deny-all-ingress' },
-        spec: { podSelector: {}, policyTypes: ['Ingress'] },
-      });
-      await policy(prod, {
-        metadata: { name: 'allow-frontend' },
-        spec: {
-          podSelector: { matchLabels: { app: 'backend' } },
-          ingress: [
-            { _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 80 }] },
-          ],
-        },
-      });
+      await overviewPolicies();
       await expectMatrix(cluster, pods, overview);
       let isRestarting = true;
       const leaks: string[] = [];
@@ -500,16 +462,8 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       expect(await node.alpNode!.stop()).toBe(0);
       // Rules stay in force while nothing runs.
       expect(await cluster.nft(1, ['list', 'tables'])).toContain('table inet alp-mesh');
-      const before = cluster.lines.length;
       cluster.startAlpNode(1, { FELIX_IPTABLESREFRESHINTERVAL: '1' });
-      await waitFor(
-        'the restarted alp-node to enforce',
-        () =>
-          cluster.lines.slice(before).some((l) => l.includes('enforcing policy with nftables'))
-            ? true
-            : undefined,
-        { timeoutMs: 60_000 },
-      );
+      await cluster.waitEnforcing(1);
       isRestarting = false;
       await probing;
       expect(probes).toBeGreaterThan(3);
@@ -525,19 +479,16 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     let a: TestPod;
     let b: TestPod;
     const counted = async (node: number, direction: string): Promise<number> =>
-      (await cluster.metrics(node))
-        .split('\n')
-        .filter(
-          (l) =>
-            l.startsWith('alp_dataplane_rule_packets_total{kind="end-of-tier"') &&
-            l.includes(`direction="${direction}"`),
-        )
-        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+      sumSamples(
+        await cluster.metrics(node),
+        (l) =>
+          l.startsWith('alp_dataplane_rule_packets_total{kind="end-of-tier"') &&
+          l.includes(`direction="${direction}"`),
+      );
 
     beforeAll(async () => {
-      const kc = api.kubeConfig();
-      net = kc.makeApiClient(NetworkingV1Api);
-      cluster = new EnforcedCluster(kc, api.kubeconfigPath, Number(new URL(api.server).port));
+      cluster = new EnforcedCluster(api);
+      net = cluster.kc.makeApiClient(NetworkingV1Api);
       await cluster.build(2, { ipForward: true });
       ns = await cluster.namespace('two');
       a = await cluster.addPod(1, ns, 'a', { app: 'a' });

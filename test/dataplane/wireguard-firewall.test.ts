@@ -90,8 +90,7 @@ describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envt
       // A private API server: these nodes publish WireGuard keys, which would make them peers of
       // the WireGuard suites' nodes on the run's shared server.
       own = await api.startOwnEnvtest();
-      const kc = own.kubeConfig();
-      cluster = new EnforcedCluster(kc, own.kubeconfigPath, Number(new URL(own.server).port));
+      cluster = new EnforcedCluster(own);
       await cluster.build(2, { ipForward: true });
       const ns = await cluster.namespace('wg');
       a = await cluster.addPod(1, ns, 'a', { app: 'a' });
