@@ -18,17 +18,12 @@
 # build. The test set-up uses it outside CI, where missing tools skip. Progress goes to stderr.
 set -euo pipefail
 
-mode=build
-case "${1:-}" in
-  '') ;;
-  --no-build) mode=check ;;
-  *) echo "usage: $0 [--no-build]" >&2; exit 2 ;;
-esac
-
-say() { echo "e2e-tools: $*" >&2; }
-die() { say "error: $*"; exit 1; }
-
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+name=e2e-tools
+# shellcheck source=lib/go-cache.sh
+source "$repo/scripts/lib/go-cache.sh"
+parse_mode "$@"
+
 gomod=$repo/test/tools
 istio_version=$(awk '$1 == "istio.io/istio" { print $2; exit }' "$gomod/go.mod")
 [[ -n $istio_version ]] || die "cannot read the pinned istio.io/istio version from $gomod/go.mod"
@@ -50,8 +45,7 @@ if [[ -n ${E2E_TOOLS_DIR:-} ]]; then
   exit 0
 fi
 
-go_bin=$(command -v go || true)
-if [[ -z $go_bin && -x /usr/local/go/bin/go ]]; then go_bin=/usr/local/go/bin/go; fi
+find_go
 
 stamp_of() {
   {
@@ -66,35 +60,16 @@ is_cached() {
   for t in "${tools[@]}"; do [[ -x $cache/$t ]] || return 1; done
 }
 
-if is_cached; then
-  echo "$cache"
-  exit 0
-fi
-if [[ $mode == check ]]; then
-  say "no cached e2e tools for istio $istio_version in $cache (build them: scripts/e2e-tools.sh)"
-  exit 3
-fi
-[[ -n $go_bin ]] || die "no Go toolchain found (need go >= $(awk '$1 == "go" { print $2; exit }' "$gomod/go.mod"))"
-
-mkdir -p "$cache"
-exec 9>"$cache.lock"
-flock 9
-if is_cached; then
-  echo "$cache"
-  exit 0
-fi
+cached_or_locked "$gomod" "no cached e2e tools for istio $istio_version in $cache (build them: scripts/e2e-tools.sh)"
 
 say "building ${tools[*]} (istio $istio_version) with $("$go_bin" version | cut -d' ' -f3); the first build takes several minutes"
 started=$SECONDS
-staging=$(mktemp -d "$cache.build.XXXXXX")
-trap 'rm -rf "$staging"' EXIT
+make_staging
 (
   cd "$gomod"
-  GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" nice -n 10 "$go_bin" build -trimpath \
-    -ldflags "-s -w" -o "$staging/" "${packages[@]}"
+  go_build --nice -ldflags "-s -w" -o "$staging/" "${packages[@]}"
   # Its package is named "src", so it gets its name here.
-  GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" nice -n 10 "$go_bin" build -trimpath \
-    -ldflags "-s -w" -o "$staging/tcp-echo" istio.io/istio/samples/tcp-echo/src
+  go_build --nice -ldflags "-s -w" -o "$staging/tcp-echo" istio.io/istio/samples/tcp-echo/src
 ) >&2 || die "building the e2e tools failed"
 say "built in $((SECONDS - started))s"
 

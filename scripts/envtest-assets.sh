@@ -13,22 +13,17 @@
 # Progress goes to stderr; any failure exits non-zero.
 set -euo pipefail
 
-mode=build
-case "${1:-}" in
-  '') ;;
-  --no-build) mode=check ;;
-  *) echo "usage: $0 [--no-build]" >&2; exit 2 ;;
-esac
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+name=envtest-assets
+# shellcheck source=lib/go-cache.sh
+source "$repo/scripts/lib/go-cache.sh"
+parse_mode "$@"
 
-say() { echo "envtest-assets: $*" >&2; }
-die() { say "error: $*"; exit 1; }
 missing() {
   say "$*"
   if [[ $mode == check ]]; then exit 3; fi
   exit 1
 }
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 if [[ -n ${KUBEBUILDER_ASSETS:-} ]]; then
   for bin in kube-apiserver etcd; do
@@ -56,8 +51,7 @@ if [[ ! -x $etcd_bin ]]; then
   [[ -x $etcd_bin ]] || die "etcd-server installed but $etcd_bin is missing"
 fi
 
-go_bin=$(command -v go || true)
-if [[ -z $go_bin && -x /usr/local/go/bin/go ]]; then go_bin=/usr/local/go/bin/go; fi
+find_go
 
 # The stamp ties a cached build to the pins and the toolchain, so changing either rebuilds.
 stamp_of() {
@@ -73,26 +67,12 @@ is_cached() {
   [[ -x $cache/kube-apiserver && -x $cache/etcd && -f $cache/stamp && $(cat "$cache/stamp") == "$(stamp_of)" ]]
 }
 
-if is_cached; then
-  echo "$cache"
-  exit 0
-fi
-[[ $mode == check ]] && missing "no cached kube-apiserver $k8s_version in $cache (build it: scripts/envtest-assets.sh, or set KUBEBUILDER_ASSETS)"
-[[ -n $go_bin ]] || die "no Go toolchain found (need go >= $(awk '$1 == "go" { print $2; exit }' "$gomod/go.mod"))"
-
-mkdir -p "$cache"
-# One build at a time: .ci/run and a test set-up may both get here.
-exec 9>"$cache.lock"
-flock 9
-if is_cached; then
-  echo "$cache"
-  exit 0
-fi
+cached_or_locked "$gomod" \
+  "no cached kube-apiserver $k8s_version in $cache (build it: scripts/envtest-assets.sh, or set KUBEBUILDER_ASSETS)"
 
 say "building kube-apiserver $k8s_version with $("$go_bin" version | cut -d' ' -f3) (the first build takes several minutes)"
 started=$SECONDS
-staging=$(mktemp -d "$cache.build.XXXXXX")
-trap 'rm -rf "$staging"' EXIT
+make_staging
 minor=${k8s_version#v1.}
 minor=${minor%%.*}
 # The version variables are the ones Kubernetes' own build sets, so /version reports the release.
@@ -103,8 +83,7 @@ ldflags+=" -X k8s.io/component-base/version.gitMinor=$minor"
 ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
 (
   cd "$gomod"
-  GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" "$go_bin" build -trimpath -ldflags "$ldflags" \
-    -o "$staging/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  go_build -ldflags "$ldflags" -o "$staging/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
 ) >&2 || die "building kube-apiserver $k8s_version failed"
 say "built kube-apiserver in $((SECONDS - started))s"
 
