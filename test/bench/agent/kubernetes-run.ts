@@ -5,6 +5,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubernetesDatastore } from '../../../agent/datastore/kubernetes.js';
 import { silentLogger } from '../../../daemon/log.js';
 import { startEnvtest } from '../../harness/envtest/envtest.js';
+import { inParallel } from '../../harness/in-parallel.js';
 import { applyObject, createObject, setPodStatus } from '../../harness/kube.js';
 import type { SyntheticCluster } from './synthetic-cluster.js';
 import { editedPolicy } from './synthetic-cluster.js';
@@ -15,18 +16,6 @@ function asStored(o: Record<string, unknown>): KubernetesObject {
     o['apiVersion'] === 'projectcalico.org/v3' ? 'crd.projectcalico.org/v1' : o['apiVersion'];
   const { status: _status, ...rest } = o;
   return { ...rest, apiVersion } as KubernetesObject;
-}
-
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  f: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await f(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
 }
 
 export interface KubernetesLeg {

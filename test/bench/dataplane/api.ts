@@ -12,22 +12,11 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { startEnvtest, type Envtest } from '../../harness/envtest/envtest.js';
+import { inParallel } from '../../harness/in-parallel.js';
 import { createNode, createObject, createPod, setPodStatus } from '../../harness/kube.js';
 import { BENCH_NODE, editPolicy, type DataplaneCluster } from './cluster.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-export async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  f: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await f(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-}
 
 /** Felix logs "Waiting for datastore to be initialized" until a ready ClusterInformation exists. */
 async function createClusterInformation(kc: KubeConfig): Promise<void> {

@@ -9,8 +9,8 @@
 //
 // The daemon under test (alp-node or Felix) then runs in the node namespace. Everything is made
 // through test/harness/netns.ts, so it is deleted by name at the end (and at exit).
+import { inParallel } from '../../harness/in-parallel.js';
 import { createNamespace, createPod, deleteNamespace, nsRun, run } from '../../harness/netns.js';
-import { inParallel } from './api.js';
 import { calicoInterfaceName, LOCAL_POD_RANGE, type BenchPod } from './cluster.js';
 
 export interface NodeTopology {
