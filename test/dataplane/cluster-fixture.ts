@@ -390,6 +390,10 @@ export class EnforcedCluster {
     }
     await this.relay?.close();
     await this.underlay?.destroy();
+    // Other suites share the API server: our Nodes (pod CIDRs, addresses and, where a test turned
+    // WireGuard on, public keys) must not stay behind for their alp-nodes to route to or peer with.
+    const core = this.kc.makeApiClient(CoreV1Api);
+    for (const n of this.nodes) await core.deleteNode({ name: n.name }).catch(() => undefined);
     if (this.dir !== '') rmSync(this.dir, { recursive: true, force: true });
   }
 
