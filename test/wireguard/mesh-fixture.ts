@@ -36,6 +36,7 @@ import type { ObservedRoute, RoutingRule } from '../../wireguard/core/device-sta
 import { parseRoutes, parseRules } from '../../wireguard/core/ip-json.js';
 import { keyFilePath } from '../../wireguard/shell/key-store.js';
 import { publicKeyOf } from '../../wireguard/core/keys.js';
+import { ANNOTATION_PUBLIC_KEY_V4, ANNOTATION_PUBLIC_KEY_V6 } from '../../wireguard/core/node-info.js';
 import { parseWgDump, type WgDump } from '../../wireguard/core/wg-dump.js';
 import { withSocketDir } from '../../wireguard/shell/runner.js';
 
@@ -315,7 +316,11 @@ export class Mesh {
     return keys;
   }
 
-  /** `wg show <iface> dump` inside the node, through its private socket directory; null without a device. */
+  /**
+   * `wg show <iface> dump` inside the node, through its private socket directory; null without a
+   * device. Other test files share the API server, and a Node of theirs that publishes a key is
+   * rightly a peer here too: the peers whose key a Node outside this mesh publishes are left out.
+   */
   async wgDump(i: number, iface = IFACE): Promise<WgDump | null> {
     const n = this.node(i);
     const text = await nsRun(n.net.ns, withSocketDir(['wg', 'show', iface, 'dump'], n.wgDir)).catch(
@@ -323,7 +328,23 @@ export class Mesh {
     );
     if (text === null) return null;
     const parsed = parseWgDump(text);
-    return parsed.ok ? parsed.dump : null;
+    if (!parsed.ok) return null;
+    const foreign = await this.foreignKeys();
+    return { ...parsed.dump, peers: parsed.dump.peers.filter((p) => !foreign.has(p.publicKey)) };
+  }
+
+  /** The WireGuard keys (both families) that Nodes outside this mesh publish. */
+  private async foreignKeys(): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for (const node of (await this.core.listNode()).items) {
+      if (node.metadata?.name?.startsWith(`${this.prefix}-`) === true) continue;
+      const annotations = node.metadata?.annotations ?? {};
+      for (const key of [ANNOTATION_PUBLIC_KEY_V4, ANNOTATION_PUBLIC_KEY_V6]) {
+        const value = annotations[key];
+        if (value !== undefined && value !== '') keys.add(value);
+      }
+    }
+    return keys;
   }
 
   async routes(i: number, family: 4 | 6 = 4): Promise<ObservedRoute[]> {
