@@ -75,6 +75,11 @@ export function nsRun(ns: string, argv: readonly string[], stdin?: string): Prom
   return run(['ip', 'netns', 'exec', ns, ...argv], stdin);
 }
 
+/** A veth pair: `name` in namespace `ns`, its peer `peerName` in namespace `peerNs`. */
+export async function addVeth(ns: string, name: string, peerNs: string, peerName = 'eth0'): Promise<void> {
+  await run(['ip', '-n', ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', peerName, 'netns', peerNs]);
+}
+
 // ---- namespaces and processes, cleaned up by name and pid ------------------------------------
 
 const namespaces = new Set<string>();
@@ -236,21 +241,7 @@ export async function createUnderlay(count: number): Promise<Underlay> {
     async addNode(index) {
       const ns = await createNamespace(`n${index}`);
       created.push(ns);
-      await run([
-        'ip',
-        '-n',
-        switchNs,
-        'link',
-        'add',
-        `u${index}`,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        'eth0',
-        'netns',
-        ns,
-      ]);
+      await addVeth(switchNs, `u${index}`, ns);
       await run(['ip', '-n', switchNs, 'link', 'set', `u${index}`, 'master', 'br0', 'up']);
       const hostIp = `192.0.2.${index}`;
       const hostIp6 = `2001:db8::${index}`;
@@ -306,21 +297,7 @@ export async function createPod(nodeNs: string, options: PodOptions): Promise<Po
   const mode = options.node ?? 'gateway-address';
   if (ip6 !== undefined && mode === 'proxy-arp') throw new Error('createPod: IPv6 needs a gateway address');
   const ns = await createNamespace(options.label ?? 'p');
-  await run([
-    'ip',
-    '-n',
-    nodeNs,
-    'link',
-    'add',
-    hostSide,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'eth0',
-    'netns',
-    ns,
-  ]);
+  await addVeth(nodeNs, hostSide, ns);
   // The pod's side first, then the node's end comes up, as a CNI does it.
   const podSide = [
     `addr add ${ip}/32 dev eth0`,

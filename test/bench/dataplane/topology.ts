@@ -10,7 +10,7 @@
 // The daemon under test (alp-node or Felix) then runs in the node namespace. Everything is made
 // through test/harness/netns.ts, so it is deleted by name at the end (and at exit).
 import { inParallel } from '../../harness/in-parallel.js';
-import { createNamespace, createPod, deleteNamespace, nsRun, run } from '../../harness/netns.js';
+import { addVeth, createNamespace, createPod, deleteNamespace, nsRun, run } from '../../harness/netns.js';
 import { calicoInterfaceName, LOCAL_POD_RANGE, type BenchPod } from './cluster.js';
 
 export interface NodeTopology {
@@ -36,21 +36,7 @@ export async function createNodeTopology(
     const remoteNs = await createNamespace('rest');
     made.push(remoteNs);
     await nsRun(nodeNs, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
-    await run([
-      'ip',
-      '-n',
-      nodeNs,
-      'link',
-      'add',
-      'eth0',
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      remoteNs,
-    ]);
+    await addVeth(nodeNs, 'eth0', remoteNs);
     const both = `
       ip -n ${nodeNs} addr add 192.0.2.1/24 dev eth0
       ip -n ${nodeNs} link set eth0 up
