@@ -45,11 +45,18 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
 
     const policy = (ns: string, body: V1NetworkPolicy): Promise<V1NetworkPolicy> =>
       net.createNamespacedNetworkPolicy({ namespace: ns, body });
-    /** A NetworkPolicy in prod that selects the backend, with these ingress rules. */
-    const toBackend = (name: string, ingress: V1NetworkPolicyIngressRule[]): Promise<V1NetworkPolicy> =>
+    /**
+     * A NetworkPolicy in prod for the pods labelled app=<app>, with these ingress rules (an Ingress
+     * policy, as the API server would default it anyway).
+     */
+    const ingressTo = (
+      app: string,
+      name: string,
+      ingress: V1NetworkPolicyIngressRule[],
+    ): Promise<V1NetworkPolicy> =>
       policy(prod, {
         metadata: { name },
-        spec: { podSelector: { matchLabels: { app: 'backend' } }, ingress },
+        spec: { podSelector: { matchLabels: { app } }, policyTypes: ['Ingress'], ingress },
       });
     const denyAllIngress = (): Promise<V1NetworkPolicy> =>
       policy(prod, {
@@ -59,7 +66,7 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     /** Calico's overview in prod: deny-all-ingress, and allow-frontend to the backend on TCP 80. */
     const overviewPolicies = async (): Promise<void> => {
       await denyAllIngress();
-      await toBackend('allow-frontend', [
+      await ingressTo('backend', 'allow-frontend', [
         { _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 80 }] },
       ]);
     };
@@ -174,7 +181,7 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       ).toBeGreaterThan(0);
       expect(value(/^alp_dataplane_programming_seconds_count\{kind="incremental"\}/)).toBeGreaterThan(0);
       // UDP too, when the policy says so.
-      await toBackend('allow-frontend-udp', [
+      await ingressTo('backend', 'allow-frontend-udp', [
         {
           _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }],
           ports: [{ port: 8080, protocol: 'UDP' }],
@@ -204,7 +211,7 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     });
 
     it('lets a namespace selector admit another namespace, and drops the rest', async () => {
-      await toBackend('allow-dev-to-backend', [
+      await ingressTo('backend', 'allow-dev-to-backend', [
         { _from: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }] },
       ]);
       await expectMatrix(cluster, pods, (f, t, s) => overviewUdp(f, t, s) || (f === client && t === backend));
@@ -295,37 +302,20 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
 
     it('enforces ipBlock with except', async () => {
       await cleanAll();
-      await policy(prod, {
-        metadata: { name: 'backend-from-block' },
-        spec: {
-          podSelector: { matchLabels: { app: 'backend' } },
-          policyTypes: ['Ingress'],
-          ingress: [{ _from: [{ ipBlock: { cidr: '10.61.0.0/24', except: [`${frontend.ip}/32`] } }] }],
-        },
-      });
+      await ingressTo('backend', 'backend-from-block', [
+        { _from: [{ ipBlock: { cidr: '10.61.0.0/24', except: [`${frontend.ip}/32`] } }] },
+      ]);
       await expectMatrix(cluster, pods, (f, t) => t !== backend || f !== frontend);
     });
 
     it('resolves a named port per destination pod, and enforces a port range', async () => {
       await cleanAll();
-      await policy(prod, {
-        metadata: { name: 'backend-named-port' },
-        spec: {
-          podSelector: { matchLabels: { app: 'backend' } },
-          policyTypes: ['Ingress'],
-          ingress: [{ _from: [{ namespaceSelector: {} }], ports: [{ port: 'http-alt' }] }],
-        },
-      });
-      await policy(prod, {
-        metadata: { name: 'other-udp-range' },
-        spec: {
-          podSelector: { matchLabels: { app: 'other' } },
-          policyTypes: ['Ingress'],
-          ingress: [
-            { _from: [{ namespaceSelector: {} }], ports: [{ port: 70, endPort: 90, protocol: 'UDP' }] },
-          ],
-        },
-      });
+      await ingressTo('backend', 'backend-named-port', [
+        { _from: [{ namespaceSelector: {} }], ports: [{ port: 'http-alt' }] },
+      ]);
+      await ingressTo('other', 'other-udp-range', [
+        { _from: [{ namespaceSelector: {} }], ports: [{ port: 70, endPort: 90, protocol: 'UDP' }] },
+      ]);
       await expectMatrix(cluster, pods, (_f, t, s) => {
         if (t === backend) return s.proto === 'tcp' && s.port === 8080;
         if (t === other) return s.proto === 'udp' && s.port === 80;
@@ -382,7 +372,7 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     it('follows relabelled pods and namespaces', async () => {
       await cleanAll();
       await overviewPolicies();
-      await toBackend('allow-team-dev', [
+      await ingressTo('backend', 'allow-team-dev', [
         { _from: [{ namespaceSelector: { matchLabels: { team: 'dev' } } }], ports: [{ port: 8080 }] },
       ]);
       const tcp = (s: Service, port: number): boolean => s.proto === 'tcp' && s.port === port;
