@@ -1,7 +1,18 @@
-// One read of what decides a node's Felix settings: every FelixConfiguration
-// (crd.projectcalico.org/v1) and our Node, whose labels pick the selector-scoped one. The agent
-// reads it for PolicySync and the WireGuard bootstrap for its config; both take this one read.
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+// What decides a node's Felix settings: every FelixConfiguration (crd.projectcalico.org/v1) and
+// our Node, whose labels pick the selector-scoped one. Read once (the WireGuard bootstrap), or
+// watched (alp-node: its start-up settings come from the watch's first list, and later changes
+// are applied live): both select with the same code.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Node,
+} from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../daemon/log.js';
+import { Reflector, reflectorMetrics, type ReflectorTuning } from './reflector.js';
 import {
   felixConfigurationFromObject,
   selectFelixConfigurations,
@@ -37,11 +48,141 @@ export async function readFelixConfigurations(
     orNullIfMissing(core.readNode({ name: nodeName })),
   ]);
   const items = Array.isArray(list?.items) ? (list.items as unknown[]) : [];
+  return selectionOf(items, nodeName, node);
+}
+
+function selectionOf(
+  items: readonly unknown[],
+  nodeName: string,
+  node: V1Node | null,
+): FelixConfigurationRead {
   const resources = items
     .map(felixConfigurationFromObject)
     .filter((r): r is FelixConfigurationResource => r !== null);
   const labels = node === null ? null : labelsFromObject(node.metadata?.labels);
   return { selection: selectFelixConfigurations(resources, nodeName, labels), node };
+}
+
+export interface FelixConfigurationWatch {
+  /** Lists both (retrying until it can) and starts watching; resolves with the first read. */
+  start(): Promise<FelixConfigurationRead>;
+  /** The latest read (an empty selection before start resolves). */
+  current(): FelixConfigurationRead;
+  /**
+   * Calls `listener` after start with each read whose selection differs from the last one
+   * reported (a change of a spec that applies to us, a layer appearing or going, our Node's labels
+   * moving us into or out of a selector); returns the unsubscribe function.
+   */
+  onChange(listener: (read: FelixConfigurationRead) => void): () => void;
+  close(): Promise<void>;
+}
+
+export interface FelixConfigurationWatchOptions {
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly tuning?: Partial<ReflectorTuning>;
+}
+
+const CALICO_GROUP = 'crd.projectcalico.org';
+
+/**
+ * Watches the FelixConfigurations and our own Node (only ours: a field selector, not every Node
+ * of the cluster), and reports the selection whenever it changes. A burst of events (a relist)
+ * is reported once.
+ */
+export function watchFelixConfigurations(
+  kc: KubeConfig,
+  nodeName: string,
+  opts: FelixConfigurationWatchOptions,
+): FelixConfigurationWatch {
+  const closing = new AbortController();
+  const custom = makeApiClient(kc, CustomObjectsApi, { signal: closing.signal });
+  const core = makeApiClient(kc, CoreV1Api, { signal: closing.signal });
+  const metrics = reflectorMetrics(opts.registry);
+  const listeners = new Set<(read: FelixConfigurationRead) => void>();
+  let read: FelixConfigurationRead = { selection: { layers: [], problems: [] }, node: null };
+  let reported = JSON.stringify(read.selection);
+  let isStarted = false;
+  let isScheduled = false;
+
+  const compute = (): FelixConfigurationRead => {
+    const node = (nodes.get(nodeName) as V1Node | undefined) ?? null;
+    return selectionOf(configs.list(), nodeName, node);
+  };
+  const report = (): void => {
+    isScheduled = false;
+    if (!isStarted) return;
+    read = compute();
+    const key = JSON.stringify(read.selection);
+    if (key === reported) return;
+    reported = key;
+    for (const l of listeners) {
+      try {
+        l(read);
+      } catch (err) {
+        opts.log.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'applying a FelixConfiguration change failed',
+        );
+      }
+    }
+  };
+  const changed = (): void => {
+    if (isScheduled) return;
+    isScheduled = true;
+    setImmediate(report);
+  };
+  const common = {
+    kubeConfig: kc,
+    log: opts.log,
+    metrics,
+    onUpsert: changed,
+    onDelete: changed,
+    onRecovered: changed,
+    ...(opts.tuning === undefined ? {} : { tuning: opts.tuning }),
+  };
+  const configs = new Reflector({
+    ...common,
+    resource: 'felixconfigurations',
+    path: `/apis/${CALICO_GROUP}/v1/felixconfigurations`,
+    // A cluster without the CRD has no FelixConfigurations (and may get them later).
+    isOptional: true,
+    listPage: (request) =>
+      custom.listClusterCustomObject({
+        group: CALICO_GROUP,
+        version: 'v1',
+        plural: 'felixconfigurations',
+        ...request,
+      }) as Promise<KubernetesListObject<KubernetesObject>>,
+  });
+  const fieldSelector = `metadata.name=${nodeName}`;
+  const nodes = new Reflector({
+    ...common,
+    resource: 'node',
+    path: `/api/v1/nodes?fieldSelector=${encodeURIComponent(fieldSelector)}`,
+    // The labels read here have the same names in client-node's models as on the wire.
+    listPage: (request) => core.listNode({ ...request, fieldSelector }),
+  });
+  return {
+    async start() {
+      await Promise.all([configs.start(), nodes.start()]);
+      read = compute();
+      reported = JSON.stringify(read.selection);
+      isStarted = true;
+      return read;
+    },
+    current: () => read,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    async close() {
+      isStarted = false;
+      listeners.clear();
+      closing.abort();
+      await Promise.all([configs.close(), nodes.close()]);
+    },
+  };
 }
 
 async function orNullIfMissing<T>(request: Promise<T>): Promise<T | null> {

@@ -162,3 +162,23 @@ export function enforcementSettings(input: {
     },
   };
 }
+
+/** What applying `next` over the settings in force (`applied`) takes. */
+export type EnforcementChange =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'enable' }
+  | { readonly kind: 'disable' }
+  /** Still on, with other settings: a new ruleset replaces the old one in one transaction. */
+  | { readonly kind: 'reconfigure'; readonly fields: readonly string[] };
+
+const LIVE_FIELDS = ['interfacePrefix', 'defaultEndpointToHostAction', 'refreshIntervalMs'] as const;
+
+export function enforcementChange(
+  applied: EnforcementSettings,
+  next: EnforcementSettings,
+): EnforcementChange {
+  if (!applied.enabled) return next.enabled ? { kind: 'enable' } : { kind: 'none' };
+  if (!next.enabled) return { kind: 'disable' };
+  const fields = LIVE_FIELDS.filter((f) => applied[f] !== next[f]);
+  return fields.length === 0 ? { kind: 'none' } : { kind: 'reconfigure', fields };
+}
