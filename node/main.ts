@@ -63,7 +63,7 @@ function unlessShutdown<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 interface FelixSettingsSource {
   /** The FelixConfigurations that apply to this node at start. */
   readonly layers: readonly FelixConfigLayer[];
-  /** Later selections (enforcement applies them live); null when nothing is watched. */
+  /** Calls `listener` with the latest selection now and on every change; never when nothing is watched. */
   onChange(listener: (layers: readonly FelixConfigLayer[]) => void): void;
 }
 
@@ -99,6 +99,8 @@ async function watchFelixLayers(
           log.warn(p, 'selector-scoped FelixConfiguration not applied');
         listener(read.selection.layers);
       });
+      // A change that came while the rest started had no listener yet: catch up with it now.
+      listener(watch.current().selection.layers);
     },
   };
 }
