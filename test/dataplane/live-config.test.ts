@@ -189,5 +189,22 @@ describeWithApiServer('FelixConfiguration applied live (alp-node, envtest)', (ap
       expect(proc.child.exitCode).toBeNull();
       expect(proc.lines.filter((l) => l.includes('alp-node started'))).toHaveLength(1);
     });
+
+    it('started with enforcement off (nothing calculated), switches it on when told', async () => {
+      expect(await cluster.node(1).alpNode!.stop()).toBe(0);
+      await setFelix({ nftablesMode: 'Disabled', iptablesRefreshInterval: null });
+      const since = cluster.lines.length;
+      cluster.startAlpNode(1);
+      await logged('alp-node started', since);
+      expect(await tables()).not.toContain(TABLE);
+      // No PolicySync prefix and enforcement off: the policy calculation does not run yet.
+      expect(cluster.lines.slice(since).some((l) => l.includes('policySyncPathPrefix is empty'))).toBe(true);
+      await until(other, backend, 80, true);
+      await setFelix({ nftablesMode: 'Enabled' });
+      await logged('enforcing policy with nftables', since);
+      await until(other, backend, 80, false);
+      await until(frontend, backend, 80, true);
+      await until(frontend, HOST_IP, HOST_PORT, false);
+    });
   });
 });
