@@ -10,6 +10,7 @@ import {
   type KubernetesObject,
   type V1Node,
 } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../daemon/log.js';
 import { Reflector, reflectorMetrics, type ReflectorTuning } from './reflector.js';
@@ -20,7 +21,7 @@ import {
   type FelixConfigurationResource,
 } from '../calico/felix-configuration.js';
 import { labelsFromObject } from '../calico/labels.js';
-import { apiErrorCode, makeApiClient, type ApiClientOptions } from './api-client.js';
+import { apiErrorCode, describeApiError, makeApiClient, type ApiClientOptions } from './api-client.js';
 
 export interface FelixConfigurationRead {
   /** The FelixConfigurations that apply to the node, in Felix's order. */
@@ -74,6 +75,11 @@ export interface FelixConfigurationWatch {
    * moving us into or out of a selector); returns the unsubscribe function.
    */
   onChange(listener: (read: FelixConfigurationRead) => void): () => void;
+  /**
+   * Posts a Warning Event (reason InvalidFelixConfiguration) about FelixConfiguration `name`, for
+   * its current revision; one per revision and reason, however many nodes refuse it.
+   */
+  reportInvalid(name: string, reason: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -175,6 +181,46 @@ export function watchFelixConfigurations(
     onChange(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
+    },
+    async reportInvalid(name, reason) {
+      const meta = configs.get(name)?.metadata;
+      const uid = meta?.uid ?? '';
+      const resourceVersion = meta?.resourceVersion ?? '';
+      const hash = createHash('sha256')
+        .update(`FelixConfiguration\n${name}\n${uid}\n${resourceVersion}\n${reason}`)
+        .digest('hex')
+        .slice(0, 20);
+      const now = new Date();
+      try {
+        // A cluster-scoped object's Events live in `default`, as kubectl looks for them.
+        await core.createNamespacedEvent({
+          namespace: 'default',
+          body: {
+            metadata: { name: `${name.slice(0, 200).replace(/[.-]+$/, '')}.${hash}`, namespace: 'default' },
+            involvedObject: {
+              apiVersion: `${CALICO_GROUP}/v1`,
+              kind: 'FelixConfiguration',
+              name,
+              ...(uid === '' ? {} : { uid }),
+              ...(resourceVersion === '' ? {} : { resourceVersion }),
+            },
+            reason: 'InvalidFelixConfiguration',
+            message:
+              `alp-node on ${nodeName} refused FelixConfiguration ${name}, keeping its last good settings: ${reason}`.slice(
+                0,
+                1024,
+              ),
+            type: 'Warning',
+            source: { component: 'alp-node', host: nodeName },
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
+          },
+        });
+      } catch (err) {
+        if (apiErrorCode(err) === 409) return; // another node reported this revision already
+        opts.log.warn({ resource: name, err: describeApiError(err) }, 'cannot post Kubernetes Event');
+      }
     },
     async close() {
       isStarted = false;

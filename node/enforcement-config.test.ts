@@ -213,5 +213,19 @@ describe('a FelixConfiguration change applied live', () => {
       datastoreType: 'kubernetes',
     });
     expect(r.ok ? '' : r.error).toMatch(/defaultEndpointToHostAction \(FelixConfiguration default\) must be/);
+    // The resource to put the Event on.
+    expect(r.ok ? null : r.resource).toBe('default');
+  });
+
+  it('a value refused from the environment names no resource', () => {
+    const r = enforcementSettings({
+      env: { FELIX_IPTABLESREFRESHINTERVAL: 'soon' },
+      felixLayers: [layer('node.n1', { iptablesRefreshInterval: '5s' })],
+      datastoreType: 'kubernetes',
+    });
+    expect(r.ok ? 'ok' : [r.error, r.resource]).toEqual([
+      'iptablesRefreshInterval (FELIX_IPTABLESREFRESHINTERVAL) must be seconds or a duration such as 90s, not "soon"',
+      undefined,
+    ]);
   });
 });

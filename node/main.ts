@@ -65,6 +65,8 @@ interface FelixSettingsSource {
   readonly layers: readonly FelixConfigLayer[];
   /** Calls `listener` with the latest selection now and on every change; never when nothing is watched. */
   onChange(listener: (layers: readonly FelixConfigLayer[]) => void): void;
+  /** A Kubernetes Event on the FelixConfiguration `name` saying why it was refused. */
+  reportInvalid(name: string, reason: string): void;
 }
 
 /**
@@ -79,7 +81,7 @@ async function watchFelixLayers(
   components: Component[],
   signal: AbortSignal,
 ): Promise<FelixSettingsSource> {
-  const none: FelixSettingsSource = { layers: [], onChange: () => undefined };
+  const none: FelixSettingsSource = { layers: [], onChange: () => undefined, reportInvalid: () => undefined };
   if (process.env.DATASTORE_TYPE === 'file' || kubeConfig === null) return none;
   // The environment wins over FelixConfiguration: when it gives everything, there is nothing to read.
   if ((process.env.FELIX_POLICYSYNCPATHPREFIX ?? '') !== '' && enforcementSettledByEnv(process.env))
@@ -102,6 +104,7 @@ async function watchFelixLayers(
       // A change that came while the rest started had no listener yet: catch up with it now.
       listener(watch.current().selection.layers);
     },
+    reportInvalid: (name, reason) => void watch.reportInvalid(name, reason),
   };
 }
 
@@ -238,6 +241,7 @@ async function startComponents(
         { problem: next.error },
         'FelixConfiguration refused for enforcement; keeping the last good settings',
       );
+      if (next.resource !== undefined) felix.reportInvalid(next.resource, next.error);
       return;
     }
     for (const w of next.value.warnings) enforcementLog.warn(w);

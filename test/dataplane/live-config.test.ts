@@ -3,7 +3,13 @@
 // and the kernel's verdicts probed after each edit of the node's own FelixConfiguration
 // (`node.<name>`; `default` is shared with the other suites of the run). Needs root, nftables and
 // the API server.
-import { CustomObjectsApi, NetworkingV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
 import { waitFor } from '../harness/kube.js';
@@ -151,6 +157,15 @@ describeWithApiServer('FelixConfiguration applied live (alp-node, envtest)', (ap
       await setFelix({ defaultEndpointToHostAction: 'Allow' });
       await logged('FelixConfiguration refused for enforcement', since);
       expect(cluster.lines.slice(since).join('\n')).toMatch(/must be Drop, Accept or Return, not \\?"Allow/);
+      // And says so where kubectl describe shows it.
+      const core = api.kubeConfig().makeApiClient(CoreV1Api);
+      const event = await waitFor('the InvalidFelixConfiguration Event', async () =>
+        (await core.listNamespacedEvent({ namespace: 'default' })).items.find(
+          (e) => e.reason === 'InvalidFelixConfiguration' && e.involvedObject.name === felixName(),
+        ),
+      );
+      expect(event.type).toBe('Warning');
+      expect(event.message).toMatch(/must be Drop, Accept or Return, not "Allow"/);
       // Still Accept, still enforcing.
       await until(frontend, HOST_IP, HOST_PORT, true);
       await until(other, backend, 80, false);
