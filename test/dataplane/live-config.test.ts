@@ -199,6 +199,35 @@ describeWithApiServer('FelixConfiguration applied live (alp-node, envtest)', (ap
       await until(frontend, backend, 80, true);
     });
 
+    it('follows a selector-scoped FelixConfiguration as our Node gains and loses its label', async () => {
+      const label = `${cluster.prefix}-live`;
+      const selected = `${cluster.prefix}-selected`;
+      const core = api.kubeConfig().makeApiClient(CoreV1Api);
+      const setLabel = (value: string | null): Promise<unknown> =>
+        core.patchNode(
+          { name: cluster.node(1).name, body: { metadata: { labels: { [label]: value } } } },
+          MERGE,
+        );
+      await custom.createClusterCustomObject({
+        ...CALICO,
+        body: {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'FelixConfiguration',
+          metadata: { name: selected },
+          spec: { nodeSelector: `${label} == 'on'`, defaultEndpointToHostAction: 'Accept' },
+        },
+      });
+      try {
+        await until(frontend, HOST_IP, HOST_PORT, false);
+        await setLabel('on');
+        await until(frontend, HOST_IP, HOST_PORT, true);
+        await setLabel(null);
+        await until(frontend, HOST_IP, HOST_PORT, false);
+      } finally {
+        await custom.deleteClusterCustomObject({ ...CALICO, name: selected }).catch(() => undefined);
+      }
+    });
+
     it('did all of it without restarting', () => {
       const proc = cluster.node(1).alpNode!;
       expect(proc.child.exitCode).toBeNull();
