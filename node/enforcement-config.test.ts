@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
-import { enforcementSettings, enforcementSettledByEnv } from './enforcement-config.js';
+import {
+  enforcementChange,
+  enforcementSettings,
+  enforcementSettledByEnv,
+  type EnforcementSettings,
+} from './enforcement-config.js';
 
 const layer = (name: string, spec: Record<string, unknown>): FelixConfigLayer => ({
   source: name === 'default' ? 'default' : 'node',
@@ -109,5 +114,118 @@ describe('enforcementSettings', () => {
     ],
   ])('the environment %j settles it alone: %s', (env, settled) => {
     expect(enforcementSettledByEnv(env)).toBe(settled);
+  });
+});
+
+/** The settings from these FelixConfiguration layers (and environment), which must be valid. */
+const settingsOf = (
+  layers: readonly FelixConfigLayer[],
+  env: Record<string, string> = {},
+): EnforcementSettings => {
+  const r = enforcementSettings({ env, felixLayers: layers, datastoreType: 'kubernetes' });
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+};
+
+describe('a FelixConfiguration change applied live', () => {
+  const base = [layer('default', { nftablesMode: 'Enabled' })];
+  it.each([
+    {
+      why: 'nothing enforcement reads changed',
+      before: base,
+      after: [layer('default', { nftablesMode: 'Enabled', wireguardEnabled: true })],
+      env: {},
+      change: { kind: 'none' },
+    },
+    {
+      why: 'Enabled → Disabled removes the table',
+      before: base,
+      after: [layer('default', { nftablesMode: 'Disabled' })],
+      env: {},
+      change: { kind: 'disable' },
+    },
+    {
+      why: 'Disabled → Enabled programs it',
+      before: [layer('default', { nftablesMode: 'Disabled' })],
+      after: base,
+      env: {},
+      change: { kind: 'enable' },
+    },
+    {
+      why: 'Disabled → unset is on (the Kubernetes datastore default)',
+      before: [layer('default', { nftablesMode: 'Disabled' })],
+      after: [],
+      env: {},
+      change: { kind: 'enable' },
+    },
+    {
+      why: 'staying off with other values is nothing',
+      before: [layer('default', { nftablesMode: 'Disabled' })],
+      after: [layer('default', { nftablesMode: 'Disabled', interfacePrefix: 'tap' })],
+      env: {},
+      change: { kind: 'none' },
+    },
+    {
+      why: 'a new interfacePrefix re-renders',
+      before: base,
+      after: [layer('default', { nftablesMode: 'Enabled', interfacePrefix: 'tap' })],
+      env: {},
+      change: { kind: 'reconfigure', fields: ['interfacePrefix'] },
+    },
+    {
+      why: 'defaultEndpointToHostAction and the refresh interval together',
+      before: base,
+      after: [
+        layer('default', {
+          nftablesMode: 'Enabled',
+          defaultEndpointToHostAction: 'Accept',
+          iptablesRefreshInterval: '5s',
+        }),
+      ],
+      env: {},
+      change: { kind: 'reconfigure', fields: ['defaultEndpointToHostAction', 'refreshIntervalMs'] },
+    },
+    {
+      why: 'node.<name> set over default (Felix precedence)',
+      before: base,
+      after: [
+        layer('node.n1', { defaultEndpointToHostAction: 'Return' }),
+        layer('default', { nftablesMode: 'Enabled', defaultEndpointToHostAction: 'Accept' }),
+      ],
+      env: {},
+      change: { kind: 'reconfigure', fields: ['defaultEndpointToHostAction'] },
+    },
+    {
+      why: 'a field FELIX_* overrides does not change',
+      before: base,
+      after: [layer('default', { nftablesMode: 'Disabled', interfacePrefix: 'tap' })],
+      env: { FELIX_NFTABLESMODE: 'Enabled', FELIX_INTERFACEPREFIX: 'cali' },
+      change: { kind: 'none' },
+    },
+  ])('$why', ({ before, after, env, change }) => {
+    expect(enforcementChange(settingsOf(before, env), settingsOf(after, env))).toEqual(change);
+  });
+
+  it('an invalid value is refused, so the last good settings stay', () => {
+    const r = enforcementSettings({
+      env: {},
+      felixLayers: [layer('default', { defaultEndpointToHostAction: 'Allow' })],
+      datastoreType: 'kubernetes',
+    });
+    expect(r.ok ? '' : r.error).toMatch(/defaultEndpointToHostAction \(FelixConfiguration default\) must be/);
+    // The resource to put the Event on.
+    expect(r.ok ? null : r.resource).toBe('default');
+  });
+
+  it('a value refused from the environment names no resource', () => {
+    const r = enforcementSettings({
+      env: { FELIX_IPTABLESREFRESHINTERVAL: 'soon' },
+      felixLayers: [layer('node.n1', { iptablesRefreshInterval: '5s' })],
+      datastoreType: 'kubernetes',
+    });
+    expect(r.ok ? 'ok' : [r.error, r.resource]).toEqual([
+      'iptablesRefreshInterval (FELIX_IPTABLESREFRESHINTERVAL) must be seconds or a duration such as 90s, not "soon"',
+      undefined,
+    ]);
   });
 });

@@ -36,7 +36,13 @@ export interface EnforcementSettings {
 }
 
 export type EnforcementSettingsResult =
-  { readonly ok: true; readonly value: EnforcementSettings } | { readonly ok: false; readonly error: string };
+  | { readonly ok: true; readonly value: EnforcementSettings }
+  | {
+      readonly ok: false;
+      readonly error: string;
+      /** The FelixConfiguration that gave the refused value; absent when the environment did. */
+      readonly resource?: string;
+    };
 
 export const ENFORCEMENT_ENV = {
   nftablesMode: 'FELIX_NFTABLESMODE',
@@ -62,14 +68,19 @@ function lookup(
   envName: string,
   layers: readonly FelixConfigLayer[],
   field: string,
-): { value: unknown; from: string } | null {
+): { value: unknown; from: string; resource?: string } | null {
   const fromEnv = env[envName];
   if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: envName };
   for (const l of layers) {
     const v = layerField(l, field);
-    if (v !== undefined) return { value: v, from: `FelixConfiguration ${l.name}` };
+    if (v !== undefined) return { value: v, from: `FelixConfiguration ${l.name}`, resource: l.name };
   }
   return null;
+}
+
+/** A refusal naming where the value came from. */
+function refused(field: { readonly resource?: string }, error: string): EnforcementSettingsResult {
+  return field.resource === undefined ? { ok: false, error } : { ok: false, error, resource: field.resource };
 }
 
 export function enforcementSettings(input: {
@@ -91,10 +102,10 @@ export function enforcementSettings(input: {
   } else {
     const text = String(mode.value).toLowerCase();
     if (text !== 'enabled' && text !== 'disabled' && text !== 'auto')
-      return {
-        ok: false,
-        error: `nftablesMode (${mode.from}) must be Enabled, Disabled or Auto, not "${String(mode.value)}"`,
-      };
+      return refused(
+        mode,
+        `nftablesMode (${mode.from}) must be Enabled, Disabled or Auto, not "${String(mode.value)}"`,
+      );
     enabled = text !== 'disabled';
     enabledBecause = `nftablesMode ${String(mode.value)} (${mode.from})`;
   }
@@ -108,10 +119,10 @@ export function enforcementSettings(input: {
       .filter((p) => p !== '');
     const first = prefixes[0];
     if (first === undefined || !/^[A-Za-z0-9_.-]{1,14}$/.test(first))
-      return {
-        ok: false,
-        error: `interfacePrefix (${prefixField.from}) must be an interface name prefix, not "${String(prefixField.value)}"`,
-      };
+      return refused(
+        prefixField,
+        `interfacePrefix (${prefixField.from}) must be an interface name prefix, not "${String(prefixField.value)}"`,
+      );
     interfacePrefix = first;
     if (prefixes.length > 1)
       warnings.push(
@@ -130,10 +141,10 @@ export function enforcementSettings(input: {
     const text = String(actionField.value).toLowerCase();
     const found = (['Drop', 'Accept', 'Return'] as const).find((a) => a.toLowerCase() === text);
     if (found === undefined)
-      return {
-        ok: false,
-        error: `defaultEndpointToHostAction (${actionField.from}) must be Drop, Accept or Return, not "${String(actionField.value)}"`,
-      };
+      return refused(
+        actionField,
+        `defaultEndpointToHostAction (${actionField.from}) must be Drop, Accept or Return, not "${String(actionField.value)}"`,
+      );
     defaultEndpointToHostAction = found;
   }
   let refreshIntervalMs = DEFAULT_REFRESH_INTERVAL_MS;
@@ -143,10 +154,10 @@ export function enforcementSettings(input: {
     // The environment speaks seconds (as Felix's), the resource a duration; accept both anywhere.
     const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : parseGoDurationMs(text);
     if (ms === null || !Number.isFinite(ms) || ms < 0)
-      return {
-        ok: false,
-        error: `iptablesRefreshInterval (${refreshField.from}) must be seconds or a duration such as 90s, not "${text}"`,
-      };
+      return refused(
+        refreshField,
+        `iptablesRefreshInterval (${refreshField.from}) must be seconds or a duration such as 90s, not "${text}"`,
+      );
     refreshIntervalMs = ms;
   }
   return {
@@ -161,4 +172,24 @@ export function enforcementSettings(input: {
       warnings,
     },
   };
+}
+
+/** What applying `next` over the settings in force (`applied`) takes. */
+export type EnforcementChange =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'enable' }
+  | { readonly kind: 'disable' }
+  /** Still on, with other settings: a new ruleset replaces the old one in one transaction. */
+  | { readonly kind: 'reconfigure'; readonly fields: readonly string[] };
+
+const LIVE_FIELDS = ['interfacePrefix', 'defaultEndpointToHostAction', 'refreshIntervalMs'] as const;
+
+export function enforcementChange(
+  applied: EnforcementSettings,
+  next: EnforcementSettings,
+): EnforcementChange {
+  if (!applied.enabled) return next.enabled ? { kind: 'enable' } : { kind: 'none' };
+  if (!next.enabled) return { kind: 'disable' };
+  const fields = LIVE_FIELDS.filter((f) => applied[f] !== next[f]);
+  return fields.length === 0 ? { kind: 'none' } : { kind: 'reconfigure', fields };
 }

@@ -39,6 +39,8 @@ export interface NodeEnforcement {
   setWireguard(fw: WireguardFirewall | null): void;
   /** Leaves the rules in force. */
   close(): Promise<void>;
+  /** Enforcement switched off: removes our table, then stops. */
+  disable(): Promise<void>;
 }
 
 export interface NodeEnforcementOptions {
@@ -54,14 +56,23 @@ function endpointNets(state: DataplaneState): WorkloadEndpointNets[] {
   return [...state.endpoints.values()].map((e) => ({ iface: e.iface, nets: [...e.ipv4Nets, ...e.ipv6Nets] }));
 }
 
+function configOf(settings: EnforcementSettings, wireguard: WireguardFirewall | null): EnforcementConfig {
+  return {
+    ...DEFAULT_ENFORCEMENT_CONFIG,
+    interfacePrefix: settings.interfacePrefix,
+    defaultEndpointToHostAction: settings.defaultEndpointToHostAction,
+    wireguard,
+  };
+}
+
+/** Why these settings cannot be enforced (WireGuard aside), or null. */
+export function settingsProblem(settings: EnforcementSettings): string | null {
+  return enforcementConfigProblem(configOf(settings, null));
+}
+
 export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforcement {
   const { log, calculator: calc } = opts;
-  let config: EnforcementConfig = {
-    ...DEFAULT_ENFORCEMENT_CONFIG,
-    interfacePrefix: opts.settings.interfacePrefix,
-    defaultEndpointToHostAction: opts.settings.defaultEndpointToHostAction,
-    wireguard: opts.wireguard ?? null,
-  };
+  let config = configOf(opts.settings, opts.wireguard ?? null);
   const views = new Map<string, EndpointView>();
   for (const id of calc.localEndpointIds()) {
     const v = calc.endpointView(id);
@@ -76,6 +87,10 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
     return state;
   };
 
+  // The metrics registered below are this instance's: they go with it, so that enforcement
+  // switched off and on again, or handed to a new instance, can register them anew.
+  const metricNames = (): string[] => opts.registry.getMetricsAsArray().map((m) => m.name);
+  const before = new Set(metricNames());
   const channel = new NftChannel({ log });
   const enforcement = new Enforcement<DataplaneState>({
     channel,
@@ -92,6 +107,10 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
       return state === null ? [] : parseRuleCounters(json, state);
     },
   });
+  const ownMetrics = metricNames().filter((n) => !before.has(n));
+  const unregisterMetrics = (): void => {
+    for (const n of ownMetrics) opts.registry.removeSingleMetric(n);
+  };
   const workloads = new WorkloadInterfaces({ interfacePrefix: config.interfacePrefix, log });
   let isStarted = false;
   let isDirty = false;
@@ -175,7 +194,20 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
     async close() {
       isStarted = false;
       workloads.close();
-      await enforcement.close();
+      try {
+        await enforcement.close();
+      } finally {
+        unregisterMetrics();
+      }
+    },
+    async disable() {
+      isStarted = false;
+      workloads.close();
+      try {
+        await enforcement.disable();
+      } finally {
+        unregisterMetrics();
+      }
     },
   };
 }

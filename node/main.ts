@@ -4,7 +4,6 @@
 // one that arrives during start-up, which is then cut short.
 import { KubeConfig } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { backoffDelayMs } from '../daemon/backoff.js';
 import { describeApiError } from '../kube/api-client.js';
 import { createLogger, type Logger } from '../daemon/log.js';
 import { startMetricsServer } from '../daemon/metrics-server.js';
@@ -12,13 +11,13 @@ import { packageVersion } from '../daemon/version.js';
 import { startWireguard, type WireguardHandle } from '../wireguard/index.js';
 import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
 import { openDatastore } from '../agent/datastore/open-datastore.js';
-import { readFelixConfigurations } from '../kube/felix-configurations.js';
+import { watchFelixConfigurations } from '../kube/felix-configurations.js';
 import { runExplainCommand } from '../agent/explain-command.js';
 import { explainKernel } from './explain-kernel.js';
-import { startPolicySyncAgent } from '../agent/policy-sync-agent.js';
+import { startPolicySyncAgent, type PolicySyncAgent } from '../agent/policy-sync-agent.js';
 import { policySyncSettings } from '../agent/policy-sync-config.js';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
-import { createNodeEnforcement, removeLeftoverTable, type NodeEnforcement } from './enforcement.js';
+import { LiveEnforcement } from './live-enforcement.js';
 import { wireguardFirewall } from './wireguard-firewall.js';
 import { enforcementSettings, enforcementSettledByEnv } from './enforcement-config.js';
 
@@ -29,7 +28,6 @@ interface Component {
 }
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
-const SETTINGS_RETRY = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.5 };
 
 /** Thrown into start-up when a signal asks us to stop. */
 class ShutdownRequested extends Error {}
@@ -62,36 +60,52 @@ function unlessShutdown<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return unlessShutdown(new Promise<void>((resolve) => setTimeout(resolve, ms).unref()), signal);
+interface FelixSettingsSource {
+  /** The FelixConfigurations that apply to this node at start. */
+  readonly layers: readonly FelixConfigLayer[];
+  /** Calls `listener` with the latest selection now and on every change; never when nothing is watched. */
+  onChange(listener: (layers: readonly FelixConfigLayer[]) => void): void;
+  /** A Kubernetes Event on the FelixConfiguration `name` saying why it was refused. */
+  reportInvalid(name: string, reason: string): void;
 }
 
 /**
- * The FelixConfigurations that apply to this node (Kubernetes datastore only), retried with
- * jittered back-off until they can be read or we are told to stop: the API server may not be up yet.
+ * The FelixConfigurations that apply to this node (Kubernetes datastore only), from one watch
+ * that retries with jittered back-off until its first list: the API server may not be up yet.
  */
-async function readFelixLayers(
+async function watchFelixLayers(
   opts: AlpNodeOptions,
   kubeConfig: KubeConfig | null,
   log: Logger,
+  registry: Registry,
+  components: Component[],
   signal: AbortSignal,
-): Promise<readonly FelixConfigLayer[]> {
-  if (process.env.DATASTORE_TYPE === 'file' || kubeConfig === null) return [];
+): Promise<FelixSettingsSource> {
+  const none: FelixSettingsSource = { layers: [], onChange: () => undefined, reportInvalid: () => undefined };
+  if (process.env.DATASTORE_TYPE === 'file' || kubeConfig === null) return none;
   // The environment wins over FelixConfiguration: when it gives everything, there is nothing to read.
   if ((process.env.FELIX_POLICYSYNCPATHPREFIX ?? '') !== '' && enforcementSettledByEnv(process.env))
-    return [];
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const { selection } = await unlessShutdown(readFelixConfigurations(kubeConfig, opts.nodeName), signal);
-      for (const p of selection.problems) log.warn(p, 'selector-scoped FelixConfiguration not applied');
-      return selection.layers;
-    } catch (err) {
-      if (err instanceof ShutdownRequested) throw err;
-      const delay = backoffDelayMs(attempt, SETTINGS_RETRY, Math.random);
-      log.warn({ err: describeApiError(err), retryInMs: delay }, 'cannot read FelixConfiguration; retrying');
-      await sleep(delay, signal);
-    }
-  }
+    return none;
+  const watch = watchFelixConfigurations(kubeConfig, opts.nodeName, {
+    log: log.child({ component: 'felix-configuration' }),
+    registry,
+  });
+  components.push({ name: 'felix-configuration', close: () => watch.close() });
+  const { selection } = await unlessShutdown(watch.start(), signal);
+  for (const p of selection.problems) log.warn(p, 'selector-scoped FelixConfiguration not applied');
+  return {
+    layers: selection.layers,
+    onChange(listener) {
+      watch.onChange((read) => {
+        for (const p of read.selection.problems)
+          log.warn(p, 'selector-scoped FelixConfiguration not applied');
+        listener(read.selection.layers);
+      });
+      // A change that came while the rest started had no listener yet: catch up with it now.
+      listener(watch.current().selection.layers);
+    },
+    reportInvalid: (name, reason) => void watch.reportInvalid(name, reason),
+  };
 }
 
 /** Starts the components in order, adding each to `components` as soon as it has begun starting. */
@@ -123,27 +137,33 @@ async function startComponents(
     });
     wireguard = await unlessShutdown(starting, signal);
   }
-  const felixLayers = await readFelixLayers(opts, kubeConfig, log, signal);
-  const syncSettings = policySyncSettings({ env: process.env, felixLayers });
+  const felix = await watchFelixLayers(opts, kubeConfig, log, registry, components, signal);
+  const syncSettings = policySyncSettings({ env: process.env, felixLayers: felix.layers });
   if (!syncSettings.ok) throw new Error(syncSettings.error);
   const settings = syncSettings.value;
-  const enforcing = enforcementSettings({
-    env: process.env,
-    felixLayers,
-    datastoreType: settings.datastore.type,
-  });
+  const enforcementLog = log.child({ component: 'enforcement' });
+  const enforcementFrom = (felixLayers: readonly FelixConfigLayer[]) =>
+    enforcementSettings({ env: process.env, felixLayers, datastoreType: settings.datastore.type });
+  const enforcing = enforcementFrom(felix.layers);
   if (!enforcing.ok) throw new Error(enforcing.error);
   for (const w of enforcing.value.warnings) log.warn(w);
   log.info(
     { enabled: enforcing.value.enabled, because: enforcing.value.enabledBecause },
     'L3/L4 enforcement',
   );
-  if (!enforcing.value.enabled && enforcing.value.isExplicit)
-    await unlessShutdown(removeLeftoverTable(log.child({ component: 'enforcement' })), signal);
 
-  if (settings.policySyncPathPrefix === '' && !enforcing.value.enabled) {
-    log.info('policySyncPathPrefix is empty: the PolicySync API is off, as in Felix');
-  } else {
+  // The calculation runs when PolicySync is served or enforcement is on: from the start, or from
+  // when a FelixConfiguration switches enforcement on.
+  let agentStart: Promise<PolicySyncAgent> | null = null;
+  const wgFirewallOpts = { strict: opts.wireguardStrict };
+  const live = new LiveEnforcement({
+    log: enforcementLog,
+    registry,
+    calculator: async () => (await startAgent()).calculator,
+    wireguard: wireguard === null ? null : wireguardFirewall(wireguard.firewallFacts(), wgFirewallOpts),
+  });
+  const startAgent = (): Promise<PolicySyncAgent> => {
+    if (agentStart !== null) return agentStart;
     const agentLog = log.child({ component: 'policy-sync' });
     const datastore = openDatastore(settings.datastore, {
       ...(kubeConfig === null ? {} : { kubeConfig }),
@@ -151,7 +171,6 @@ async function startComponents(
       nodeName: opts.nodeName,
       registry,
     });
-    const late: { enforcement?: NodeEnforcement } = {};
     const starting = startPolicySyncAgent({
       nodeName: opts.nodeName,
       datastore,
@@ -159,8 +178,9 @@ async function startComponents(
       registry,
       policySyncPathPrefix: settings.policySyncPathPrefix,
       socketLayout: settings.socketLayout,
-      calculateWithoutApi: enforcing.value.enabled,
-      onApplied: (_event, changes) => late.enforcement?.onChanges(changes),
+      // Only started without a prefix when enforcement consumes the calculation.
+      calculateWithoutApi: true,
+      onApplied: (_event, changes) => live.onChanges(changes),
     });
     components.push({
       name: 'policy-sync',
@@ -170,40 +190,63 @@ async function startComponents(
         await (await starting.catch(() => null))?.close();
       },
     });
-    const agent = await unlessShutdown(starting, signal);
+    agentStart = starting;
+    // A start that failed is tried afresh when asked again.
+    starting.catch(() => {
+      if (agentStart === starting) agentStart = null;
+    });
     if (settings.policySyncPathPrefix !== '')
-      log.info(
-        { prefix: settings.policySyncPathPrefix, from: settings.prefixSource, layout: settings.socketLayout },
-        'serving PolicySync',
+      void starting.then(
+        () =>
+          log.info(
+            {
+              prefix: settings.policySyncPathPrefix,
+              from: settings.prefixSource,
+              layout: settings.socketLayout,
+            },
+            'serving PolicySync',
+          ),
+        () => undefined,
       );
-    if (enforcing.value.enabled) {
-      const wgFirewallOpts = { strict: opts.wireguardStrict };
-      // The calculation is in sync: the first transaction enforces the whole picture.
-      const enforcement = createNodeEnforcement({
-        settings: enforcing.value,
-        calculator: agent.calculator,
-        log: log.child({ component: 'enforcement' }),
-        registry,
-        wireguard: wireguard === null ? null : wireguardFirewall(wireguard.firewallFacts(), wgFirewallOpts),
-      });
-      late.enforcement = enforcement;
-      if (wireguard !== null) {
-        const unsubscribe = wireguard.onFirewallFacts((facts) =>
-          enforcement.setWireguard(wireguardFirewall(facts, wgFirewallOpts)),
-        );
-        components.push({ name: 'wireguard-firewall', close: () => Promise.resolve(void unsubscribe()) });
-      }
-      const startingEnforcement = enforcement.start();
-      components.push({
-        name: 'enforcement',
-        close: async () => {
-          await startingEnforcement.catch(() => undefined);
-          await enforcement.close();
-        },
-      });
-      await unlessShutdown(startingEnforcement, signal);
-    }
+    return starting;
+  };
+  if (settings.policySyncPathPrefix === '') {
+    log.info('policySyncPathPrefix is empty: the PolicySync API is off, as in Felix');
+  } else {
+    await unlessShutdown(startAgent(), signal);
   }
+  if (wireguard !== null) {
+    const unsubscribe = wireguard.onFirewallFacts((facts) =>
+      live.setWireguard(wireguardFirewall(facts, wgFirewallOpts)),
+    );
+    components.push({ name: 'wireguard-firewall', close: () => Promise.resolve(void unsubscribe()) });
+  }
+  // The calculation is in sync before enforcement starts: its first transaction enforces the
+  // whole picture. Listed before the calculation it may start, so that a shutdown stops that
+  // first (ending a start that waits for the API server).
+  let startingEnforcement: Promise<void> = Promise.resolve();
+  components.push({
+    name: 'enforcement',
+    close: async () => {
+      await startingEnforcement.catch(() => undefined);
+      await live.close();
+    },
+  });
+  startingEnforcement = live.start(enforcing.value);
+  await unlessShutdown(startingEnforcement, signal);
+  felix.onChange((layers) => {
+    const next = enforcementFrom(layers);
+    if (!next.ok) {
+      enforcementLog.error(
+        { problem: next.error },
+        'FelixConfiguration refused for enforcement; keeping the last good settings',
+      );
+      if (next.resource !== undefined) felix.reportInvalid(next.resource, next.error);
+      return;
+    }
+    for (const w of next.value.warnings) enforcementLog.warn(w);
+    live.update(next.value);
+  });
   if (opts.metricsAddr !== null) {
     const starting = startMetricsServer(opts.metricsAddr, registry);
     components.push({ name: 'metrics', close: async () => (await starting.catch(() => null))?.close() });

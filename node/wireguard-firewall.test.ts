@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ENFORCEMENT_CONFIG, enforcementConfigProblem } from '../dataplane/core/index.js';
+import { DEFAULT_ENFORCEMENT_CONFIG, enforcementConfigProblem, renderFull } from '../dataplane/core/index.js';
+import { overviewState } from '../dataplane/core/states.cases.js';
 import type { WireguardFamilyFacts, WireguardFirewallFacts } from '../wireguard/index.js';
 import { wireguardFirewall } from './wireguard-firewall.js';
 
@@ -66,16 +67,16 @@ describe('wireguardFirewall', () => {
       },
     },
     {
-      // A v6 CIDR next to the v4 device would make strict mode drop v6 traffic going into wg-v6.cali.
-      name: 'dual stack: the v4 device with v4 CIDRs only',
-      facts: facts([V4, V6]),
+      name: 'dual stack: the v4 device, the v6 device beside it, both families’ CIDRs',
+      facts: facts([V4, V6], true),
       strict: true,
       want: {
         listenPort: 51820,
         interfaceName: 'wireguard.cali',
         strict: true,
-        peerPodCidrs: ['10.70.0.0/26', '10.70.1.0/26'],
-        hostEncryptionMark: 0,
+        peerPodCidrs: ['10.70.0.0/26', '10.70.1.0/26', 'fd00:70::/122'],
+        hostEncryptionMark: 0x200000,
+        v6: { listenPort: 51821, interfaceName: 'wg-v6.cali' },
       },
     },
   ];
@@ -87,4 +88,59 @@ describe('wireguardFirewall', () => {
       expect(enforcementConfigProblem({ ...DEFAULT_ENFORCEMENT_CONFIG, wireguard: fw })).toBeNull();
     });
   }
+});
+
+describe('the dual-stack WireGuard firewall, rendered', () => {
+  const render = (fw: ReturnType<typeof wireguardFirewall>): string =>
+    renderFull({ ...overviewState(), config: { ...DEFAULT_ENFORCEMENT_CONFIG, wireguard: fw } });
+  const text = render(wireguardFirewall(facts([V4, V6], true), { strict: true }));
+
+  it.each([
+    [
+      'accepts each family’s port for that family',
+      'meta nfproto ipv4 meta l4proto 17 th dport 51820 fib daddr type local counter accept comment "wireguard"',
+    ],
+    [
+      '',
+      'meta nfproto ipv6 meta l4proto 17 th dport 51821 fib daddr type local counter accept comment "wireguard"',
+    ],
+    [
+      'strict: v4 peer CIDRs must leave by the v4 device',
+      'iifname "cali*" oifname != "wireguard.cali" ip daddr @wg-peer-cidrs-4 counter drop',
+    ],
+    [
+      'strict: v6 peer CIDRs by the v6 device',
+      'iifname "cali*" oifname != "wg-v6.cali" ip6 daddr @wg-peer-cidrs-6 counter drop',
+    ],
+    ['host encryption marks nothing that arrives on either device', 'iifname "wireguard.cali" return'],
+    ['', 'iifname "wg-v6.cali" return'],
+    [
+      'v6 peer CIDRs are in the v6 set',
+      'type ipv6_addr\n\t\tflags interval\n\t\telements = { fd00:70::/122 }',
+    ],
+  ])('%s: %s', (_why, line) => {
+    expect(text).toContain(line);
+  });
+
+  it('never drops v6 peer traffic for not leaving by the v4 device', () => {
+    expect(text).not.toContain('oifname != "wireguard.cali" ip6');
+  });
+
+  it('one family alone keeps the single, family-less port rule', () => {
+    const v6only = render(wireguardFirewall(facts([V6]), { strict: true }));
+    expect(v6only).toContain('meta l4proto 17 th dport 51821 fib daddr type local counter accept');
+    expect(v6only).not.toMatch(/meta nfproto \w+ meta l4proto 17 th dport/);
+    expect(v6only).toContain('oifname != "wg-v6.cali" ip6 daddr @wg-peer-cidrs-6');
+  });
+
+  it('refuses a bad v6 device name or port', () => {
+    const fw = wireguardFirewall(facts([V4, V6]), { strict: true })!;
+    for (const v6 of [
+      { listenPort: 51821, interfaceName: 'a/b' },
+      { listenPort: 0, interfaceName: 'wg-v6.cali' },
+    ])
+      expect(
+        enforcementConfigProblem({ ...DEFAULT_ENFORCEMENT_CONFIG, wireguard: { ...fw, v6 } }),
+      ).not.toBeNull();
+  });
 });

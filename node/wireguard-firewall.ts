@@ -1,7 +1,7 @@
-// The WireGuard manager's firewall facts as the nftables renderer's WireguardFirewall. The
-// renderer takes one device and port; with both families on, the v4 device is the one it gets,
-// and strict mode then covers only v4 peer CIDRs (a v6 CIDR there would be dropped on its way
-// into wg-v6.cali, which is not "the" device).
+// The WireGuard manager's firewall facts as the nftables renderer's WireguardFirewall. With one
+// family on, its device and port are the firewall's; with both, the IPv4 device is the main one
+// and the IPv6 device comes as `v6`, so that each family's port is accepted, strict mode checks
+// each family's peer CIDRs against that family's device, and host encryption skips both devices.
 import type { WireguardFirewall } from '../dataplane/core/index.js';
 import type { WireguardFirewallFacts } from '../wireguard/index.js';
 
@@ -15,13 +15,15 @@ export function wireguardFirewall(
   facts: WireguardFirewallFacts,
   opts: WireguardFirewallOptions,
 ): WireguardFirewall | null {
-  const fam = facts.families[0];
-  if (fam === undefined) return null;
+  const [main, ...more] = facts.families;
+  if (main === undefined) return null;
+  const v6 = more.find((f) => f.family === 6);
   return {
-    listenPort: fam.listenPort,
-    interfaceName: fam.interfaceName,
+    listenPort: main.listenPort,
+    interfaceName: main.interfaceName,
     strict: opts.strict,
-    peerPodCidrs: fam.peerCidrs,
+    peerPodCidrs: [main, ...more].flatMap((f) => f.peerCidrs),
     hostEncryptionMark: facts.hostEncryptionEnabled ? facts.firewallMark : 0,
+    ...(v6 === undefined ? {} : { v6: { listenPort: v6.listenPort, interfaceName: v6.interfaceName } }),
   };
 }

@@ -30,10 +30,12 @@ export function enforcementConfigProblem(c: EnforcementConfig): string | null {
   }
   const wg = c.wireguard;
   if (wg !== null) {
-    if (!Number.isInteger(wg.listenPort) || wg.listenPort < 1 || wg.listenPort > 65535)
-      return `WireGuard port ${wg.listenPort} is out of range`;
-    if (wg.interfaceName !== '' && !isValidIfaceName(wg.interfaceName))
-      return `WireGuard interface name ${JSON.stringify(wg.interfaceName)} is not valid`;
+    for (const dev of wg.v6 === undefined ? [wg] : [wg, wg.v6]) {
+      if (!Number.isInteger(dev.listenPort) || dev.listenPort < 1 || dev.listenPort > 65535)
+        return `WireGuard port ${dev.listenPort} is out of range`;
+      if (dev.interfaceName !== '' && !isValidIfaceName(dev.interfaceName))
+        return `WireGuard interface name ${JSON.stringify(dev.interfaceName)} is not valid`;
+    }
     const m = wg.hostEncryptionMark;
     if (!Number.isInteger(m) || m < 0 || m > 0xffffffff || (m & (accept | pass)) !== 0) {
       return 'WireGuard host encryption mark must be a 32-bit value apart from the accept and pass marks';

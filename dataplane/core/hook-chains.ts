@@ -59,11 +59,14 @@ export function forwardChain(config: EnforcementConfig): Chain {
   const toWl: Match = { kind: 'oifname', name: wildcard(config), negate: false };
   const rules: Rule[] = [];
   const wg = config.wireguard;
-  if (wg !== null && wg.strict && wg.interfaceName !== '') {
+  if (wg !== null && wg.strict) {
     for (const family of FAMILIES) {
+      // Each family's peers are reached through that family's device.
+      const device = family === 6 && wg.v6 !== undefined ? wg.v6.interfaceName : wg.interfaceName;
+      if (device === '') continue;
       const m: Match[] = [
         fromWl,
-        { kind: 'oifname', name: wg.interfaceName, negate: true },
+        { kind: 'oifname', name: device, negate: true },
         { kind: 'addr-set', family, dir: 'daddr', set: `${WG_PEERS_SET_PREFIX}${family}`, negate: false },
       ];
       rules.push(
@@ -109,25 +112,30 @@ export function inputChain(config: EnforcementConfig): Chain {
   const rules: Rule[] = [];
   const wg = config.wireguard;
   if (wg !== null) {
-    // Felix's "Allow incoming Wireguard packets": ahead of workload policy, as in Felix.
-    rules.push(
-      rule(
-        [
-          { kind: 'l4proto', protocols: [17], negate: false },
-          {
-            kind: 'ports',
-            dir: 'dport',
-            ranges: [{ first: wg.listenPort, last: wg.listenPort }],
-            negate: false,
-          },
-          { kind: 'fib-daddr-local' },
-        ],
-        [{ kind: 'counter' }],
-        { kind: 'accept' },
-        { kind: 'wireguard-port' },
-        'wireguard',
-      ),
-    );
+    // Felix's "Allow incoming IPv4/IPv6 Wireguard packets": ahead of workload policy, as in
+    // Felix; with dual stack each family's port for that family.
+    const ports: [Match[], number][] =
+      wg.v6 === undefined
+        ? [[[], wg.listenPort]]
+        : [
+            [[{ kind: 'nfproto', family: 4 }], wg.listenPort],
+            [[{ kind: 'nfproto', family: 6 }], wg.v6.listenPort],
+          ];
+    for (const [family, port] of ports)
+      rules.push(
+        rule(
+          [
+            ...family,
+            { kind: 'l4proto', protocols: [17], negate: false },
+            { kind: 'ports', dir: 'dport', ranges: [{ first: port, last: port }], negate: false },
+            { kind: 'fib-daddr-local' },
+          ],
+          [{ kind: 'counter' }],
+          { kind: 'accept' },
+          { kind: 'wireguard-port' },
+          'wireguard',
+        ),
+      );
   }
   rules.push(
     rule(
@@ -186,7 +194,8 @@ export function inputChain(config: EnforcementConfig): Chain {
 export function preroutingChain(config: EnforcementConfig): Chain | null {
   const wg = config.wireguard;
   if (wg === null || wg.hostEncryptionMark === 0) return null;
-  const skip = ['lo', ...(wg.interfaceName === '' ? [] : [wg.interfaceName]), wildcard(config)];
+  const devices = [wg.interfaceName, wg.v6?.interfaceName ?? ''].filter((d) => d !== '');
+  const skip = ['lo', ...devices, wildcard(config)];
   return {
     name: CHAIN_PREROUTING,
     base: { type: 'filter', hook: 'prerouting', priority: 'raw' },

@@ -38,6 +38,18 @@ export interface WireguardFirewall {
    * interfaces get this mark in prerouting (Felix's cali-wireguard-incoming-mark), 0 = off.
    */
   readonly hostEncryptionMark: number;
+  /**
+   * Dual stack: IPv6's own device and port (the fields above are then IPv4's). Its port is
+   * accepted for IPv6, strict mode checks IPv6 peer CIDRs against it, and host encryption leaves
+   * packets arriving on it unmarked. Absent: the device above serves both families.
+   */
+  readonly v6?: WireguardDevice;
+}
+
+export interface WireguardDevice {
+  readonly listenPort: number;
+  /** '' when not known yet. */
+  readonly interfaceName: string;
 }
 
 export interface MarkBits {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
 import { waitFor } from '../harness/kube.js';
-import { describeAsRoot } from '../harness/netns.js';
+import { describeAsRoot, nsRun } from '../harness/netns.js';
 import {
   hasWireguardPacket,
   IFACE6,
@@ -100,6 +100,22 @@ describeAsRoot('wireguard dual stack (root, network namespaces)', () => {
       expect(hasWireguardPacket(wireguard, 2, 1, 6)).toBe(true);
       expect(await capture.packets(mesh.podTraffic(6))).toEqual([]);
       expect(capture.raw.includes(Buffer.from(PING_PATTERN, 'hex'))).toBe(false);
+    });
+
+    it("accepts each family's WireGuard port in the node's nftables table, for that family", async () => {
+      // alp-node enforces policy (the Kubernetes datastore's default) and follows both devices.
+      const table = await waitFor(
+        'node 1 table with both WireGuard ports',
+        async () => {
+          const text = await nsRun(mesh.node(1).net.ns, ['nft', 'list', 'table', 'inet', 'alp-mesh']).catch(
+            () => '',
+          );
+          return text.includes('dport 51821') ? text : undefined;
+        },
+        WAIT,
+      );
+      expect(table).toMatch(/meta nfproto ipv4 udp dport 51820 fib daddr type local .*accept/);
+      expect(table).toMatch(/meta nfproto ipv6 udp dport 51821 fib daddr type local .*accept/);
     });
 
     it('never logs a private key of either family, from start to shutdown', async () => {
