@@ -211,6 +211,11 @@ export class NftChannel {
     this.nft = opts.nftCommand ?? ['nft'];
   }
 
+  /** The long-lived `nft -i` child's pid, if one runs (benchmarks read its CPU time). */
+  get childPid(): number | undefined {
+    return this.current?.pid;
+  }
+
   /** Applies `text` (nft file syntax) as one transaction; rejects with an NftError if nft refused it. */
   apply(text: string): Promise<void> {
     if (this.isClosed) return Promise.reject(new Error('nft channel is closed'));

@@ -10,19 +10,32 @@
 //     each timed as JS (state, program, diff text) and nft (the channel's answer);
 //   - after each kind, the live table's shape against the state last applied (what the periodic
 //     tamper check compares), and how long that listing takes.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../../../daemon/log.js';
 import { programOf, renderChanges, renderFull, type DataplaneState } from '../../../dataplane/core/index.js';
 import { NftChannel } from '../../../dataplane/shell/nft-channel.js';
 import { liveShape, renderedShape, shapeDifference } from '../../../dataplane/shell/table-shape.js';
 import { createNamespace, deleteNamespace } from '../../harness/netns.js';
-import { percentile, report, type BenchRow } from '../bench-report.js';
+import { cpuSeconds, percentile, report, type BenchRow } from '../bench-report.js';
 import { ScaleCluster } from './scale-state.js';
 
 const TABLE = 'alp-mesh';
 
 function ms(since: number): number {
   return performance.now() - since;
+}
+
+/** CPU time of this process's exited, waited-for children (cutime + cstime), in ms. */
+function childrenCpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10; // clock ticks at 100 Hz
+}
+
+/** This process's CPU time (user + system) since `since`, in ms. */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
 }
 
 function summary(what: string, part: string, times: number[], extra: BenchRow = {}): BenchRow {
@@ -65,11 +78,15 @@ export async function scaleBench(argv: readonly string[]): Promise<void> {
   const initial = cluster.state();
 
   t = performance.now();
+  let cpu = process.cpuUsage();
   const program = programOf(initial);
   const buildMs = ms(t);
+  const buildCpu = cpuMs(cpu);
   t = performance.now();
+  cpu = process.cpuUsage();
   const fullText = renderFull(initial);
   const renderMs = ms(t);
+  const renderCpu = cpuMs(cpu);
   let rules = 0;
   for (const c of program.chains.values()) rules += c.rules.length;
   let elements = 0;
@@ -102,19 +119,24 @@ export async function scaleBench(argv: readonly string[]): Promise<void> {
   };
   try {
     t = performance.now();
+    let children = childrenCpuMs();
     await channel.apply(fullText);
     const firstNft = ms(t);
-    rows.push(summary('first full (empty namespace)', 'JS: build program', [buildMs]));
-    rows.push(summary('first full (empty namespace)', 'JS: render text', [renderMs]));
-    rows.push(summary('first full (empty namespace)', 'nft: apply', [firstNft]));
+    const firstNftCpu = childrenCpuMs() - children;
+    const cpuCol = (v: number): BenchRow => ({ 'CPU ms (mean)': v });
+    rows.push(summary('first full (empty namespace)', 'JS: build program', [buildMs], cpuCol(buildCpu)));
+    rows.push(summary('first full (empty namespace)', 'JS: render text', [renderMs], cpuCol(renderCpu)));
+    rows.push(summary('first full (empty namespace)', 'nft: apply', [firstNft], cpuCol(firstNftCpu)));
     rows.push(summary('first full (empty namespace)', 'total', [buildMs + renderMs + firstNft]));
     const replaces: number[] = [];
+    children = childrenCpuMs();
     for (let i = 0; i < 3; i++) {
       t = performance.now();
       await channel.apply(fullText);
       replaces.push(ms(t));
     }
-    rows.push(summary('full replace of the loaded table', 'nft: apply', replaces));
+    const replaceCpu = (childrenCpuMs() - children) / 3;
+    rows.push(summary('full replace of the loaded table', 'nft: apply', replaces, cpuCol(replaceCpu)));
     await check(initial, 'the full transactions');
 
     let applied = initial;
@@ -127,12 +149,19 @@ export async function scaleBench(argv: readonly string[]): Promise<void> {
       const js: number[] = [];
       const nft: number[] = [];
       const bytes: number[] = [];
+      let jsCpu = 0;
+      // The nft -i child's CPU time over the loop (clock ticks: only the mean is meaningful).
+      await channel.apply(`add table inet ${TABLE}\n`); // starts the child if none runs
+      const pid = channel.childPid;
+      const nftCpuBefore = pid === undefined ? NaN : cpuSeconds(pid);
       for (let i = 0; i < iterations; i++) {
         change(i);
         t = performance.now();
+        cpu = process.cpuUsage();
         const next = cluster.state();
         const text = renderChanges(applied, next);
         js.push(ms(t));
+        jsCpu += cpuMs(cpu);
         bytes.push(text.length);
         t = performance.now();
         await channel.apply(text);
@@ -145,8 +174,9 @@ export async function scaleBench(argv: readonly string[]): Promise<void> {
           50,
         ),
       };
-      rows.push(summary(what, 'JS: state, program, diff', js, b));
-      rows.push(summary(what, 'nft: apply (nft -i channel)', nft, b));
+      const nftCpu = pid === undefined ? NaN : ((cpuSeconds(pid) - nftCpuBefore) * 1000) / iterations;
+      rows.push(summary(what, 'JS: state, program, diff', js, { ...b, ...cpuCol(jsCpu / iterations) }));
+      rows.push(summary(what, 'nft: apply (nft -i channel)', nft, { ...b, ...cpuCol(nftCpu) }));
       await check(applied, what);
     }
     rows.push(summary('tamper check listing (nft -j list table)', 'nft', checks));
