@@ -2,8 +2,9 @@
 // stand-in renderer (a set of allowed ports): the first apply replaces a table left by an earlier
 // run in one transaction, changes go in as incremental transactions, a burst is coalesced, a table
 // flushed or a chain deleted behind our back is found and replaced, a refused incremental
-// transaction is followed by a full replace, close() leaves the rules, disable() removes them,
-// and a missing nft is one clear error with nothing programmed. Needs root.
+// transaction is followed by a full replace (and no tamper alarm is raised while it is pending),
+// close() leaves the rules, disable() removes them, and a missing nft is one clear error with
+// nothing programmed. Needs root.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
