@@ -7,7 +7,7 @@
 import { isStagedKind, renderPolicyId } from '../../calico/policy-id.js';
 import { endpointChains } from './endpoint-chains.js';
 import { dispatchChain, forwardChain, inputChain, preroutingChain } from './hook-chains.js';
-import type { DataplaneState, IpSetContent, PolicyEntry } from './model.js';
+import type { DataplaneEndpoint, DataplaneState, IpSetContent, PolicyEntry } from './model.js';
 import {
   CHAIN_FROM_WL_DISPATCH,
   CHAIN_TO_WL_DISPATCH,
@@ -71,6 +71,35 @@ function ipSetDefs(id: string, content: IpSetContent): BuiltSet {
   return built;
 }
 
+const referencedChains = new WeakMap<DataplaneEndpoint, readonly string[]>();
+
+/** The policy chains an endpoint's tiers jump to (staged policies never). */
+function policyChainsOf(ep: DataplaneEndpoint): readonly string[] {
+  let names = referencedChains.get(ep);
+  if (names === undefined) {
+    const out: string[] = [];
+    for (const tier of ep.tiers) {
+      for (const [ids, dir] of [
+        [tier.ingressPolicies, 'ingress'],
+        [tier.egressPolicies, 'egress'],
+      ] as const) {
+        for (const id of ids) {
+          if (isStagedKind(id.kind ?? '')) continue;
+          const rendered = renderPolicyId({
+            name: id.name ?? '',
+            namespace: id.namespace ?? '',
+            kind: id.kind ?? '',
+          });
+          out.push(policyChainName(rendered, dir));
+        }
+      }
+    }
+    names = out;
+    referencedChains.set(ep, names);
+  }
+  return names;
+}
+
 const renderedIds = new WeakMap<PolicyEntry, string | null>();
 
 /** Calico's rendering of the entry's id (`knp/ns/name`), or null for a staged policy. */
@@ -109,6 +138,13 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
 
   const chains = new Map<string, Chain>();
   const add = (c: Chain) => chains.set(c.name, c);
+  // A policy's chain for a direction no endpoint lists it in is never jumped to (an ingress-only
+  // policy's egress chain): left out, since every chain costs nft time in every transaction.
+  const referenced = new Set<string>();
+  for (const ep of state.endpoints.values()) for (const name of policyChainsOf(ep)) referenced.add(name);
+  const addReferenced = (c: Chain) => {
+    if (referenced.has(c.name)) add(c);
+  };
   for (const key of [...state.policies.keys()].sort()) {
     const entry = state.policies.get(key)!;
     const rendered = renderedIdOf(entry);
@@ -123,7 +159,7 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
       rendered,
       (dir) => policyChainName(rendered, dir),
       (direction) => ({ kind: 'policy', tier, policy: rendered, direction }),
-    ).forEach(add);
+    ).forEach(addReferenced);
   }
   for (const name of [...state.profiles.keys()].sort()) {
     ruleChains(

@@ -291,13 +291,39 @@ describe('renderChanges', () => {
         'hook-input',
         'hook-prerouting',
         'pi-gnp/security.second',
-        'po-gnp/security.second',
         'to-wl-dispatch',
       ].sort(),
     );
     const ipSets = [...p1.sets.values()].filter((s) => s.ipSetId !== '');
     expect(ipSets.length).toBeGreaterThan(0);
     expect(ipSets.every((s) => p0.sets.get(s.name) === s)).toBe(true);
+  });
+
+  it("leaves out a policy's chain for a direction no endpoint lists it in, and adds it with the first one that does", () => {
+    const s0 = richState();
+    const p0 = programOf(s0);
+    expect(p0.chains.has('pi-gnp/security.second')).toBe(true);
+    expect(p0.chains.has('po-gnp/security.second')).toBe(false);
+    const endpoints = new Map(s0.endpoints);
+    const [wid, ep] = [...endpoints].find(([, e]) =>
+      e.tiers.some((t) => t.ingressPolicies.some((id) => id.name === 'security.second')),
+    )!;
+    const tiers = ep.tiers.map((t) =>
+      t.ingressPolicies.some((id) => id.name === 'security.second')
+        ? {
+            ...t,
+            egressPolicies: [
+              ...t.egressPolicies,
+              ...t.ingressPolicies.filter((id) => id.name === 'security.second'),
+            ],
+          }
+        : t,
+    );
+    endpoints.set(wid, { ...ep, tiers });
+    const out = renderChanges(s0, { ...s0, endpoints });
+    const declared = out.indexOf('add chain inet alp-mesh po-gnp/security.second\n');
+    expect(declared).toBeGreaterThanOrEqual(0);
+    expect(out.indexOf(`flush chain inet alp-mesh ${`fw-${ep.iface}`}`)).toBeGreaterThan(declared);
   });
 
   it('another table name is a full replacement', () => {
