@@ -7,7 +7,7 @@
 import { isStagedKind, renderPolicyId } from '../../calico/policy-id.js';
 import { endpointChains } from './endpoint-chains.js';
 import { dispatchChain, forwardChain, inputChain, preroutingChain } from './hook-chains.js';
-import type { DataplaneState, IpSetContent } from './model.js';
+import type { DataplaneEndpoint, DataplaneState, IpSetContent, PolicyEntry } from './model.js';
 import {
   CHAIN_FROM_WL_DISPATCH,
   CHAIN_TO_WL_DISPATCH,
@@ -30,12 +30,26 @@ interface BuiltSet {
   readonly problem: string | null;
 }
 
-const builtSets = new WeakMap<IpSetContent, Map<string, BuiltSet>>();
+// By members (the agent hands out one immutable members object until they change, while the
+// content wrapper around it may be new on every view rebuild), then by id and type.
+const builtSets = new WeakMap<ReadonlySet<string>, Map<string, BuiltSet>>();
 
-/** An IP set's two nft sets (v4, v6), parsed and collapsed once per content object. */
+/**
+ * Whether a family's elements need an interval set: only when one is a network, not a host.
+ * Hash sets are what nft 1.0 handles cheaply: adding or deleting an element of an interval set
+ * makes `nft` read every interval set's elements first (tens of ms with 10,000 elements), and a
+ * selector's members are pod addresses. A set that gains a network becomes another set
+ * definition, which the diff turns into a full (still atomic) replace.
+ */
+function needsInterval(elements: readonly string[]): boolean {
+  return elements.some((e) => e.includes('/'));
+}
+
+/** An IP set's two nft sets (v4, v6), parsed and collapsed once per members object. */
 function ipSetDefs(id: string, content: IpSetContent): BuiltSet {
-  let byId = builtSets.get(content);
-  const cached = byId?.get(id);
+  let byId = builtSets.get(content.members);
+  const cacheKey = `${content.type}\u0000${id}`;
+  const cached = byId?.get(cacheKey);
   if (cached !== undefined) return cached;
   const isPort = content.type === 'IP_AND_PORT';
   const els = isPort ? addrPortElements(content.members) : netElements(content.members);
@@ -47,14 +61,58 @@ function ipSetDefs(id: string, content: IpSetContent): BuiltSet {
     name: ipSetName(id, family),
     family,
     kind: isPort ? 'addr-port' : 'addr',
-    interval: !isPort,
+    interval: !isPort && needsInterval(family === 4 ? els.v4 : els.v6),
     elements: family === 4 ? els.v4 : els.v6,
     ipSetId: id,
   }));
   const built = { defs, problem };
-  if (byId === undefined) builtSets.set(content, (byId = new Map()));
-  byId.set(id, built);
+  if (byId === undefined) builtSets.set(content.members, (byId = new Map()));
+  byId.set(cacheKey, built);
   return built;
+}
+
+const referencedChains = new WeakMap<DataplaneEndpoint, readonly string[]>();
+
+/** The policy chains an endpoint's tiers jump to (staged policies never). */
+function policyChainsOf(ep: DataplaneEndpoint): readonly string[] {
+  let names = referencedChains.get(ep);
+  if (names === undefined) {
+    const out: string[] = [];
+    for (const tier of ep.tiers) {
+      for (const [ids, dir] of [
+        [tier.ingressPolicies, 'ingress'],
+        [tier.egressPolicies, 'egress'],
+      ] as const) {
+        for (const id of ids) {
+          if (isStagedKind(id.kind ?? '')) continue;
+          const rendered = renderPolicyId({
+            name: id.name ?? '',
+            namespace: id.namespace ?? '',
+            kind: id.kind ?? '',
+          });
+          out.push(policyChainName(rendered, dir));
+        }
+      }
+    }
+    names = out;
+    referencedChains.set(ep, names);
+  }
+  return names;
+}
+
+const renderedIds = new WeakMap<PolicyEntry, string | null>();
+
+/** Calico's rendering of the entry's id (`knp/ns/name`), or null for a staged policy. */
+function renderedIdOf(entry: PolicyEntry): string | null {
+  let r = renderedIds.get(entry);
+  if (r === undefined) {
+    const { id } = entry;
+    r = isStagedKind(id.kind ?? '')
+      ? null
+      : renderPolicyId({ name: id.name ?? '', namespace: id.namespace ?? '', kind: id.kind ?? '' });
+    renderedIds.set(entry, r);
+  }
+  return r;
 }
 
 /** Builds the whole program; pure and deterministic (same state, same program text). */
@@ -80,14 +138,18 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
 
   const chains = new Map<string, Chain>();
   const add = (c: Chain) => chains.set(c.name, c);
+  // A policy's chain for a direction no endpoint lists it in is never jumped to (an ingress-only
+  // policy's egress chain): left out, since every chain costs nft time in every transaction.
+  const referenced = new Set<string>();
+  for (const ep of state.endpoints.values()) for (const name of policyChainsOf(ep)) referenced.add(name);
+  const addReferenced = (c: Chain) => {
+    if (referenced.has(c.name)) add(c);
+  };
   for (const key of [...state.policies.keys()].sort()) {
-    const { id, policy } = state.policies.get(key)!;
-    if (isStagedKind(id.kind ?? '')) continue; // staged policies are never enforced
-    const rendered = renderPolicyId({
-      name: id.name ?? '',
-      namespace: id.namespace ?? '',
-      kind: id.kind ?? '',
-    });
+    const entry = state.policies.get(key)!;
+    const rendered = renderedIdOf(entry);
+    if (rendered === null) continue; // staged policies are never enforced
+    const policy = entry.policy;
     const tier = policy.tier ?? '';
     ruleChains(
       state,
@@ -97,7 +159,7 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
       rendered,
       (dir) => policyChainName(rendered, dir),
       (direction) => ({ kind: 'policy', tier, policy: rendered, direction }),
-    ).forEach(add);
+    ).forEach(addReferenced);
   }
   for (const name of [...state.profiles.keys()].sort()) {
     ruleChains(
@@ -141,6 +203,6 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
   if (pre !== null) add(pre);
   add(inputChain(config));
   add(forwardChain(config));
-  for (const c of chains.values()) problems.push(...c.problems);
+  for (const c of chains.values()) if (c.problems.length > 0) problems.push(...c.problems);
   return { table: config.tableName, sets, maps, chains, problems };
 }

@@ -99,14 +99,20 @@ describe('renderFull', () => {
     );
   });
 
-  it('renders an IP set as one interval set per family', () => {
+  it('renders an IP set of pod addresses as one hash set per family (nft adds and deletes its elements cheaply)', () => {
     const name = ipSetName('s:frontend', 4);
     expect(text).toContain(
-      `set ${name} {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.65.0.2,\n\t\t\t10.66.1.7 }`,
+      `set ${name} {\n\t\ttype ipv4_addr\n\t\telements = { 10.65.0.2,\n\t\t\t10.66.1.7 }`,
     );
-    expect(text).toContain(
-      `set ${ipSetName('s:frontend', 6)} {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t}`,
+    expect(text).toContain(`set ${ipSetName('s:frontend', 6)} {\n\t\ttype ipv6_addr\n\t}`);
+  });
+
+  it('renders an IP set that holds a network as an interval set', () => {
+    const wide = renderFull(withIpSet(overviewState(), 's:frontend', ['10.66.0.0/16', '10.65.0.2/32']));
+    expect(wide).toContain(
+      `set ${ipSetName('s:frontend', 4)} {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.65.0.2,\n\t\t\t10.66.0.0/16 }`,
     );
+    expect(wide).toContain(`set ${ipSetName('s:frontend', 6)} {\n\t\ttype ipv6_addr\n\t}`);
   });
 
   it('skips staged policies in tiers and never renders their chains', () => {
@@ -177,9 +183,24 @@ describe('renderChanges', () => {
     const both = withIpSet(base, 's:frontend', ['10.66.0.0/16', '10.66.1.7/32']);
     expect(renderChanges(wide, both)).toBe('');
     const name = ipSetName('s:frontend', 4);
-    expect(renderChanges(both, withIpSet(base, 's:frontend', ['10.66.1.7/32']))).toBe(
+    const two = withIpSet(base, 's:frontend', ['10.66.0.0/16', '10.67.0.0/16', '10.66.1.7/32']);
+    expect(renderChanges(both, two)).toBe(`add element inet alp-mesh ${name} { 10.67.0.0/16 }\n`);
+    expect(renderChanges(two, withIpSet(base, 's:frontend', ['10.67.0.0/16', '10.66.1.7/32']))).toBe(
       `delete element inet alp-mesh ${name} { 10.66.0.0/16 }\nadd element inet alp-mesh ${name} { 10.66.1.7 }\n`,
     );
+  });
+
+  it('a set that loses its last network becomes a hash set: one full replace, still one transaction', () => {
+    const wide = withIpSet(base, 's:frontend', ['10.66.0.0/16', '10.66.1.7/32']);
+    const hosts = withIpSet(base, 's:frontend', ['10.66.1.7/32']);
+    const out = renderChanges(wide, hosts);
+    expect(
+      out.startsWith('table inet alp-mesh {}\ndelete table inet alp-mesh\ntable inet alp-mesh {\n'),
+    ).toBe(true);
+    expect(out).toContain(
+      `set ${ipSetName('s:frontend', 4)} {\n\t\ttype ipv4_addr\n\t\telements = { 10.66.1.7 }`,
+    );
+    expect(out).toBe(renderFull(hosts));
   });
 
   it("a policy edit rewrites only that policy's chain", () => {
@@ -270,13 +291,39 @@ describe('renderChanges', () => {
         'hook-input',
         'hook-prerouting',
         'pi-gnp/security.second',
-        'po-gnp/security.second',
         'to-wl-dispatch',
       ].sort(),
     );
     const ipSets = [...p1.sets.values()].filter((s) => s.ipSetId !== '');
     expect(ipSets.length).toBeGreaterThan(0);
     expect(ipSets.every((s) => p0.sets.get(s.name) === s)).toBe(true);
+  });
+
+  it("leaves out a policy's chain for a direction no endpoint lists it in, and adds it with the first one that does", () => {
+    const s0 = richState();
+    const p0 = programOf(s0);
+    expect(p0.chains.has('pi-gnp/security.second')).toBe(true);
+    expect(p0.chains.has('po-gnp/security.second')).toBe(false);
+    const endpoints = new Map(s0.endpoints);
+    const [wid, ep] = [...endpoints].find(([, e]) =>
+      e.tiers.some((t) => t.ingressPolicies.some((id) => id.name === 'security.second')),
+    )!;
+    const tiers = ep.tiers.map((t) =>
+      t.ingressPolicies.some((id) => id.name === 'security.second')
+        ? {
+            ...t,
+            egressPolicies: [
+              ...t.egressPolicies,
+              ...t.ingressPolicies.filter((id) => id.name === 'security.second'),
+            ],
+          }
+        : t,
+    );
+    endpoints.set(wid, { ...ep, tiers });
+    const out = renderChanges(s0, { ...s0, endpoints });
+    const declared = out.indexOf('add chain inet alp-mesh po-gnp/security.second\n');
+    expect(declared).toBeGreaterThanOrEqual(0);
+    expect(out.indexOf(`flush chain inet alp-mesh ${`fw-${ep.iface}`}`)).toBeGreaterThan(declared);
   });
 
   it('another table name is a full replacement', () => {

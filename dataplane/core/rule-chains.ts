@@ -44,6 +44,20 @@ function ownerKey(o: ChainOwner): string {
   }
 }
 
+interface Built {
+  readonly logName: string;
+  readonly accept: number;
+  readonly pass: number;
+  /** The referenced IP sets' members objects (immutable; compared by identity) and types. */
+  readonly members: readonly (ReadonlySet<string> | undefined)[];
+  readonly types: readonly (string | undefined)[];
+  readonly chains: Chain[];
+}
+
+// The last chains built per input object: a state where its IP sets kept their members objects
+// returns them without building a key (a policy edit or pod change then costs O(what changed)).
+const built = new WeakMap<Policy | Profile, Built>();
+
 /**
  * The two chains of a policy or profile. `logName` names it in log prefixes and problems;
  * `names` gives the chain name per direction.
@@ -58,6 +72,17 @@ export function ruleChains(
   owner: (dir: Direction) => ChainOwner,
 ): Chain[] {
   const d = decode(source);
+  const { accept, pass } = state.config.marks;
+  const last = built.get(source);
+  // `logName` determines the chain names and owners (a policy's id and tier, a profile's name).
+  if (last !== undefined && last.logName === logName && last.accept === accept && last.pass === pass) {
+    let isSame = true;
+    for (let i = 0; i < d.ipSetIds.length && isSame; i++) {
+      const c = state.ipSets.get(d.ipSetIds[i] as string);
+      isSame = c?.members === last.members[i] && c?.type === last.types[i];
+    }
+    if (isSame) return last.chains;
+  }
   const isEmptySet = (name: string) => (sets.get(name)?.elements.length ?? 0) === 0;
   const setTypes = d.ipSetIds
     .map(
@@ -65,7 +90,6 @@ export function ruleChains(
         `${state.ipSets.get(id)?.type ?? '-'}${isEmptySet(ipSetName(id, 4)) ? 0 : 1}${isEmptySet(ipSetName(id, 6)) ? 0 : 1}`,
     )
     .join(',');
-  const { accept, pass } = state.config.marks;
   const out: Chain[] = [];
   for (const direction of ['ingress', 'egress'] as const) {
     const name = names(direction);
@@ -87,5 +111,8 @@ export function ruleChains(
     const rules = (direction === 'ingress' ? d.ingress : d.egress).flatMap((r, i) => renderRule(r, i, ctx));
     out.push({ name, base: null, owner: ownerValue, rules, source: d.text, key, problems });
   }
+  const members = d.ipSetIds.map((id) => state.ipSets.get(id)?.members);
+  const types = d.ipSetIds.map((id) => state.ipSets.get(id)?.type);
+  built.set(source, { logName, accept, pass, members, types, chains: out });
   return out;
 }

@@ -16,6 +16,13 @@ describe('netElements', () => {
       v6: [],
     },
     {
+      rule: 'addresses with leading zeros or out-of-range parts are not hosts of the fast path',
+      members: ['10.0.0.01/32', '10.0.0.256', '010.0.0.1', '192.0.2.10/32', '192.0.2.9'],
+      v4: ['192.0.2.9', '192.0.2.10'],
+      v6: [],
+      invalid: ['10.0.0.01/32', '10.0.0.256', '010.0.0.1'],
+    },
+    {
       rule: 'a member inside another is left out (nft refuses overlapping intervals)',
       members: ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.3', '11.0.0.1'],
       v4: ['10.0.0.0/8', '11.0.0.1'],
@@ -39,10 +46,13 @@ describe('netElements', () => {
       v4: ['0.0.0.0/0'],
       v6: ['fd00::1'],
     },
-  ])('$rule', ({ members, v4, v6 }) => {
-    const got = netElements(members);
-    expect([got.v4, got.v6, got.invalid]).toEqual([v4, v6, []]);
-  });
+  ] as { rule: string; members: string[]; v4: string[]; v6: string[]; invalid?: string[] }[])(
+    '$rule',
+    ({ members, v4, v6, invalid }) => {
+      const got = netElements(members);
+      expect([got.v4, got.v6, got.invalid]).toEqual([v4, v6, invalid ?? []]);
+    },
+  );
 
   it('skips what does not parse, and v4-mapped IPv6 (it never matches an IPv4 packet)', () => {
     expect(netElements(['x', '10.0.0.1/33', '010.0.0.1', '::ffff:1.2.3.4/128', '10.0.0.1']).invalid).toEqual([

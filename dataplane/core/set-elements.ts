@@ -18,6 +18,8 @@ export interface ParsedCidr {
  * IPv6 form (`::ffff:1.2.3.4`) is refused: it never matches an IPv4 packet in the kernel.
  */
 export function parseNet(text: string): ParsedCidr | null {
+  const host = parseIpv4Host(text);
+  if (host !== null) return host;
   let c: Cidr | null;
   if (text.includes('/')) c = parseCidr(text);
   else {
@@ -36,6 +38,26 @@ export function parseNet(text: string): ParsedCidr | null {
     prefixLength: c.prefixLength,
     text: c.prefixLength === c.bytes.length * 8 ? addr : `${addr}/${c.prefixLength}`,
   };
+}
+
+const IPV4_HOST = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/32)?$/;
+
+/**
+ * The common case, a pod address as `10.65.0.1/32` or `10.65.0.1` in canonical form (no leading
+ * zeros), without the general parser: IP sets hold thousands of them. Null for anything else.
+ */
+function parseIpv4Host(text: string): ParsedCidr | null {
+  const m = IPV4_HOST.exec(text);
+  if (m === null) return null;
+  const bytes = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const part = m[i + 1] as string;
+    const n = Number(part);
+    if (n > 255 || (part.length > 1 && part[0] === '0')) return null;
+    bytes[i] = n;
+  }
+  const slash = text.indexOf('/');
+  return { family: 4, bytes, prefixLength: 32, text: slash < 0 ? text : text.slice(0, slash) };
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

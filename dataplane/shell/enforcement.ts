@@ -136,8 +136,10 @@ export class Enforcement<S> {
   async checkNow(): Promise<string | null> {
     // A transaction applied while the table is read makes the live table newer than the state
     // it is compared with: a false alarm (and a needless full replace). Check only a quiet table.
+    // After a failed transaction the table is not known to hold `applied` (nft may have applied
+    // it and still failed, e.g. killed on its deadline) until the full replace already pending.
     const before = this.applied;
-    if (before === null || this.isClosed || this.isRunning) return null;
+    if (before === null || this.isClosed || this.isRunning || this.needsFull) return null;
     let json = '';
     try {
       json = await this.opts.channel.read(['-j', 'list', 'table', 'inet', this.opts.tableName]);
@@ -145,7 +147,7 @@ export class Enforcement<S> {
       // "No such file or directory": the table is gone; anything else we cannot tell, so repair.
       if (!(err instanceof NftError)) throw err;
     }
-    if (this.isRunning || this.applied !== before || this.isClosed) return null;
+    if (this.isRunning || this.applied !== before || this.isClosed || this.needsFull) return null;
     const expected = renderedShape(this.opts.renderer.renderFull(before), this.opts.tableName);
     const difference = shapeDifference(expected, liveShape(json));
     if (difference !== null) {

@@ -51,16 +51,20 @@ const CARETS = /^\s*[\^~]+\s*$/;
  * be carried safely: a `#` outside a string or a comment line, a backslash, NUL or carriage return.
  */
 export function transactionLine(text: string): string {
-  let out = '';
+  // Parts joined once at the end: asking a growing string for its last character would flatten
+  // it on every line, which made a full table's text (20,000 lines) take seconds.
+  const parts: string[] = [];
+  let last = '';
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     if (!isCarriable(raw)) throw new Error(`nft text holds a character the channel cannot carry: ${line}`);
     // Inside `{ a,\n b }` (set elements) a newline is only white space; elsewhere it ends a statement.
-    if (out === '') out = line;
-    else out += out.endsWith(',') || out.endsWith('{') ? ` ${line}` : `; ${line}`;
+    if (parts.length > 0) parts.push(last === ',' || last === '{' ? ' ' : '; ');
+    parts.push(line);
+    last = line[line.length - 1] as string;
   }
-  return out;
+  return parts.join('');
 }
 
 /** No CR, NUL or backslash anywhere, and no `#` outside a double-quoted string (it starts a comment). */
@@ -205,6 +209,11 @@ export class NftChannel {
     this.mode = opts.mode ?? 'channel';
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.nft = opts.nftCommand ?? ['nft'];
+  }
+
+  /** The long-lived `nft -i` child's pid, if one runs (benchmarks read its CPU time). */
+  get childPid(): number | undefined {
+    return this.current?.pid;
   }
 
   /** Applies `text` (nft file syntax) as one transaction; rejects with an NftError if nft refused it. */

@@ -2,8 +2,12 @@
 // stand-in renderer (a set of allowed ports): the first apply replaces a table left by an earlier
 // run in one transaction, changes go in as incremental transactions, a burst is coalesced, a table
 // flushed or a chain deleted behind our back is found and replaced, a refused incremental
-// transaction is followed by a full replace, close() leaves the rules, disable() removes them,
-// and a missing nft is one clear error with nothing programmed. Needs root.
+// transaction is followed by a full replace (and no tamper alarm is raised while it is pending),
+// close() leaves the rules, disable() removes them, and a missing nft is one clear error with
+// nothing programmed. Needs root.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../daemon/log.js';
@@ -13,15 +17,24 @@ import {
   type Renderer,
 } from '../../dataplane/shell/enforcement.js';
 import { NftChannel } from '../../dataplane/shell/nft-channel.js';
-import { createNamespace, deleteNamespace, nsRun } from '../harness/netns.js';
+import { cleanupPathAtExit, createNamespace, deleteNamespace, nsRun } from '../harness/netns.js';
+import { waitFor } from '../harness/process.js';
 import { describeWithNft } from './nft-gate.js';
 
 const TABLE = 'alp-test';
 
 interface PortsState {
   readonly ports: readonly number[];
+  /** Extra `tcp dport N drop` rules in chain input (ports 60000 + i), to change its shape. */
+  readonly extraRules?: number;
   /** Text an incremental transaction appends (to make one fail on purpose). */
   readonly poison?: string;
+}
+
+const baseRules = ['\t\ttcp dport @ports accept', '\t\ttcp dport 1-1000 drop'];
+
+function extraRules(s: PortsState): string[] {
+  return Array.from({ length: s.extraRules ?? 0 }, (_, i) => `\t\ttcp dport ${60000 + i} drop`);
 }
 
 const renderer: Renderer<PortsState> = {
@@ -36,8 +49,8 @@ const renderer: Renderer<PortsState> = {
       '\t}',
       '\tchain input {',
       '\t\ttype filter hook input priority 0; policy accept;',
-      '\t\ttcp dport @ports accept',
-      '\t\ttcp dport 1-1000 drop',
+      ...baseRules,
+      ...extraRules(s),
       '\t}',
       '}',
     ].join('\n'),
@@ -47,6 +60,17 @@ const renderer: Renderer<PortsState> = {
     const out: string[] = [];
     if (added.length > 0) out.push(`add element inet ${TABLE} ports { ${added.join(', ')} }`);
     if (removed.length > 0) out.push(`delete element inet ${TABLE} ports { ${removed.join(', ')} }`);
+    if ((next.extraRules ?? 0) !== (prev.extraRules ?? 0)) {
+      const rules = [...baseRules, ...extraRules(next)];
+      out.push(
+        `flush chain inet ${TABLE} input`,
+        `table inet ${TABLE} {`,
+        '\tchain input {',
+        ...rules,
+        '\t}',
+        '}',
+      );
+    }
     if (next.poison !== undefined) out.push(next.poison);
     return out.join('\n');
   },
@@ -128,6 +152,55 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
     e.update({ ports: [80, 81], poison: `delete chain inet ${TABLE} no-such-chain` });
     await e.settled();
     expect(await ports()).toEqual([80, 81]);
+    await e.close();
+  });
+
+  it('no tamper alarm while a full replace is pending after a transaction nft applied but reported as failed', async () => {
+    // nft wrapped so that, while `failing` exists, every `nft -f -` (the path of transactions
+    // over 16 KiB) applies its input and then exits 1: the table holds the new state while the
+    // controller has to assume nothing and retry a full replace, with back-off.
+    const failing = join(mkdtempSync(join(tmpdir(), 'alp-enf-')), 'failing');
+    cleanupPathAtExit(dirname(failing));
+    const script = `ip netns exec ${ns} nft "$@"; rc=$?; [ -e ${failing} ] && [ "$1" = "-f" ] && exit 1; exit $rc`;
+    const wrapped = ['sh', '-c', script, 'nft'];
+    const channel = new NftChannel({ log: silentLogger(), nftCommand: wrapped });
+    const e = new Enforcement({
+      channel,
+      renderer,
+      tableName: TABLE,
+      log: silentLogger(),
+      registry: new Registry(),
+      resyncIntervalMs: 0,
+    });
+    await e.start({ ports: [80] }, wrapped);
+    writeFileSync(failing, '');
+    const many = Array.from({ length: 4000 }, (_, i) => 20000 + i); // > 16 KiB of elements
+    e.update({ ports: [80, ...many], extraRules: 3 });
+    const inputRules = async (): Promise<number> =>
+      (await nsRun(ns, ['nft', 'list', 'chain', 'inet', TABLE, 'input']))
+        .split('\n')
+        .filter((l) => /dport/.test(l)).length;
+    await waitFor(
+      'the failed transaction to reach the kernel',
+      async () => (await inputRules()) === 5,
+      30_000,
+    );
+    const started = Date.now();
+    while (Date.now() - started < 1_500) {
+      // An alarm would start a full replace and wait for it, which keeps failing meanwhile.
+      const alarmed = new Promise((r) =>
+        setTimeout(() => r('alarm: waiting on a full replace'), 10_000).unref(),
+      );
+      expect(await Promise.race([e.checkNow(), alarmed])).toBeNull();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    rmSync(failing);
+    await waitFor(
+      'a full replace to succeed',
+      async () => (await e.checkNow()) === null && e.appliedState?.extraRules === 3,
+      60_000,
+    );
+    expect(await ports()).toHaveLength(4001);
     await e.close();
   });
 

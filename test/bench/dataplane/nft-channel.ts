@@ -2,11 +2,13 @@
 // `nft -f -` process per transaction, for the small changes that dominate (one set element, one
 // policy's chains) and a full ruleset, in a scratch network namespace; optionally beside a CPU hog
 // (`--hog`), as on a busy node. Needs root. Run: npm run bench:nft-channel [-- --hog]
+// With `--scale` it measures the renderer and nft at issue 11's scale instead (nft-scale.ts).
 import { spawn } from 'node:child_process';
 import { silentLogger } from '../../../daemon/log.js';
 import { NftChannel, type NftMode } from '../../../dataplane/shell/nft-channel.js';
 import { createNamespace, deleteNamespace } from '../../harness/netns.js';
 import { percentile, report, type BenchRow } from '../bench-report.js';
+import { scaleBench } from './nft-scale.js';
 
 function fullRuleset(chains: number, rulesPerChain: number): string {
   const out = ['table inet bench {', '  set pods { type ipv4_addr; flags interval; }'];
@@ -90,4 +92,5 @@ async function main(): Promise<void> {
   report(hog ? 'dataplane-nft-channel-hog' : 'dataplane-nft-channel', rows, { cpuHog: hog });
 }
 
-await main();
+if (process.argv.includes('--scale')) await scaleBench(process.argv.slice(2));
+else await main();
