@@ -129,7 +129,13 @@ const settingsOf = (
 
 describe('a FelixConfiguration change applied live', () => {
   const base = [layer('default', { nftablesMode: 'Enabled' })];
-  it.each([
+  it.each<{
+    why: string;
+    before: FelixConfigLayer[];
+    after: FelixConfigLayer[];
+    env: Record<string, string>;
+    change: unknown;
+  }>([
     {
       why: 'nothing enforcement reads changed',
       before: base,

@@ -67,7 +67,7 @@ describeWithApiServer('FelixConfiguration applied live (alp-node, envtest)', (ap
     beforeAll(async () => {
       const kc = api.kubeConfig();
       custom = kc.makeApiClient(CustomObjectsApi);
-      cluster = new EnforcedCluster(kc, api.kubeconfigPath, Number(new URL(api.server).port));
+      cluster = new EnforcedCluster(api);
       await cluster.build(1);
       const ns = await cluster.namespace('live');
       frontend = await cluster.addPod(1, ns, 'frontend', { app: 'frontend' });

@@ -87,7 +87,7 @@ describeWithNft('WireGuard firewall with both families (root, network namespaces
   beforeAll(async () => {
     underlay = await createUnderlay(2);
     const [n1, n2] = underlay.nodes as [Underlay['nodes'][0], Underlay['nodes'][0]];
-    pod = await createPod(n1, POD4, POD6, IFACE);
+    pod = await createPod(n1.ns, { ip: POD4, ip6: POD6, hostSide: IFACE });
     // The peer node: its pod addresses, and the way back to ours.
     await run(['ip', '-n', n2.ns, 'link', 'set', 'lo', 'up']);
     await run(['ip', '-n', n2.ns, 'addr', 'add', `${PEER4}/32`, 'dev', 'lo']);
