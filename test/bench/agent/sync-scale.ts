@@ -27,6 +27,9 @@ import { percentile, type BenchRow } from '../bench-report.js';
 import { benchEdits, startBenchApi, type BenchApi } from '../dataplane/api.js';
 import { BENCH_NODE, dataplaneCluster, type DataplaneCluster } from '../dataplane/cluster.js';
 
+/** Issue 11's benchmark cluster: one node's 110 pods in a 5,000-pod cluster, 500 policies. */
+export const ISSUE_11_SCALE = { pods: 5000, localPods: 110, policies: 500 } as const;
+
 export interface SyncScaleOptions {
   readonly pods: number;
   readonly localPods: number;
@@ -183,9 +186,9 @@ export async function measureSyncScale(
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      pods: { type: 'string', default: '5000' },
-      'local-pods': { type: 'string', default: '110' },
-      policies: { type: 'string', default: '500' },
+      pods: { type: 'string', default: String(ISSUE_11_SCALE.pods) },
+      'local-pods': { type: 'string', default: String(ISSUE_11_SCALE.localPods) },
+      policies: { type: 'string', default: String(ISSUE_11_SCALE.policies) },
       runs: { type: 'string', default: '5' },
       edits: { type: 'string', default: '30' },
       kubeconfig: { type: 'string' },
