@@ -116,6 +116,8 @@ export class KubernetesDatastore implements Datastore {
           ...(this.opts.watchTuning === undefined ? {} : { tuning: this.opts.watchTuning }),
           onUpsert: (o) => void tracker.upsert(stamp(o)),
           onDelete: (o) => tracker.remove(stamp(o)),
+          // The tracker and the calculation keep what they need; the store only the identity.
+          retain: identity,
         }),
       );
     }
@@ -230,6 +232,16 @@ export function invalidObjectEventName(ref: ObjectRef, reason: string): string {
     .digest('hex')
     .slice(0, 20);
   return `${ref.name.slice(0, 200).replace(/[.-]+$/, '')}.${hash}`;
+}
+
+/** An object's identity: all a deletion needs (the tracker keys objects by it). */
+function identity(o: KubernetesObject): KubernetesObject {
+  const m = o.metadata ?? {};
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion },
+  } as KubernetesObject;
 }
 
 /** kubectl's name for a collection path: `pods`, `networkpolicies.crd.projectcalico.org`. */
