@@ -162,18 +162,24 @@ export class IpSetIndex {
   /** Adds or replaces an entity; returns the ids of active sets whose members changed. */
   upsertEntity(key: string, entity: IpSetEntity): string[] {
     const old = this.entities.get(key);
+    const labels = entity.labels;
+    // The label index changes only with the labels (callers pass the same map when they did not).
+    const relabelled = old === undefined || old.entity.labels !== labels;
     if (old === undefined) this.entities.set(key, { entity, seq: this.nextEntitySeq++ });
     else {
-      for (const [label, value] of old.entity.labels)
-        if (entity.labels.get(label) !== value) this.entitiesByLabel.delete(label, value, key);
+      if (relabelled)
+        old.entity.labels.forEach((value, label) => {
+          if (labels.get(label) !== value) this.entitiesByLabel.delete(label, value, key);
+        });
       old.entity = entity;
     }
-    for (const [label, value] of entity.labels) this.entitiesByLabel.add(label, value, key);
     // The sets this entity can be in now, and the ones it was in.
     const candidates = new Set<SetState>(this.unindexedSets);
-    for (const [label, value] of entity.labels)
-      for (const state of this.setsByLabel.get(label, value) ?? []) candidates.add(state);
-    for (const state of this.memberOf.get(key) ?? []) candidates.add(state);
+    labels.forEach((value, label) => {
+      if (relabelled) this.entitiesByLabel.add(label, value, key);
+      this.setsByLabel.get(label, value)?.forEach((state) => candidates.add(state));
+    });
+    this.memberOf.get(key)?.forEach((state) => candidates.add(state));
     const changed: SetState[] = [];
     for (const state of candidates)
       if (this.setContribution(state, key, contribution(state.spec, entity))) changed.push(state);
