@@ -133,6 +133,7 @@ export async function measureSyncScale(
   const observed: Observed = { calcMs: 0, waiter: null };
   const restore = timeCalculation(observed);
   const starts: number[] = [];
+  const startCpu: number[] = [];
   const startCalc: number[] = [];
   const edits = { total: [] as number[], calc: [] as number[] };
   const joins = { total: [] as number[], calc: [] as number[] };
@@ -141,11 +142,20 @@ export async function measureSyncScale(
     for (let run = 0; run < o.runs; run++) {
       observed.calcMs = 0;
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const agent = await startAgent(kc, observed);
       starts.push(performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      startCpu.push((cpu.user + cpu.system) / 1000);
       startCalc.push(observed.calcMs);
       if (run === o.runs - 1) {
         extra['local endpoints'] = agent.calculator.localEndpointIds().length;
+        // With node --expose-gc: what the synced agent holds (this process holds little else).
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (gc !== undefined) {
+          gc();
+          extra['heap used with the agent in sync MiB'] = process.memoryUsage().heapUsed / 2 ** 20;
+        }
         const target = `${cluster.target.namespace}/${cluster.target.name}`;
         const client = `${cluster.client.namespace}/${cluster.client.name}`;
         const touches = (id: string) => (e: ResourceEvent, c: CalcChanges) =>
@@ -173,6 +183,7 @@ export async function measureSyncScale(
   return {
     rows: [
       summary('start → in sync (lists + calculation)', starts),
+      summary('  CPU time of this process meanwhile', startCpu),
       summary('  of which in the calculation', startCalc),
       summary('policy edit: API write → calculation done', edits.total),
       summary('  of which in the calculation', edits.calc),
