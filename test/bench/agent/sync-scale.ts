@@ -135,6 +135,7 @@ export async function measureSyncScale(
   const starts: number[] = [];
   const startCpu: number[] = [];
   const startCalc: number[] = [];
+  const views: number[] = [];
   const edits = { total: [] as number[], calc: [] as number[] };
   const joins = { total: [] as number[], calc: [] as number[] };
   const extra: Record<string, unknown> = {};
@@ -148,6 +149,10 @@ export async function measureSyncScale(
       const cpu = process.cpuUsage(cpu0);
       startCpu.push((cpu.user + cpu.system) / 1000);
       startCalc.push(observed.calcMs);
+      // What the dataplane asks for first: every local endpoint's view.
+      const tv = performance.now();
+      for (const id of agent.calculator.localEndpointIds()) agent.calculator.endpointView(id);
+      views.push(performance.now() - tv);
       if (run === o.runs - 1) {
         extra['local endpoints'] = agent.calculator.localEndpointIds().length;
         // With node --expose-gc: what the synced agent holds (this process holds little else).
@@ -185,6 +190,7 @@ export async function measureSyncScale(
       summary('start → in sync (lists + calculation)', starts),
       summary('  CPU time of this process meanwhile', startCpu),
       summary('  of which in the calculation', startCalc),
+      summary('then every local endpoint’s view (the dataplane’s input)', views),
       summary('policy edit: API write → calculation done', edits.total),
       summary('  of which in the calculation', edits.calc),
       summary('remote pod joins: API write → calculation done', joins.total),
