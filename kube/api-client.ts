@@ -94,6 +94,10 @@ export async function getJson(
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
+        // A connection that ends mid-answer: no 'end', perhaps no 'error' either.
+        res.on('close', () => {
+          if (!res.complete) reject(new Error(`the answer to GET ${url.pathname} was cut off`));
+        });
         res.on('end', () => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(res.headers))
