@@ -159,16 +159,17 @@ export class KubernetesDatastore implements Datastore {
           ),
           path,
         );
-    const kinds: WatchedKind[] = [
+    const builtIn: readonly (readonly [apiVersion: string, kind: string, path: string])[] = [
       ['v1', 'Namespace', '/api/v1/namespaces'],
       ['v1', 'ServiceAccount', '/api/v1/serviceaccounts'],
       ['v1', 'Pod', '/api/v1/pods'],
       ['networking.k8s.io/v1', 'NetworkPolicy', '/apis/networking.k8s.io/v1/networkpolicies'],
-    ].map(([apiVersion, kind, path]) => ({
-      apiVersion: apiVersion as string,
-      kind: kind as string,
-      path: path as string,
-      list: rawList(path as string),
+    ];
+    const kinds: WatchedKind[] = builtIn.map(([apiVersion, kind, path]) => ({
+      apiVersion,
+      kind,
+      path,
+      list: rawList(path),
       optional: false,
     }));
     for (const [kind, plural, optional] of CALICO_PLURALS) {
