@@ -8,7 +8,7 @@ import type { PolicySpec, PolicyType, ResourceParseResult } from './resources.js
 import { DEFAULT_TIER, readMetadata } from './resources.js';
 import type { EntityRuleSpec, PortSpec, ProtocolSpec, RuleSpec } from './rule-spec.js';
 import { NO_ENTITY, normaliseNet, parsePort } from './rule-spec.js';
-import { parseSelector } from './selector/index.js';
+import { parseSelectorCached } from './selector/index.js';
 import type { Issues, JsonRecord } from './spec-fields.js';
 import {
   isRecord,
@@ -105,7 +105,7 @@ export function k8sSelectorToCalico(
     else issues.push(`${p}.operator: unknown operator "${op}"`);
   });
   const text = parts.join(' && ');
-  const parsed = parseSelector(text);
+  const parsed = parseSelectorCached(text);
   if (!parsed.ok) issues.push(`${path}: cannot be expressed as a Calico selector: ${parsed.error}`);
   return text;
 }

@@ -10,7 +10,7 @@ import { protocolNumber } from './rule-spec.js';
 import type { PortRange, ProtocolMatch, Rule, ServiceAccountMatch } from './rule.js';
 import { emptyRule } from './rule.js';
 import type { Selector, SelectorNode } from './selector/index.js';
-import { parseSelector, renderSelector } from './selector/index.js';
+import { parseSelectorCached, renderSelector } from './selector/index.js';
 import {
   LABEL_NAMESPACE,
   LABEL_SERVICE_ACCOUNT,
@@ -83,7 +83,7 @@ function appendPrefixed(current: string, added: string, prefix: string): string 
 
 /** Prefixes every label name in a selector (Calico's PrefixVisitor); '' if it does not parse. */
 export function prefixSelectorText(text: string, prefix: string): string {
-  const parsed = parseSelector(text);
+  const parsed = parseSelectorCached(text);
   return parsed.ok ? renderSelector(prefixLabels(parsed.selector.root, prefix)) : '';
 }
 
@@ -109,7 +109,7 @@ export function entitySelectorText(entity: EntityRuleSpec, policyNamespace: stri
     const { names, selector } = entity.serviceAccounts;
     saSel = selector === '' ? '' : prefixSelectorText(selector, SERVICE_ACCOUNT_LABEL_PREFIX);
     if (names.length > 0) {
-      const parsed = parseSelector(`${LABEL_SERVICE_ACCOUNT} in { '${names.join("', '")}' }`);
+      const parsed = parseSelectorCached(`${LABEL_SERVICE_ACCOUNT} in { '${names.join("', '")}' }`);
       const namesSel = parsed.ok ? parsed.selector.toString() : '';
       saSel = saSel === '' ? namesSel : `(${saSel}) && (${namesSel})`;
     }
@@ -212,7 +212,7 @@ export function ruleSpecToRule(
 
 function parseOrNote(text: string, problems: string[]): Selector | null {
   if (text === '') return null;
-  const parsed = parseSelector(text);
+  const parsed = parseSelectorCached(text);
   if (!parsed.ok) {
     problems.push(`combined selector ${JSON.stringify(text)} does not parse: ${parsed.error}`);
     return null;
@@ -223,7 +223,7 @@ function parseOrNote(text: string, problems: string[]): Selector | null {
 const ALL_SELECTOR: Selector = mustParse('all()');
 
 function mustParse(text: string): Selector {
-  const parsed = parseSelector(text);
+  const parsed = parseSelectorCached(text);
   if (!parsed.ok) throw new Error(`built-in selector ${text} does not parse: ${parsed.error}`);
   return parsed.selector;
 }
@@ -239,8 +239,13 @@ function namedPortSet(positive: Selector | null, name: string, protocol: NamedPo
 }
 
 /** Felix's selector UniqueID: `s:` + base64url(SHA-224("s:" + canonical selector)). */
+/** Ids by selector (parsed selectors are shared through the parse cache, so most are hits). */
+const selectorIds = new WeakMap<Selector, string>();
+
 export function selectorIpSetId(sel: Selector): string {
-  return uniqueId('s', sel.toString());
+  let id = selectorIds.get(sel);
+  if (id === undefined) selectorIds.set(sel, (id = uniqueId('s', sel.toString())));
+  return id;
 }
 
 function uniqueId(prefix: string, content: string): string {

@@ -2,7 +2,10 @@
 // for an answer as long as the socket stays open, so an API server that accepts connections but
 // never answers would hang start-up and every retry loop behind it. A request middleware (the
 // client's supported extension point) gives each call an AbortSignal that fires after the
-// deadline; it covers connecting, the response headers and reading the body.
+// deadline; it covers connecting, the response headers and reading the body. getJson is the
+// same request without a generated client, for lists that must stay the wire's plain JSON.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import {
   ApiException,
   createConfiguration,
@@ -48,6 +51,67 @@ export function makeApiClient<T extends ApiType>(
       promiseMiddleware: [deadline],
     }),
   );
+}
+
+/**
+ * GET `path` with `query` from the API server named by `kc` and parse the JSON answer: the
+ * object exactly as the server sent it (no client-node model: no renamed fields, no Date
+ * objects), as a watch delivers it. Same authentication and TLS as the generated clients and the
+ * same deadline as makeApiClient, over the whole request including the body. A status other
+ * than 2xx rejects with an ApiException carrying the code and the body's text, as a generated
+ * client's does.
+ */
+export async function getJson(
+  kc: KubeConfig,
+  path: string,
+  query: Readonly<Record<string, string | number | undefined>>,
+  options: ApiClientOptions = {},
+): Promise<unknown> {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig names no current cluster');
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  for (const [key, value] of Object.entries(query))
+    if (value !== undefined) url.searchParams.set(key, String(value));
+  const opts: RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? API_REQUEST_TIMEOUT_MS);
+  const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+  const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  const { status, headers, body } = await new Promise<{
+    status: number;
+    headers: Record<string, string>;
+    body: string;
+  }>((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        ...opts,
+        method: 'GET',
+        headers: { ...opts.headers, Accept: 'application/json' },
+        signal,
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        // A connection that ends mid-answer: no 'end', perhaps no 'error' either.
+        res.on('close', () => {
+          if (!res.complete) reject(new Error(`the answer to GET ${url.pathname} was cut off`));
+        });
+        res.on('end', () => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  if (status < 200 || status > 299)
+    throw new ApiException(status, `HTTP ${status} from GET ${url.pathname}`, body, headers);
+  return JSON.parse(body) as unknown;
 }
 
 /** The HTTP status of a failed API call (ApiException, or client-node's watch errors), if any. */

@@ -1,6 +1,6 @@
 import { ApiException, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { firstListRequest, listAllPages, type ListRequest } from './list-pages.js';
+import { firstListRequest, listAllPages, listObject, type ListRequest } from './list-pages.js';
 
 const obj = (name: string): KubernetesObject => ({ metadata: { name } });
 
@@ -81,4 +81,38 @@ describe('listAllPages', () => {
       );
     expect((await listAllPages(raw, { limit: 1 })).items.map((o) => o.metadata?.name)).toEqual(['a', 'b']);
   });
+});
+
+describe('listObject', () => {
+  it("takes the API server's JSON list as it is, continue token and resourceVersion included", async () => {
+    const body = JSON.parse(
+      '{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42","continue":"abc"},' +
+        '"items":[{"metadata":{"name":"a","creationTimestamp":"2026-12-02T10:00:00Z"}},{"metadata":{"name":"b"}}]}',
+    ) as unknown;
+    const list = listObject(body, '/api/v1/pods');
+    expect(list.items.map((o) => o.metadata?.name)).toEqual(['a', 'b']);
+    // Plain JSON, as a watch delivers it: no Date objects.
+    expect(list.items[0]?.metadata?.creationTimestamp).toBe('2026-12-02T10:00:00Z');
+    let calls = 0;
+    const read = await listAllPages(
+      () => Promise.resolve(calls++ === 0 ? list : listObject({ metadata: {}, items: [] }, 'p')),
+      { limit: 2 },
+    );
+    expect(read).toMatchObject({ resourceVersion: '', pages: 2 });
+    expect(read.items).toHaveLength(2);
+  });
+
+  it('leaves out items that are not objects (they cannot be keyed), keeping the rest', () => {
+    const list = listObject({ metadata: {}, items: [null, 3, 'x', [], { metadata: { name: 'ok' } }] }, 'p');
+    expect(list.items).toEqual([{ metadata: { name: 'ok' } }]);
+  });
+
+  it.each([null, 'text', 3, [], {}, { items: {} }, { items: null }])(
+    'refuses an answer that is no list (%j), for the reflector to retry',
+    (body) => {
+      expect(() => listObject(body, '/api/v1/pods')).toThrow(
+        'the answer to the list of /api/v1/pods is not a list',
+      );
+    },
+  );
 });

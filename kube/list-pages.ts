@@ -62,6 +62,26 @@ export async function listAllPages(
   }
 }
 
+/**
+ * A parsed list answer (JSON from the API server) as a list object; anything else is an error,
+ * answered by the reflector with a retry. Items that are not objects cannot be keyed or parsed
+ * and are left out.
+ */
+export function listObject(body: unknown, path: string): KubernetesListObject<KubernetesObject> {
+  const list = body as { items?: unknown; metadata?: unknown } | null;
+  if (typeof list !== 'object' || list === null || Array.isArray(list) || !Array.isArray(list.items))
+    throw new Error(`the answer to the list of ${path} is not a list`);
+  const items = list.items as unknown[];
+  const isObject = (o: unknown): o is KubernetesObject =>
+    typeof o === 'object' && o !== null && !Array.isArray(o);
+  const metadata = typeof list.metadata === 'object' && list.metadata !== null ? list.metadata : {};
+  return {
+    ...(list as object),
+    metadata,
+    items: items.every(isObject) ? items : items.filter(isObject),
+  } as KubernetesListObject<KubernetesObject>;
+}
+
 /** Typed lists name it `_continue`; raw JSON lists (custom objects) `continue`. */
 function continueToken(list: KubernetesListObject<KubernetesObject>): string {
   const meta = (list.metadata ?? {}) as { _continue?: unknown; continue?: unknown };

@@ -67,6 +67,12 @@ export interface ReflectorOptions {
   readonly metrics: ReflectorMetrics;
   readonly onUpsert: (object: KubernetesObject) => void;
   readonly onDelete: (object: KubernetesObject) => void;
+  /**
+   * What the store keeps of each object, for get(), list() and the deletions a relist finds
+   * (default: all of it). A consumer that keeps its own model can keep only the identity, so the
+   * API server's full objects (thousands of pods) are not held twice.
+   */
+  readonly retain?: (object: KubernetesObject) => KubernetesObject;
   /** After a relist that followed a failure: changes may have been missed meanwhile. */
   readonly onRecovered?: () => void;
   /** A kind the server does not serve (404: a CRD not installed) counts as empty; retried slowly. */
@@ -213,7 +219,7 @@ export class Reflector {
       const key = objectKey(object);
       listed.add(key);
       // Delivered even when unchanged: after a handler failure the consumer may lack it.
-      if (this.deliver('upsert', object)) this.store.set(key, object);
+      if (this.deliver('upsert', object)) this.store.set(key, this.retained(object));
       else failed = true;
     }
     for (const [key, object] of [...this.store]) {
@@ -222,6 +228,10 @@ export class Reflector {
       else failed = true;
     }
     return failed;
+  }
+
+  private retained(object: KubernetesObject): KubernetesObject {
+    return this.opts.retain === undefined ? object : this.opts.retain(object);
   }
 
   /** Calls a handler; a throw is logged, counted and answered with a relist. */
@@ -304,7 +314,7 @@ export class Reflector {
     switch (type) {
       case 'ADDED':
       case 'MODIFIED':
-        if (this.deliver('upsert', object)) this.store.set(objectKey(object), object);
+        if (this.deliver('upsert', object)) this.store.set(objectKey(object), this.retained(object));
         break;
       case 'DELETED':
         if (this.deliver('delete', object)) this.store.delete(objectKey(object));

@@ -1,7 +1,9 @@
 // Membership of the active IP sets, kept up to date incrementally as endpoints (pods, network
-// sets) come, change and go, the way Felix's label index does. No I/O: a data structure only.
+// sets) come, change and go, the way Felix's label index does: indexed by the label value each
+// set's selector requires. No I/O: a data structure only.
 import type { Labels } from '../../calico/labels.js';
 import type { IpSetSpec } from '../../calico/policy-to-rules.js';
+import { requiredLabels, type RequiredLabel } from '../../calico/selector/required-label.js';
 import type { NamedPort } from './cluster-model.js';
 
 /** Anything an IP set can select: a pod's workload endpoint or a network set. */
@@ -17,6 +19,10 @@ export interface IpSetEntity {
 interface SetState {
   readonly spec: IpSetSpec;
   refs: number;
+  /** Activation order: results list changed sets in it, as a scan over every set would. */
+  readonly seq: number;
+  /** A label every member needs (from the selector), to find candidates; null: all entities. */
+  readonly required: RequiredLabel | null;
   /** Member → how many entities contribute it (two pods may briefly share an IP). */
   readonly counts: Map<string, number>;
   readonly contributors: Map<string, readonly string[]>;
@@ -24,11 +30,56 @@ interface SetState {
   snapshot: ReadonlySet<string> | null;
 }
 
+interface EntityState {
+  entity: IpSetEntity;
+  /** Insertion order, kept across updates (a Map's order): members are added in it. */
+  readonly seq: number;
+}
+
 const NONE: readonly string[] = [];
 
+/**
+ * Which entities have label=value, and which sets require label=value: an entity change then
+ * looks only at the sets its labels can satisfy (plus sets without a required label and the
+ * sets it is in), and a new set only at the entities carrying one of its required values,
+ * rather than every entity against every set.
+ */
+class LabelValueIndex<T> {
+  private readonly byLabel = new Map<string, Map<string, Set<T>>>();
+
+  add(label: string, value: string, item: T): void {
+    let byValue = this.byLabel.get(label);
+    if (byValue === undefined) this.byLabel.set(label, (byValue = new Map()));
+    let items = byValue.get(value);
+    if (items === undefined) byValue.set(value, (items = new Set()));
+    items.add(item);
+  }
+
+  delete(label: string, value: string, item: T): void {
+    const byValue = this.byLabel.get(label);
+    const items = byValue?.get(value);
+    if (items === undefined || byValue === undefined) return;
+    items.delete(item);
+    if (items.size > 0) return;
+    byValue.delete(value);
+    if (byValue.size === 0) this.byLabel.delete(label);
+  }
+
+  get(label: string, value: string): ReadonlySet<T> | undefined {
+    return this.byLabel.get(label)?.get(value);
+  }
+}
+
 export class IpSetIndex {
-  private readonly entities = new Map<string, IpSetEntity>();
+  private readonly entities = new Map<string, EntityState>();
   private readonly sets = new Map<string, SetState>();
+  private nextEntitySeq = 0;
+  private nextSetSeq = 0;
+  private readonly entitiesByLabel = new LabelValueIndex<string>();
+  private readonly setsByLabel = new LabelValueIndex<SetState>();
+  private readonly unindexedSets = new Set<SetState>();
+  /** Entity key → the sets it contributes members to. */
+  private readonly memberOf = new Map<string, Set<SetState>>();
 
   get activeSetCount(): number {
     return this.sets.size;
@@ -41,16 +92,67 @@ export class IpSetIndex {
       existing.refs++;
       return;
     }
-    const state: SetState = { spec, refs: 1, counts: new Map(), contributors: new Map(), snapshot: null };
+    const required = this.narrowest(requiredLabels(spec.selector.root));
+    const state: SetState = {
+      spec,
+      refs: 1,
+      seq: this.nextSetSeq++,
+      required,
+      counts: new Map(),
+      contributors: new Map(),
+      snapshot: null,
+    };
     this.sets.set(spec.id, state);
-    for (const [key, entity] of this.entities) this.setContribution(state, key, contribution(spec, entity));
+    if (required === null) {
+      this.unindexedSets.add(state);
+      for (const [key, { entity }] of this.entities)
+        this.setContribution(state, key, contribution(spec, entity));
+      return;
+    }
+    for (const v of required.values) this.setsByLabel.add(required.label, v, state);
+    const candidates: EntityState[] = [];
+    const keys = new Map<EntityState, string>();
+    for (const v of required.values) {
+      for (const key of this.entitiesByLabel.get(required.label, v) ?? []) {
+        const e = this.entities.get(key) as EntityState;
+        candidates.push(e);
+        keys.set(e, key);
+      }
+    }
+    candidates.sort((a, b) => a.seq - b.seq);
+    for (const e of candidates)
+      this.setContribution(state, keys.get(e) as string, contribution(spec, e.entity));
   }
 
   /** Drops a reference; the set and its members are forgotten at zero. */
   deactivate(id: string): void {
     const state = this.sets.get(id);
     if (state === undefined) return;
-    if (--state.refs <= 0) this.sets.delete(id);
+    if (--state.refs > 0) return;
+    this.sets.delete(id);
+    if (state.required === null) this.unindexedSets.delete(state);
+    else for (const v of state.required.values) this.setsByLabel.delete(state.required.label, v, state);
+    for (const key of state.contributors.keys()) this.memberOf.get(key)?.delete(state);
+  }
+
+  /**
+   * The requirement with the fewest entities now; on a tie (no entities yet, at start-up) one on
+   * the workload's own labels rather than the ones Calico adds to every pod of a namespace or of
+   * the cluster (`projectcalico.org/orchestrator == "k8s"` is in every Kubernetes policy's sets).
+   */
+  private narrowest(requirements: readonly RequiredLabel[]): RequiredLabel | null {
+    let best: RequiredLabel | null = null;
+    let bestCount = Infinity;
+    let bestRank = Infinity;
+    for (const r of requirements) {
+      let count = 0;
+      for (const v of r.values) count += this.entitiesByLabel.get(r.label, v)?.size ?? 0;
+      const rank = labelRank(r.label);
+      if (count < bestCount || (count === bestCount && rank < bestRank)) {
+        [best, bestCount, bestRank] = [r, count, rank];
+      }
+    }
+    return best;
   }
 
   isActive(id: string): boolean {
@@ -59,21 +161,40 @@ export class IpSetIndex {
 
   /** Adds or replaces an entity; returns the ids of active sets whose members changed. */
   upsertEntity(key: string, entity: IpSetEntity): string[] {
-    this.entities.set(key, entity);
-    const changed: string[] = [];
-    for (const state of this.sets.values()) {
-      if (this.setContribution(state, key, contribution(state.spec, entity))) changed.push(state.spec.id);
+    const old = this.entities.get(key);
+    const labels = entity.labels;
+    // The label index changes only with the labels (callers pass the same map when they did not).
+    const relabelled = old === undefined || old.entity.labels !== labels;
+    if (old === undefined) this.entities.set(key, { entity, seq: this.nextEntitySeq++ });
+    else {
+      if (relabelled)
+        old.entity.labels.forEach((value, label) => {
+          if (labels.get(label) !== value) this.entitiesByLabel.delete(label, value, key);
+        });
+      old.entity = entity;
     }
-    return changed;
+    // The sets this entity can be in now, and the ones it was in.
+    const candidates = new Set<SetState>(this.unindexedSets);
+    labels.forEach((value, label) => {
+      if (relabelled) this.entitiesByLabel.add(label, value, key);
+      this.setsByLabel.get(label, value)?.forEach((state) => candidates.add(state));
+    });
+    this.memberOf.get(key)?.forEach((state) => candidates.add(state));
+    const changed: SetState[] = [];
+    for (const state of candidates)
+      if (this.setContribution(state, key, contribution(state.spec, entity))) changed.push(state);
+    return ids(changed);
   }
 
   deleteEntity(key: string): string[] {
-    if (!this.entities.delete(key)) return [];
-    const changed: string[] = [];
-    for (const state of this.sets.values()) {
-      if (this.setContribution(state, key, NONE)) changed.push(state.spec.id);
-    }
-    return changed;
+    const old = this.entities.get(key);
+    if (old === undefined) return [];
+    this.entities.delete(key);
+    for (const [label, value] of old.entity.labels) this.entitiesByLabel.delete(label, value, key);
+    const changed: SetState[] = [];
+    for (const state of [...(this.memberOf.get(key) ?? [])])
+      if (this.setContribution(state, key, NONE)) changed.push(state);
+    return ids(changed);
   }
 
   /** The current members of an active set (the same object until they change), or null. */
@@ -105,11 +226,31 @@ export class IpSetIndex {
         changed = true;
       } else state.counts.set(m, n - 1);
     }
-    if (next.length === 0) state.contributors.delete(key);
-    else state.contributors.set(key, next);
+    let sets = this.memberOf.get(key);
+    if (next.length === 0) {
+      state.contributors.delete(key);
+      sets?.delete(state);
+      if (sets?.size === 0) this.memberOf.delete(key);
+    } else {
+      state.contributors.set(key, next);
+      if (sets === undefined) this.memberOf.set(key, (sets = new Set()));
+      sets.add(state);
+    }
     if (changed) state.snapshot = null;
     return changed;
   }
+}
+
+/** 0 for a workload's own labels, 1 for its namespace's and service account's, 2 for Calico's. */
+function labelRank(label: string): number {
+  if (label.startsWith('projectcalico.org/')) return 2;
+  return label.startsWith('pcns.') || label.startsWith('pcsa.') ? 1 : 0;
+}
+
+/** Set ids in activation order. */
+function ids(states: SetState[]): string[] {
+  if (states.length > 1) states.sort((a, b) => a.seq - b.seq);
+  return states.map((s) => s.spec.id);
 }
 
 /** What one entity puts into one set. */

@@ -4,10 +4,10 @@
 // reported as a Kubernetes Event on it (reason InvalidPolicy), once per revision cluster-wide.
 import { createHash } from 'node:crypto';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { apiErrorCode, describeApiError, makeApiClient } from '../../kube/api-client.js';
-import type { ListPage, ListRequest } from '../../kube/list-pages.js';
+import { apiErrorCode, describeApiError, getJson, makeApiClient } from '../../kube/api-client.js';
+import { listObject, type ListPage, type ListRequest } from '../../kube/list-pages.js';
 import { Reflector, reflectorMetrics, type ReflectorTuning } from '../../kube/reflector.js';
 import type { Logger } from '../../daemon/log.js';
 import type { Datastore, DatastoreCallbacks } from './object-tracker.js';
@@ -88,15 +88,20 @@ export class KubernetesDatastore implements Datastore {
     const tracker = new ObjectTracker(reporting);
     const metrics = reflectorMetrics(this.opts.registry ?? new Registry());
     for (const k of this.kinds()) {
-      // Typed lists drop apiVersion and kind from items; stamp them back so parsing can dispatch.
-      const stamp = (o: KubernetesObject): KubernetesObject => ({
-        ...o,
-        apiVersion: k.apiVersion,
-        kind: k.kind,
-      });
+      // A list's items of built-in kinds carry no apiVersion and kind; stamp them so parsing can
+      // dispatch. The objects are fresh from JSON.parse and ours: stamped in place, not copied.
+      const stamp = (o: KubernetesObject): KubernetesObject => {
+        if (typeof o !== 'object' || o === null) return { apiVersion: k.apiVersion, kind: k.kind };
+        if (o.apiVersion !== k.apiVersion || o.kind !== k.kind) {
+          o.apiVersion = k.apiVersion;
+          o.kind = k.kind;
+        }
+        return o;
+      };
       const listPage: ListPage = async (request) => {
         const list = await k.list(request);
-        return { ...list, items: list.items.map(stamp) };
+        for (const item of list.items) stamp(item);
+        return list;
       };
       this.reflectors.push(
         new Reflector({
@@ -111,6 +116,8 @@ export class KubernetesDatastore implements Datastore {
           ...(this.opts.watchTuning === undefined ? {} : { tuning: this.opts.watchTuning }),
           onUpsert: (o) => void tracker.upsert(stamp(o)),
           onDelete: (o) => tracker.remove(stamp(o)),
+          // The tracker and the calculation keep what they need; the store only the identity.
+          retain: identity,
         }),
       );
     }
@@ -132,64 +139,42 @@ export class KubernetesDatastore implements Datastore {
 
   private kinds(): WatchedKind[] {
     const signal = this.closing.signal;
-    const core = makeApiClient(this.kc, CoreV1Api, { signal });
-    const custom = makeApiClient(this.kc, CustomObjectsApi, { signal });
-    // Pods, Namespaces and ServiceAccounts are listed typed: client-node renames only reserved
-    // words, and none of the fields we read from these kinds is one (checked for the pinned ~1.4;
-    // the kubernetes-datastore tests read each kind from a list). Dates arrive as Date objects,
-    // which we only test for presence.
-    const kinds: WatchedKind[] = [
-      {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        path: '/api/v1/namespaces',
-        list: (request) => core.listNamespace(request),
-        optional: false,
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        path: '/api/v1/serviceaccounts',
-        list: (request) => core.listServiceAccountForAllNamespaces(request),
-        optional: false,
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        path: '/api/v1/pods',
-        list: (request) => core.listPodForAllNamespaces(request),
-        optional: false,
-      },
-      {
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'NetworkPolicy',
-        path: '/apis/networking.k8s.io/v1/networkpolicies',
-        // Listed raw: client-node's model renames `from` to `_from` (a reserved word), while the
-        // watch and our parser speak the wire's JSON.
-        list: async (request) =>
-          (await custom.listClusterCustomObject({
-            group: 'networking.k8s.io',
-            version: 'v1',
-            plural: 'networkpolicies',
-            ...request,
-          })) as KubernetesListObject<KubernetesObject>,
-        optional: false,
-      },
+    // Every kind is listed as the wire's plain JSON, as the watch delivers it: client-node's typed
+    // models rename reserved words (`from` becomes `_from`), turn dates into Date objects and cost
+    // a deserialization pass over every field of every object (most of a 5,000-pod list's time).
+    const rawList =
+      (path: string) =>
+      async (request: ListRequest): Promise<KubernetesListObject<KubernetesObject>> =>
+        listObject(
+          await getJson(
+            this.kc,
+            path,
+            {
+              limit: request.limit,
+              continue: request._continue,
+              resourceVersion: request.resourceVersion,
+              resourceVersionMatch: request.resourceVersionMatch,
+            },
+            { signal },
+          ),
+          path,
+        );
+    const builtIn: readonly (readonly [apiVersion: string, kind: string, path: string])[] = [
+      ['v1', 'Namespace', '/api/v1/namespaces'],
+      ['v1', 'ServiceAccount', '/api/v1/serviceaccounts'],
+      ['v1', 'Pod', '/api/v1/pods'],
+      ['networking.k8s.io/v1', 'NetworkPolicy', '/apis/networking.k8s.io/v1/networkpolicies'],
     ];
+    const kinds: WatchedKind[] = builtIn.map(([apiVersion, kind, path]) => ({
+      apiVersion,
+      kind,
+      path,
+      list: rawList(path),
+      optional: false,
+    }));
     for (const [kind, plural, optional] of CALICO_PLURALS) {
-      kinds.push({
-        apiVersion: `${CALICO_GROUP}/v1`,
-        kind,
-        path: `/apis/${CALICO_GROUP}/v1/${plural}`,
-        list: async (request) =>
-          (await custom.listClusterCustomObject({
-            group: CALICO_GROUP,
-            version: 'v1',
-            plural,
-            ...request,
-          })) as KubernetesListObject<KubernetesObject>,
-        optional,
-      });
+      const path = `/apis/${CALICO_GROUP}/v1/${plural}`;
+      kinds.push({ apiVersion: `${CALICO_GROUP}/v1`, kind, path, list: rawList(path), optional });
     }
     return kinds;
   }
@@ -248,6 +233,16 @@ export function invalidObjectEventName(ref: ObjectRef, reason: string): string {
     .digest('hex')
     .slice(0, 20);
   return `${ref.name.slice(0, 200).replace(/[.-]+$/, '')}.${hash}`;
+}
+
+/** An object's identity: all a deletion needs (the tracker keys objects by it). */
+function identity(o: KubernetesObject): KubernetesObject {
+  const m = o.metadata ?? {};
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion },
+  } as KubernetesObject;
 }
 
 /** kubectl's name for a collection path: `pods`, `networkpolicies.crd.projectcalico.org`. */

@@ -1,7 +1,7 @@
 // Turns a datastore's raw object updates into calculation events, the same way for every
 // datastore: unchanged objects are swallowed, and an invalid update is reported while the last
 // valid revision stays in force — as with Calico's API server, which refuses the bad update.
-import type { ClusterResourceKind, ResourceEvent } from '../calc/cluster-model.js';
+import type { ClusterResource, ClusterResourceKind, ResourceEvent } from '../calc/cluster-model.js';
 import { resourceKey } from '../calc/cluster-model.js';
 import type { ObjectRef } from './parse-object.js';
 import { objectRef, parseClusterObject, refKey } from './parse-object.js';
@@ -24,7 +24,9 @@ export interface Datastore {
 interface Applied {
   readonly kind: ClusterResourceKind;
   readonly key: string;
-  readonly fingerprint: string;
+  readonly resource: ClusterResource;
+  /** fingerprint(resource), computed when first compared: most objects are never updated. */
+  fingerprint: string | null;
 }
 
 export class ObjectTracker {
@@ -57,13 +59,13 @@ export class ObjectTracker {
     }
     this.refused.delete(rk);
     const resource = parsed.resource;
-    const next: Applied = {
-      kind: resource.kind,
-      key: resourceKey(resource),
-      fingerprint: fingerprint(resource),
-    };
+    const next: Applied = { kind: resource.kind, key: resourceKey(resource), resource, fingerprint: null };
     const prev = this.applied.get(rk);
-    if (prev !== undefined && prev.fingerprint === next.fingerprint) return rk;
+    if (prev !== undefined) {
+      prev.fingerprint ??= fingerprint(prev.resource);
+      next.fingerprint = fingerprint(resource);
+      if (prev.fingerprint === next.fingerprint) return rk;
+    }
     if (prev !== undefined && (prev.kind !== next.kind || prev.key !== next.key)) {
       this.callbacks.onEvent({ type: 'delete', kind: prev.kind, key: prev.key });
       this.applied.delete(rk);

@@ -1,12 +1,16 @@
 // npm run bench:agent [-- --pods 1000 --policies 500 --sidecars 5 --edits 100 --file-edits 30
-//                        --kubernetes auto|on|off]
+//                        --kubernetes auto|on|off --scale auto|on|off|only --scale-runs 5
+//                        --scale-edits 30]
 // Models one node of a 1,000-pod cluster with 500 policies: alp-node's policy-sync agent in this
 // process, real `dikastes server` processes for a few local pods. Measures
 //   - policy edit → changed verdict at the sidecar (the change enters alp-node in memory; again
 //     through the file datastore, i.e. including the file watch; and, when envtest's binaries are
 //     there, through a real kube-apiserver and alp-node's informers);
 //   - stream start → InSync for a new stream (full snapshot of a pod's policy);
-//   - RSS of one sidecar (its own process), and of this process, which hosts the agent.
+//   - RSS of one sidecar (its own process), and of this process, which hosts the agent;
+//   - at issue 11's scale (the dataplane benchmark's 5,000 pods, 110 local, 500 Kubernetes
+//     NetworkPolicies, in its own API server): start → in sync, and API write → calculation done
+//     for a policy edit and a remote pod joining (sync-scale.ts).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +28,9 @@ import { ChildRun, fileExists, waitFor } from '../../harness/process.js';
 import { percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
 import { startKubernetesLeg } from './kubernetes-run.js';
 import { MemoryDatastore } from './memory-datastore.js';
+import { startBenchApi } from '../dataplane/api.js';
+import { dataplaneCluster } from '../dataplane/cluster.js';
+import { ISSUE_11_SCALE, measureSyncScale } from './sync-scale.js';
 import { openProbeStream } from './probe-stream.js';
 import type { BenchPod, SyntheticCluster } from './synthetic-cluster.js';
 import { BENCH_NODE, editedPolicy, syntheticCluster } from './synthetic-cluster.js';
@@ -37,6 +44,9 @@ const { values } = parseArgs({
     'file-edits': { type: 'string', default: '30' },
     'stream-starts': { type: 'string', default: '30' },
     kubernetes: { type: 'string', default: 'auto' },
+    scale: { type: 'string', default: 'auto' },
+    'scale-runs': { type: 'string', default: '5' },
+    'scale-edits': { type: 'string', default: '30' },
   },
 });
 const opts = {
@@ -47,8 +57,13 @@ const opts = {
   fileEdits: Number(values['file-edits']),
   streamStarts: Number(values['stream-starts']),
   kubernetes: values.kubernetes,
+  scale: values.scale,
+  scaleRuns: Number(values['scale-runs']),
+  scaleEdits: Number(values['scale-edits']),
 };
 if (!['auto', 'on', 'off'].includes(opts.kubernetes)) throw new Error('--kubernetes must be auto, on or off');
+if (!['auto', 'on', 'off', 'only'].includes(opts.scale))
+  throw new Error('--scale must be auto, on, off or only');
 
 interface Sidecar {
   readonly run: ChildRun;
@@ -132,7 +147,37 @@ async function startAgent(
   return { agent, ms: performance.now() - t0 };
 }
 
+/** Issue 11's scale in its own API server; adds its rows, or says why it was skipped. */
+async function scaleLeg(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  const o = { ...ISSUE_11_SCALE, runs: opts.scaleRuns, edits: opts.scaleEdits };
+  const cluster = dataplaneCluster(o);
+  let api;
+  try {
+    api = await startBenchApi(cluster);
+  } catch (err) {
+    if (opts.scale === 'on' || opts.scale === 'only') throw err;
+    extra['scale leg'] = `skipped: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    return;
+  }
+  try {
+    const measured = await measureSyncScale(api.kc, cluster, api, o);
+    rows.push(...measured.rows.map((r) => ({ ...r, measure: `${r.measure} (${o.pods} pods)` })));
+    extra['scale: cluster'] = `${o.pods} pods, ${o.localPods} local, ${o.policies} NetworkPolicies`;
+    extra['scale: API server filled in ms'] = api.fillMs;
+    for (const [k, v] of Object.entries(measured.extra)) extra[`scale: ${k}`] = v;
+  } finally {
+    await api.stop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (opts.scale === 'only') {
+    const rows: BenchRow[] = [];
+    const extra: Record<string, unknown> = {};
+    await scaleLeg(rows, extra);
+    report('agent-scale', rows, extra);
+    return;
+  }
   const cluster = syntheticCluster({
     pods: opts.pods,
     policies: opts.policies,
@@ -252,6 +297,8 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (opts.scale === 'on' || (opts.scale === 'auto' && opts.kubernetes !== 'off'))
+      await scaleLeg(rows, extra);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -86,6 +86,31 @@ export interface BenchApi {
   stop(): Promise<void>;
 }
 
+/** The two edits the benchmarks time, on an API server that holds `cluster`. */
+export function benchEdits(
+  kc: KubeConfig,
+  cluster: DataplaneCluster,
+): Pick<BenchApi, 'setEditOpen' | 'setJoined'> {
+  const net = kc.makeApiClient(NetworkingV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    async setEditOpen(isOpen) {
+      const body = editPolicy(isOpen);
+      await net.patchNamespacedNetworkPolicy(
+        { name: 'bench-edit', namespace: 'ns-2', body: { spec: body['spec'] } },
+        mergePatch,
+      );
+    },
+    async setJoined(isJoined) {
+      const { name, namespace } = cluster.joiner;
+      await core.patchNamespacedPod(
+        { name, namespace, body: { metadata: { labels: { joined: isJoined ? 'yes' : null } } } },
+        mergePatch,
+      );
+    },
+  };
+}
+
 export async function startBenchApi(cluster: DataplaneCluster): Promise<BenchApi> {
   const env = await startEnvtest({ build: false });
   const kc = env.kubeConfig();
@@ -99,7 +124,6 @@ export async function startBenchApi(cluster: DataplaneCluster): Promise<BenchApi
       await setPodStatus(kc, p.namespace, p.name, { podIPs: [p.ip] });
     });
     const net = kc.makeApiClient(NetworkingV1Api);
-    const core = kc.makeApiClient(CoreV1Api);
     const createPolicies = async (): Promise<number> => {
       const t = performance.now();
       await inParallel(
@@ -126,20 +150,7 @@ export async function startBenchApi(cluster: DataplaneCluster): Promise<BenchApi
           ),
         );
       },
-      async setEditOpen(isOpen) {
-        const body = editPolicy(isOpen);
-        await net.patchNamespacedNetworkPolicy(
-          { name: 'bench-edit', namespace: 'ns-2', body: { spec: body['spec'] } },
-          mergePatch,
-        );
-      },
-      async setJoined(isJoined) {
-        const { name, namespace } = cluster.joiner;
-        await core.patchNamespacedPod(
-          { name, namespace, body: { metadata: { labels: { joined: isJoined ? 'yes' : null } } } },
-          mergePatch,
-        );
-      },
+      ...benchEdits(kc, cluster),
       stop: () => env.stop(),
     };
   } catch (err) {
