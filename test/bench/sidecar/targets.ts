@@ -11,10 +11,20 @@ export interface SidecarTarget {
   readonly name: string;
   /** argv[0..] before `server -l … -d …`. */
   readonly command: readonly string[];
+  /** Serves no policy (the node:http2 floor): answers every call OK, needs no Felix. */
+  readonly answersOkOnly?: boolean;
 }
 
 export function alpMeshTarget(nodeFlags: readonly string[] = []): SidecarTarget {
   return { name: 'alp-mesh', command: [process.execPath, ...nodeFlags, join(REPO_ROOT, 'bin', 'dikastes')] };
+}
+
+export function floorTarget(): SidecarTarget {
+  return {
+    name: 'node:http2 floor',
+    command: [process.execPath, join(REPO_ROOT, 'dist-test', 'test', 'bench', 'sidecar', 'floor-server.js')],
+    answersOkOnly: true,
+  };
 }
 
 export function binaryTarget(name: string, path: string): SidecarTarget {
