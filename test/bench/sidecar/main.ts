@@ -6,7 +6,8 @@
 // Dikastes built from source) through the same stores, the same requests and the same load client
 // in one run, and prints the ratios. Each sidecar is a real process fed by a scripted Felix over a
 // real PolicySync stream; its CPU and RSS are read from /proc/<its pid>, the client's CPU is
-// reported beside it (all share the machine's cores).
+// reported beside it (all share the machine's cores). alp-mesh runs as deployed: bin/dikastes
+// executed, with its launcher's V8 flags; --node-flags runs `node <flags> bin/dikastes` instead.
 //   one-policy store: a GNP denying /admin in a Pass tier, an allow-all profile;
 //     requests GET /public (allowed), GET /admin (denied: one decision-log line each).
 //   production store: Calico's production-scale store (spec §6) behind a one-policy front tier

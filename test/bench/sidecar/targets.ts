@@ -15,8 +15,16 @@ export interface SidecarTarget {
   readonly answersOkOnly?: boolean;
 }
 
+/**
+ * alp-mesh's sidecar as deployed: bin/dikastes executed, so its launcher's V8 flags apply. With
+ * `nodeFlags`, `node <nodeFlags> bin/dikastes` instead (those flags in place of the launcher's).
+ */
 export function alpMeshTarget(nodeFlags: readonly string[] = []): SidecarTarget {
-  return { name: 'alp-mesh', command: [process.execPath, ...nodeFlags, join(REPO_ROOT, 'bin', 'dikastes')] };
+  const launcher = join(REPO_ROOT, 'bin', 'dikastes');
+  return {
+    name: 'alp-mesh',
+    command: nodeFlags.length === 0 ? [launcher] : [process.execPath, ...nodeFlags, launcher],
+  };
 }
 
 export function floorTarget(): SidecarTarget {
