@@ -211,6 +211,9 @@ interface TargetRun {
   /** Median over the fresh starts. */
   readonly snapshotToVerdictMs: number;
   readonly snapshotToVerdictAllMs: readonly number[];
+  /** The sidecar's CPU over that span: median, and each start's. */
+  readonly snapshotCpuMs: number;
+  readonly snapshotCpuAllMs: readonly number[];
   readonly rssAfterSyncMiB: number;
   readonly peakRssMiB: number;
   readonly rssAfterLoadMiB: number;
@@ -237,6 +240,8 @@ interface Started {
   readonly sidecar: RunningSidecar;
   /** Snapshot streamed → first correct verdict, ms. */
   readonly syncMs: number;
+  /** The sidecar's own CPU time over the same span, ms (what the machine's load does not inflate). */
+  readonly syncCpuMs: number;
   readonly rssAfterSyncMiB: number;
 }
 
@@ -251,9 +256,11 @@ async function startSynced(target: SidecarTarget, store: BenchStore): Promise<St
   // Snapshot streamed → first correct verdict: from the moment the stream opens.
   if (!target.answersOkOnly) await felix.waitForConnections(1, 60_000);
   const t0 = performance.now();
+  const cpu0 = cpuSeconds(sidecar.pid);
   await waitForVerdict(listen, store.requests[0]!, 120_000);
   const syncMs = performance.now() - t0;
-  return { target, dir, felix, listen, sidecar, syncMs, rssAfterSyncMiB: rssMiB(sidecar.pid) };
+  const syncCpuMs = (cpuSeconds(sidecar.pid) - cpu0) * 1000;
+  return { target, dir, felix, listen, sidecar, syncMs, syncCpuMs, rssAfterSyncMiB: rssMiB(sidecar.pid) };
 }
 
 async function stopStarted(s: Started): Promise<void> {
@@ -274,13 +281,18 @@ async function runStore(
   measured: Measured[],
 ): Promise<TargetRun[]> {
   const syncTimes = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const syncCpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   const running: Started[] = [];
   try {
     for (let round = 0; round < syncRuns; round++) {
       for (const target of targets) {
         const s = await startSynced(target, store);
         syncTimes.get(target.name)!.push(s.syncMs);
-        console.log(`${target.name} | ${store.name} | snapshot → verdict ${s.syncMs.toFixed(0)} ms`);
+        syncCpu.get(target.name)!.push(s.syncCpuMs);
+        console.log(
+          `${target.name} | ${store.name} | snapshot → verdict ${s.syncMs.toFixed(0)} ms, ` +
+            `${s.syncCpuMs.toFixed(0)} ms of its CPU (load average ${loadavg()[0]!.toFixed(1)})`,
+        );
         if (round === syncRuns - 1) running.push(s);
         else await stopStarted(s);
       }
@@ -325,7 +337,10 @@ async function runStore(
     }
     return running.map((s) => {
       const times = [...syncTimes.get(s.target.name)!].sort((a, b) => a - b);
+      const cpu = [...syncCpu.get(s.target.name)!].sort((a, b) => a - b);
       return {
+        snapshotCpuMs: percentile(cpu, 50),
+        snapshotCpuAllMs: cpu,
         target: s.target.name,
         store: store.name,
         snapshotToVerdictMs: percentile(times, 50),
@@ -421,6 +436,10 @@ async function main(): Promise<void> {
     extra[`${r.target} ${r.store}: snapshot → first correct verdict ms (median)`] = r.snapshotToVerdictMs;
     extra[`${r.target} ${r.store}: snapshot → first correct verdict, each start ms`] =
       r.snapshotToVerdictAllMs.map((t) => t.toFixed(0)).join(', ');
+    extra[`${r.target} ${r.store}: sidecar CPU snapshot → verdict ms (median)`] = r.snapshotCpuMs;
+    extra[`${r.target} ${r.store}: sidecar CPU snapshot → verdict, each start ms`] = r.snapshotCpuAllMs
+      .map((t) => t.toFixed(0))
+      .join(', ');
     extra[`${r.target} ${r.store}: RSS after sync MiB`] = r.rssAfterSyncMiB;
     extra[`${r.target} ${r.store}: peak RSS MiB`] = r.peakRssMiB;
   }
@@ -432,6 +451,8 @@ async function main(): Promise<void> {
       const b = runs.find((r) => r.store === store.name && r.target === targets[1]!.name)!;
       snapshotRatios[`${store.name}: snapshot → verdict ratio`] =
         a.snapshotToVerdictMs / b.snapshotToVerdictMs;
+      snapshotRatios[`${store.name}: snapshot → verdict sidecar CPU ratio`] =
+        a.snapshotCpuMs / b.snapshotCpuMs;
       snapshotRatios[`${store.name}: peak RSS ratio`] = a.peakRssMiB / b.peakRssMiB;
     }
     report('sidecar-compare', ratioRows(measured, targets[0]!.name, targets[1]!.name), {
