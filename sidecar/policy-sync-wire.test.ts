@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { loadFelix } from '../proto/load.js';
 import type { ToDataplane } from '../proto/gen/felix/ToDataplane.js';
 import { seededRandom, type SeededRandom } from '../testing/seeded-random.js';
+import { parseIp } from '../calico/ip.js';
+import { applyUpdate } from '../policy/apply-update.js';
+import { StoreState } from '../policy/store-state.js';
 import { decodeIpSetMessage } from './policy-sync-wire.js';
 
 const sync = () => loadFelix().felix.PolicySync.service.Sync;
@@ -34,7 +37,11 @@ function generated(rnd: SeededRandom): ToDataplane {
     case 1:
       return {
         ...seq,
-        ipset_update: { id: pick(rnd, ['', 's:1', 'é']), members: members(rnd), type: rnd.int(3) },
+        ipset_update: {
+          id: pick(rnd, ['', 's:1', 'é']),
+          members: members(rnd),
+          type: pick(rnd, ['IP', 'IP_AND_PORT', 'NET'] as const),
+        },
       };
     case 2:
       return {
@@ -101,5 +108,48 @@ describe('decodeIpSetMessage', () => {
       );
     }
     expect(taken).toBeGreaterThan(5_000);
+  });
+});
+
+describe('a store fed by decodeIpSetMessage', () => {
+  it('holds the same sets, members and warnings as one fed by proto-loader', () => {
+    const rnd = seededRandom(5);
+    const odd = ['2001:db8::/48', '::ffff:10.0.0.0/104', '010.0.0.1/32', 'not-a-cidr', 'é/8', '10.0.0.1', ''];
+    const member = () =>
+      rnd.int(4) === 0
+        ? pick(rnd, odd)
+        : `10.${rnd.int(4)}.${rnd.int(256)}.${rnd.int(256)}/${24 + rnd.int(9)}`;
+    const messages: ToDataplane[] = [];
+    for (let i = 0; i < 60; i++) {
+      const type = pick(rnd, ['NET', 'NET', 'IP', 'IP_AND_PORT'] as const);
+      const members = Array.from({ length: rnd.int(40) }, () =>
+        type === 'IP_AND_PORT' ? '10.0.0.1,tcp:80' : member(),
+      );
+      messages.push({ ipset_update: { id: `s:${i}`, type, members } });
+      messages.push({
+        ipset_delta_update: {
+          id: `s:${i}`,
+          added_members: [member(), member()],
+          removed_members: [member()],
+        },
+      });
+    }
+    const viaProto = new StoreState();
+    const viaWire = new StoreState();
+    for (const msg of messages) {
+      const bytes = sync().responseSerialize(msg);
+      const fast = decodeIpSetMessage(bytes);
+      expect(fast).not.toBeNull();
+      expect(applyUpdate(viaWire, fast!)).toEqual(applyUpdate(viaProto, sync().responseDeserialize(bytes)));
+    }
+    const probes = ['10.0.0.1', '10.1.2.3', '10.3.255.254', '192.0.2.1', '2001:db8::1'].map((t) =>
+      parseIp(t)!,
+    );
+    for (let i = 0; i < 60; i++) {
+      const a = viaProto.ipSets.get(`s:${i}`)!;
+      const b = viaWire.ipSets.get(`s:${i}`)!;
+      expect(b.size).toBe(a.size);
+      for (const ip of probes) expect(b.containsIp(ip)).toBe(a.containsIp(ip));
+    }
   });
 });

@@ -6,10 +6,13 @@
 // declared wire types. Anything else (another payload, an unknown field, an enum value that is not
 // declared, a varint too long for a Number, bytes that end early) returns null and the caller
 // decodes the message through proto-loader, so what reaches the store is always what proto-loader
-// gives (policy-sync-wire.test.ts compares the two).
+// gives (policy-sync-wire.test.ts compares the two). The members of an update (and the added
+// members of a delta) are also attached as bytes (policy/wire-members.ts): the store reads those,
+// and their strings are only made if something reads `members`.
 import type { IPSetDeltaUpdate__Output } from '../proto/gen/felix/IPSetDeltaUpdate.js';
 import type { IPSetUpdate__Output } from '../proto/gen/felix/IPSetUpdate.js';
 import type { ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
+import { WIRE_MEMBERS, type WireMembers } from '../policy/wire-members.js';
 
 const IP_SET_TYPES = ['IP', 'IP_AND_PORT', 'NET'] as const;
 
@@ -48,6 +51,15 @@ class Cursor {
     return this.pos + len;
   }
 
+  /** Skips a string, recording where its bytes are; false if it does not fit. */
+  stringRange(into: RangeList): boolean {
+    const end = this.delimited();
+    if (end < 0) return false;
+    into.push(this.pos, end);
+    this.pos = end;
+    return true;
+  }
+
   string(): string | null {
     const end = this.delimited();
     if (end < 0) return null;
@@ -58,9 +70,43 @@ class Cursor {
   }
 }
 
+/** [start, end) pairs of byte ranges, growing. */
+class RangeList {
+  offsets = new Int32Array(64);
+  length = 0;
+
+  push(start: number, end: number): void {
+    if (this.length + 2 > this.offsets.length) {
+      const grown = new Int32Array(this.offsets.length * 2);
+      grown.set(this.offsets);
+      this.offsets = grown;
+    }
+    this.offsets[this.length++] = start;
+    this.offsets[this.length++] = end;
+  }
+
+  wire(buf: Buffer): WireMembers {
+    return { buf, offsets: this.offsets.subarray(0, this.length) };
+  }
+}
+
+/** The strings of `wire`, made on first use. */
+function lazyStrings(wire: WireMembers): () => string[] {
+  let strings: string[] | null = null;
+  return () => {
+    if (strings === null) {
+      const b = wire.buf as Utf8Sliceable;
+      strings = [];
+      for (let i = 0; i < wire.offsets.length; i += 2)
+        strings.push(b.utf8Slice(wire.offsets[i]!, wire.offsets[i + 1]!));
+    }
+    return strings;
+  };
+}
+
 function readIpSetUpdate(c: Cursor): IPSetUpdate__Output | null {
   let id = '';
-  const members: string[] = [];
+  const ranges = new RangeList();
   let type: (typeof IP_SET_TYPES)[number] = 'IP';
   while (c.pos < c.end) {
     const tag = c.varint();
@@ -69,32 +115,51 @@ function readIpSetUpdate(c: Cursor): IPSetUpdate__Output | null {
       if (s === null) return null;
       id = s;
     } else if (tag === 0x12) {
-      const s = c.string();
-      if (s === null) return null;
-      members.push(s);
+      if (!c.stringRange(ranges)) return null;
     } else if (tag === 0x18) {
       const v = c.varint();
       if (v < 0 || v >= IP_SET_TYPES.length) return null;
       type = IP_SET_TYPES[v]!;
     } else return null;
   }
-  return { id, members, type };
+  const wire = ranges.wire(c.buf);
+  const members = lazyStrings(wire);
+  return {
+    id,
+    get members() {
+      return members();
+    },
+    type,
+    [WIRE_MEMBERS]: wire,
+  } as IPSetUpdate__Output;
 }
 
 function readIpSetDelta(c: Cursor): IPSetDeltaUpdate__Output | null {
   let id = '';
-  const added: string[] = [];
+  const added = new RangeList();
   const removed: string[] = [];
   while (c.pos < c.end) {
     const tag = c.varint();
-    const into = tag === 0x12 ? added : tag === 0x1a ? removed : null;
-    if (into === null && tag !== 0x0a) return null;
+    if (tag === 0x12) {
+      if (!c.stringRange(added)) return null;
+      continue;
+    }
+    if (tag !== 0x0a && tag !== 0x1a) return null;
     const s = c.string();
     if (s === null) return null;
-    if (into === null) id = s;
-    else into.push(s);
+    if (tag === 0x0a) id = s;
+    else removed.push(s);
   }
-  return { id, added_members: added, removed_members: removed };
+  const wire = added.wire(c.buf);
+  const addedMembers = lazyStrings(wire);
+  return {
+    id,
+    get added_members() {
+      return addedMembers();
+    },
+    removed_members: removed,
+    [WIRE_MEMBERS]: wire,
+  } as IPSetDeltaUpdate__Output;
 }
 
 /** The message as proto-loader decodes it (our loader options), or null to let proto-loader do it. */
