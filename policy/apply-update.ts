@@ -12,6 +12,8 @@ import { endpointFromWire, policyIdFromWire } from './endpoint-from-wire.js';
 import { createIpSet } from './ip-set.js';
 import type { IpSet, IpSetType } from './ip-set.js';
 import type { StoreState } from './store-state.js';
+import { NetSet } from './net-set.js';
+import { WIRE_MEMBERS, type WireMembers } from './wire-members.js';
 import { asString } from '../calico/spec-fields.js';
 
 export type ApplyResult =
@@ -62,6 +64,23 @@ function addMembers(set: IpSet, members: unknown, warnings: MemberWarnings): voi
   }
 }
 
+/** addMembers, from the bytes the members arrived in (a NET set's plain members make no string). */
+function addWireMembers(set: IpSet, wire: WireMembers, warnings: MemberWarnings): void {
+  const { buf, offsets } = wire;
+  const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const net = set instanceof NetSet ? set : null;
+  for (let i = 0; i < offsets.length; i += 2) {
+    const start = offsets[i]!;
+    const end = offsets[i + 1]!;
+    const bad = net !== null ? net.addBytes(buf, start, end) : set.add(bytes.toString('utf8', start, end));
+    if (bad !== null) warnings.add(bytes.toString('utf8', start, end), bad);
+  }
+}
+
+function wireMembersOf(u: object): WireMembers | undefined {
+  return (u as { [WIRE_MEMBERS]?: WireMembers })[WIRE_MEMBERS];
+}
+
 // Enum values arrive as names or as numbers, depending on the loader's `enums` option.
 function ipSetType(v: unknown): IpSetType | null {
   if (v === 'IP' || v === 0) return 'IP';
@@ -79,7 +98,9 @@ function applyIpSetUpdate(state: StoreState, u: IPSetUpdate__Output): ApplyResul
     return reject(`IP set ${JSON.stringify(id)} has unknown type ${String(u.type)}; the old set is kept`);
   const set = createIpSet(type);
   const warnings = new MemberWarnings(id);
-  addMembers(set, u.members, warnings);
+  const wire = wireMembersOf(u);
+  if (wire !== undefined) addWireMembers(set, wire, warnings);
+  else addMembers(set, u.members, warnings);
   set.seal();
   state.putIpSet(id, set);
   return ok(warnings.result());
@@ -90,7 +111,9 @@ function applyIpSetDelta(state: StoreState, u: IPSetDeltaUpdate__Output): ApplyR
   const set = state.ipSets.get(id);
   if (set === null) return reject(`IPSetDeltaUpdate for unknown IP set ${JSON.stringify(id)} ignored`);
   const warnings = new MemberWarnings(id);
-  addMembers(set, u.added_members, warnings);
+  const wire = wireMembersOf(u);
+  if (wire !== undefined) addWireMembers(set, wire, warnings);
+  else addMembers(set, u.added_members, warnings);
   const removed: unknown = u.removed_members;
   if (Array.isArray(removed)) for (const m of removed as unknown[]) if (typeof m === 'string') set.remove(m);
   set.seal();

@@ -1,6 +1,11 @@
 // HTTP path normalisation (spec §5.8, §7.2 rows 62–96): results are byte strings, or null on failure.
 import { describe, expect, it } from 'vitest';
-import { normalizeHttpPath, normalizeHttpPathBytes, toByteString } from './http-path.js';
+import {
+  normalizeHttpPath,
+  normalizeHttpPathBytes,
+  normalizeHttpPathCached,
+  toByteString,
+} from './http-path.js';
 
 // [rule, input, expected byte string or null]
 const VECTORS: [string, string, string | null][] = [
@@ -71,6 +76,14 @@ describe('normalizeHttpPath', () => {
     expect(normalizeHttpPathBytes('/\xc3\xa9/../x')).toBe('/x');
     expect(normalizeHttpPathBytes(toByteString('/é'))).toBe(normalizeHttpPath('/é'));
     expect(toByteString('/plain')).toBe('/plain');
+  });
+
+  it('the cached variant answers as the plain one, first and second time, past its bound too', () => {
+    for (let round = 0; round < 2; round++)
+      for (const [, input, expected] of VECTORS) expect(normalizeHttpPathCached(input)).toBe(expected);
+    for (let i = 0; i < 3000; i++) expect(normalizeHttpPathCached(`/a/${i}/../b`)).toBe(`/a/b`);
+    const long = `/${'x/'.repeat(200)}..`;
+    expect(normalizeHttpPathCached(long)).toBe(normalizeHttpPath(long));
   });
 });
 

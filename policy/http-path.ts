@@ -11,6 +11,26 @@ export function normalizeHttpPath(raw: string): string | null {
   return normalizeHttpPathBytes(toByteString(raw));
 }
 
+// Requests repeat their paths; normalising one is a few microseconds of string work, a Map hit is
+// not. A pure function of its input, so a cached answer is the same answer. Bounded: starts over
+// when full.
+const MAX_CACHED_PATHS = 1024;
+const MAX_CACHED_PATH_LENGTH = 256;
+const normalized = new Map<string, string | null>();
+
+/** normalizeHttpPath, remembering the answers for short paths. */
+export function normalizeHttpPathCached(raw: string): string | null {
+  let out = normalized.get(raw);
+  if (out === undefined) {
+    out = normalizeHttpPath(raw);
+    if (raw.length <= MAX_CACHED_PATH_LENGTH) {
+      if (normalized.size >= MAX_CACHED_PATHS) normalized.clear();
+      normalized.set(raw, out);
+    }
+  }
+  return out;
+}
+
 /** The UTF-8 bytes of a string, one char per byte. ASCII strings are returned as they are. */
 export function toByteString(text: string): string {
   for (let i = 0; i < text.length; i++) {

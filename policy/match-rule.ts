@@ -23,7 +23,7 @@ import {
   CLAUSE_SRC_SETS,
 } from './compiled.js';
 import type { CompiledRule, IdentityClause } from './compiled.js';
-import { normalizeHttpPath } from './http-path.js';
+import { normalizeHttpPathCached } from './http-path.js';
 import { matchMethods, matchPaths } from './match-http.js';
 import { matchIpPortSets, matchIpSets, matchNet, matchNotNet, portClauseHits } from './match-ip.js';
 import type { PeerIdentity, RequestContext } from './request-context.js';
@@ -89,7 +89,7 @@ export function matchRule(r: CompiledRule, ctx: RequestContext): RuleMatch {
   if ((k & CLAUSE_METHODS) !== 0 && !matchMethods(r.methods!, ctx.method)) return NO_MATCH;
   if ((k & CLAUSE_PATHS) !== 0 && ctx.rawPath !== null) {
     if (ctx.pathInvalid) return INVALID_PATH;
-    if (ctx.normalizedPath === undefined) ctx.normalizedPath = normalizeHttpPath(ctx.rawPath);
+    if (ctx.normalizedPath === undefined) ctx.normalizedPath = normalizeHttpPathCached(ctx.rawPath);
     if (!matchPaths(r.paths!, ctx.normalizedPath)) return NO_MATCH;
   }
   // With pathsDeferProtocol the path clause above has already answered INVALID_PATH.

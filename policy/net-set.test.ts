@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../calico/ip.js';
 import { seededRandom } from '../testing/seeded-random.js';
-import { NetMembers, parsePlainV4Cidr } from './net-set.js';
+import { NetMembers, parsePlainV4Cidr, parsePlainV4CidrBytes } from './net-set.js';
 
 function viaFullParser(s: string): number {
   const c = parseCidr(s);
@@ -57,6 +57,8 @@ describe('parsePlainV4Cidr', () => {
       'a',
       ':',
       '',
+      'é',
+      '\u0661', // ARABIC-INDIC DIGIT ONE
     ];
     for (let n = 0; n < 20_000; n++) {
       let s = '';
@@ -65,6 +67,9 @@ describe('parsePlainV4Cidr', () => {
       const fast = parsePlainV4Cidr(s);
       // The fast parser may decline a valid CIDR, never accept an invalid one or read it differently.
       if (fast >= 0) expect(fast, s).toBe(viaFullParser(s));
+      // On the text's UTF-8 bytes, inside a larger buffer, the byte variant answers the same.
+      const bytes = Buffer.from(`x${s}/`, 'utf8');
+      expect(parsePlainV4CidrBytes(bytes, 1, bytes.length - 1), s).toBe(fast);
     }
   });
 });

@@ -21,14 +21,33 @@ const EMPTY = new Uint32Array(0);
  * be a valid CIDR: the caller then uses the full parser).
  */
 export function parsePlainV4Cidr(s: string): number {
+  return parsePlainV4CidrAt(s, 0, s.length, charAt);
+}
+
+function charAt(s: string, i: number): number {
+  return s.charCodeAt(i);
+}
+
+function byteAt(b: Uint8Array, i: number): number {
+  return b[i]!;
+}
+
+/**
+ * parsePlainV4Cidr on the UTF-8 bytes [start, end) of `bytes`: the same answer as on their
+ * decoded text (plain members are ASCII, and any other byte makes both answers -1).
+ */
+export function parsePlainV4CidrBytes(bytes: Uint8Array, start: number, end: number): number {
+  return parsePlainV4CidrAt(bytes, start, end, byteAt);
+}
+
+function parsePlainV4CidrAt<T>(s: T, start: number, n: number, at: (s: T, i: number) => number): number {
   let addr = 0;
   let value = 0;
   let digits = 0;
   let field = 0;
-  let i = 0;
-  const n = s.length;
+  let i = start;
   for (; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = at(s, i);
     if (c >= 0x30 && c <= 0x39) {
       if (digits === 1 && value === 0) return -1; // leading zero
       value = value * 10 + (c - 0x30);
@@ -49,12 +68,12 @@ export function parsePlainV4Cidr(s: string): number {
   // The prefix length: Go's dtoi allows leading zeros.
   let len = 0;
   for (i++; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = at(s, i);
     if (c < 0x30 || c > 0x39) return -1;
     len = len * 10 + (c - 0x30);
     if (len > 32) return -1;
   }
-  if (s.charCodeAt(n - 1) === 0x2f) return -1; // empty length
+  if (at(s, n - 1) === 0x2f) return -1; // empty length
   const network = len === 0 ? 0 : (addr & (0xffffffff << (32 - len))) >>> 0;
   return network * 64 + len;
 }
@@ -379,6 +398,16 @@ export class NetSet extends NetMembers implements IpSet {
     if (isMappedNet(member, cidr)) this.#mapped.add(cidr.text);
     else this.addCidr(cidr);
     return null;
+  }
+
+  /** add() of the member whose UTF-8 bytes are [start, end) of `bytes`; a string only if not plain. */
+  addBytes(bytes: Uint8Array, start: number, end: number): string | null {
+    const plain = parsePlainV4CidrBytes(bytes, start, end);
+    if (plain >= 0) {
+      this.addV4(Math.floor(plain / 64), plain % 64);
+      return null;
+    }
+    return this.add(Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8'));
   }
 
   remove(member: string): void {

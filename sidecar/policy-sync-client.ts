@@ -10,6 +10,28 @@ import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../daemon/
 import type { Logger } from '../daemon/log.js';
 import { unixTarget } from '../daemon/unix-socket.js';
 import { PolicyStore } from '../policy/policy-store.js';
+import { decodeIpSetMessage } from './policy-sync-wire.js';
+
+/**
+ * felix.PolicySync's client with Sync's responses read by policy-sync-wire.ts where it can (the
+ * IP-set updates, most of a snapshot's bytes) and by proto-loader otherwise.
+ */
+function policySyncClientConstructor(): grpc.ServiceClientConstructor {
+  const { service } = loadFelix().felix.PolicySync;
+  const sync = service.Sync;
+  const protoLoaderDecode = sync.responseDeserialize;
+  return grpc.makeGenericClientConstructor(
+    {
+      ...service,
+      Sync: {
+        ...sync,
+        responseDeserialize: (buf: Buffer) => decodeIpSetMessage(buf) ?? protoLoaderDecode(buf),
+      },
+    },
+    'PolicySync',
+  );
+}
+let clientConstructor: grpc.ServiceClientConstructor | null = null;
 
 export interface PolicySyncClientOptions {
   /** Path of the PolicySync Unix socket. */
@@ -69,10 +91,10 @@ export class PolicySyncClient {
 
   private connect(): void {
     if (this.closed) return;
-    const { PolicySync } = loadFelix().felix;
-    const client = new PolicySync(unixTarget(this.opts.dial), grpc.credentials.createInsecure(), {
+    clientConstructor ??= policySyncClientConstructor();
+    const client = new clientConstructor(unixTarget(this.opts.dial), grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': this.opts.maxMessageBytes,
-    });
+    }) as unknown as PolicySyncGrpcClient;
     const store = new PolicyStore();
     const call = client.Sync({});
     this.grpcClient = client;

@@ -62,6 +62,7 @@ function frame(message: Buffer): Buffer {
   return out;
 }
 
+/** Answers sent with a status only (errors before any message). */
 function trailersOnly(stream: ServerHttp2Stream, code: number, message: string): void {
   if (stream.destroyed || stream.closed || stream.headersSent) return;
   stream.respond(
@@ -71,13 +72,40 @@ function trailersOnly(stream: ServerHttp2Stream, code: number, message: string):
       'grpc-status': String(code),
       'grpc-message': encodeURI(message),
     },
-    { endStream: true },
+    RESPOND_END,
   );
+}
+
+// Options objects and listeners shared by every call: a call allocates its state object and
+// nothing else per request (no closures, no Date header: gRPC does not use it).
+const RESPOND_END = { endStream: true, sendDate: false };
+const RESPOND_WITH_TRAILERS = { waitForTrailers: true, sendDate: false };
+const kCall = Symbol('unary call');
+
+interface CallStream extends ServerHttp2Stream {
+  [kCall]?: UnaryCall;
+}
+
+function ignoreError(): void {} // a reset stream: its call is over
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+function onCallData(this: CallStream, chunk: Buffer): void {
+  this[kCall]!.onData(chunk);
+}
+function onCallEnd(this: CallStream): void {
+  this[kCall]!.onEnd();
+}
+function onCallClose(this: CallStream): void {
+  this[kCall]!.finish();
 }
 
 /** One unary call: collects the request message, then answers exactly once. */
 class UnaryCall {
-  #chunks: Buffer[] = [];
+  /** The first chunk of the request body; most requests arrive in one. */
+  #first: Buffer | null = null;
+  /** Later chunks, when there are any. */
+  #more: Buffer[] | null = null;
   #received = 0;
   /** Length of the message being received, once its 5-byte prefix is in; -1 before. */
   #messageLength = -1;
@@ -93,6 +121,7 @@ class UnaryCall {
   ) {}
 
   start(timeoutHeader: string | undefined): void {
+    const stream = this.stream as CallStream;
     if (timeoutHeader !== undefined) {
       const m = DEADLINE_REGEX.exec(timeoutHeader);
       if (m === null) {
@@ -101,19 +130,25 @@ class UnaryCall {
       }
       const ms = (Number(m[1]) * DEADLINE_UNIT_MS[m[2]!]!) | 0;
       this.#timer = setTimeout(() => this.#fail(Status.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
+      stream.on('close', onCallClose); // only a timer needs clearing when the stream goes early
     }
-    this.stream.on('data', (chunk: Buffer) => this.#onData(chunk));
-    this.stream.on('end', () => this.#onEnd());
-    this.stream.on('close', () => this.#finish());
+    stream[kCall] = this;
+    stream.on('data', onCallData);
+    stream.on('end', onCallEnd);
   }
 
-  #onData(chunk: Buffer): void {
+  #whole(): Buffer {
+    const first = this.#first!;
+    return this.#more === null ? first : Buffer.concat([first, ...this.#more]);
+  }
+
+  onData(chunk: Buffer): void {
     if (this.#done) return;
-    this.#chunks.push(chunk);
+    if (this.#first === null) this.#first = chunk;
+    else (this.#more ??= []).push(chunk);
     this.#received += chunk.length;
     if (this.#messageLength < 0 && this.#received >= 5) {
-      const head = this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks);
-      this.#messageLength = head.readUInt32BE(1);
+      this.#messageLength = this.#whole().readUInt32BE(1);
       if (this.#messageLength > this.maxReceiveBytes) {
         this.#fail(
           Status.RESOURCE_EXHAUSTED,
@@ -131,7 +166,7 @@ class UnaryCall {
     }
   }
 
-  #onEnd(): void {
+  onEnd(): void {
     if (this.#done) return;
     if (this.#messageLength < 0 || this.#received < 5 + this.#messageLength) {
       this.#fail(
@@ -140,8 +175,8 @@ class UnaryCall {
       );
       return;
     }
-    const whole = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-    this.#chunks = [];
+    const whole = this.#whole();
+    this.#first = this.#more = null;
     const end = 5 + this.#messageLength;
     if (whole.length >= end + 5) {
       // grpc-js refuses a second complete message of a unary call.
@@ -195,21 +230,21 @@ class UnaryCall {
       return;
     }
     const stream = this.stream;
-    if (!this.#finish() || stream.destroyed || stream.closed) return;
-    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-    stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+    if (!this.finish() || stream.destroyed || stream.closed) return;
+    stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
+    stream.on('wantTrailers', sendOkTrailers);
     stream.end(frame(response));
   }
 
   #fail(code: number, message: string): void {
-    if (this.#finish()) trailersOnly(this.stream, code, message);
+    if (this.finish()) trailersOnly(this.stream, code, message);
   }
 
   /** Marks the call answered; false if it already was. */
-  #finish(): boolean {
+  finish(): boolean {
     if (this.#done) return false;
     this.#done = true;
-    this.#chunks = [];
+    this.#first = this.#more = null;
     if (this.#timer !== null) clearTimeout(this.#timer);
     return true;
   }
@@ -239,10 +274,10 @@ export function createUnaryGrpcServer(
     session.on('error', () => {}); // the session closes; nothing else to do
   });
   http2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-    stream.on('error', () => {}); // a reset stream: its call is over
+    stream.on('error', ignoreError);
     const contentType = headers['content-type'];
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-      stream.respond({ ':status': 415 }, { endStream: true });
+      stream.respond({ ':status': 415 }, RESPOND_END);
       return;
     }
     const path = headers[':path'] ?? '';

@@ -56,9 +56,13 @@ export async function runH2loadTool(
       .trim()
       .split('\n')
       .map((l) => l.split('\t'));
-    const failed = rows.filter((r) => r[1] !== '200').length;
+    const failed = rows.filter((r) => r[1] !== '200');
+    if (failed.length > 0)
+      console.warn(
+        `h2load: ${failed.length} of ${rows.length} answers not HTTP 200: ${JSON.stringify(failed.slice(0, 3))}`,
+      );
     const latencies = rows.map((r) => Number(r[2]) / 1000);
-    return summariseLoad(inFlight, latencies, elapsedS, failed, clientCpuS);
+    return summariseLoad(inFlight, latencies, elapsedS, failed.length, clientCpuS);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,19 +1,24 @@
 // npm run bench:sidecar [-- --compare <dikastes binary>] [--store one-policy|production|both]
 //                         [--client h2load|node|both] [--duration-ms N] [--in-flight 1,64]
 //                         [--node-flags='<flags for alp-mesh's node>'] [--in-process-only]
+//                         [--floor] [--sync-runs 3]
 // Runs alp-mesh's sidecar (and, with --compare, any Dikastes-compatible binary, e.g. Calico's
 // Dikastes built from source) through the same stores, the same requests and the same load client
 // in one run, and prints the ratios. Each sidecar is a real process fed by a scripted Felix over a
 // real PolicySync stream; its CPU and RSS are read from /proc/<its pid>, the client's CPU is
-// reported beside it (all share the machine's cores).
+// reported beside it (all share the machine's cores). alp-mesh runs as deployed: bin/dikastes
+// executed, with its launcher's V8 flags; --node-flags runs `node <flags> bin/dikastes` instead.
 //   one-policy store: a GNP denying /admin in a Pass tier, an allow-all profile;
 //     requests GET /public (allowed), GET /admin (denied: one decision-log line each).
 //   production store: Calico's production-scale store (spec §6) behind a one-policy front tier
 //     (testing/scale-store.ts): first policy allows; full walk where ports filter every rule;
 //     full walk with ~2,400 IP-set lookups.
 // Also, in-process on the production store: decide() per request, IP-set lookups, store apply.
+// --floor adds a third server, floor-server.ts: the least a node:http2 server does to answer a
+// gRPC unary call (no decoding, no decision), measured on the allowed requests only, so the
+// sidecar's CPU per Check can be read against what Node's HTTP/2 layer costs by itself.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadExtAuthz, loadFelix } from '../../../proto/load.js';
@@ -34,7 +39,14 @@ import { ScriptedFelix } from '../../harness/scripted-felix.js';
 import { cpuSeconds, peakRssMiB, percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
 import { probeCheck, runH2Load, type LoadResult } from './h2-load.js';
 import { hasH2load, runH2loadTool } from './h2load-tool.js';
-import { alpMeshTarget, binaryTarget, startTarget, type SidecarTarget } from './targets.js';
+import {
+  alpMeshTarget,
+  binaryTarget,
+  floorTarget,
+  startTarget,
+  type RunningSidecar,
+  type SidecarTarget,
+} from './targets.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,10 +58,13 @@ const { values } = parseArgs({
     'in-flight': { type: 'string', default: '1,64' },
     'node-flags': { type: 'string', default: '' },
     'in-process-only': { type: 'boolean', default: false },
+    'sync-runs': { type: 'string', default: '3' },
+    floor: { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(values['duration-ms']);
 const inFlights = values['in-flight'].split(',').map(Number);
+const syncRuns = Math.max(1, Number(values['sync-runs']));
 // --scale simple|calico is the older spelling of --store.
 const storeArg = { simple: 'one-policy', calico: 'production' }[values.scale ?? ''] ?? values.store;
 if (!['one-policy', 'production', 'both'].includes(storeArg))
@@ -193,7 +208,12 @@ interface Measured {
 interface TargetRun {
   readonly target: string;
   readonly store: string;
+  /** Median over the fresh starts. */
   readonly snapshotToVerdictMs: number;
+  readonly snapshotToVerdictAllMs: readonly number[];
+  /** The sidecar's CPU over that span: median, and each start's. */
+  readonly snapshotCpuMs: number;
+  readonly snapshotCpuAllMs: readonly number[];
   readonly rssAfterSyncMiB: number;
   readonly peakRssMiB: number;
   readonly rssAfterLoadMiB: number;
@@ -212,66 +232,126 @@ async function waitForVerdict(socket: string, r: ScaleRequest, timeoutMs: number
   }
 }
 
-async function runTarget(
-  target: SidecarTarget,
-  store: BenchStore,
-  clients: LoadClient[],
-  measured: Measured[],
-): Promise<TargetRun> {
+interface Started {
+  readonly target: SidecarTarget;
+  readonly dir: string;
+  readonly felix: ScriptedFelix;
+  readonly listen: string;
+  readonly sidecar: RunningSidecar;
+  /** Snapshot streamed → first correct verdict, ms. */
+  readonly syncMs: number;
+  /** The sidecar's own CPU time over the same span, ms (what the machine's load does not inflate). */
+  readonly syncCpuMs: number;
+  readonly rssAfterSyncMiB: number;
+}
+
+/** Starts `target` on a fresh scripted Felix and waits for its first correct verdict. */
+async function startSynced(target: SidecarTarget, store: BenchStore): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'alp-bench-sidecar-'));
   const felix = new ScriptedFelix(join(dir, 'felix.sock'));
   felix.snapshot = store.messages;
   await felix.start();
   const listen = join(dir, 'dikastes.sock');
   const sidecar = await startTarget(target, listen, felix.socketPath, join(dir, 'sidecar.log'));
+  // Snapshot streamed → first correct verdict: from the moment the stream opens.
+  if (!target.answersOkOnly) await felix.waitForConnections(1, 60_000);
+  const t0 = performance.now();
+  const cpu0 = cpuSeconds(sidecar.pid);
+  await waitForVerdict(listen, store.requests[0]!, 120_000);
+  const syncMs = performance.now() - t0;
+  const syncCpuMs = (cpuSeconds(sidecar.pid) - cpu0) * 1000;
+  return { target, dir, felix, listen, sidecar, syncMs, syncCpuMs, rssAfterSyncMiB: rssMiB(sidecar.pid) };
+}
+
+async function stopStarted(s: Started): Promise<void> {
+  await s.sidecar.stop();
+  await s.felix.stop();
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+/**
+ * One store, every target, interleaved so that a change in the machine's load hits them alike:
+ * `syncRuns` fresh starts per target, alternating, for the snapshot figure (median); then each
+ * request × client × in-flight row is run on every target back to back.
+ */
+async function runStore(
+  targets: readonly SidecarTarget[],
+  store: BenchStore,
+  clients: LoadClient[],
+  measured: Measured[],
+): Promise<TargetRun[]> {
+  const syncTimes = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const syncCpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  const running: Started[] = [];
   try {
-    // Snapshot streamed → first correct verdict: from the moment the stream opens.
-    await felix.waitForConnections(1, 60_000);
-    const t0 = performance.now();
-    await waitForVerdict(listen, store.requests[0]!, 120_000);
-    const snapshotToVerdictMs = performance.now() - t0;
-    const rssAfterSyncMiB = rssMiB(sidecar.pid);
+    for (let round = 0; round < syncRuns; round++) {
+      for (const target of targets) {
+        const s = await startSynced(target, store);
+        syncTimes.get(target.name)!.push(s.syncMs);
+        syncCpu.get(target.name)!.push(s.syncCpuMs);
+        console.log(
+          `${target.name} | ${store.name} | snapshot → verdict ${s.syncMs.toFixed(0)} ms, ` +
+            `${s.syncCpuMs.toFixed(0)} ms of its CPU (load average ${loadavg()[0]!.toFixed(1)})`,
+        );
+        if (round === syncRuns - 1) running.push(s);
+        else await stopStarted(s);
+      }
+    }
     for (const r of store.requests) {
-      await waitForVerdict(listen, r, 10_000);
-      await runH2Load(listen, r.request, r.expectedCode, 8, 1000); // warm-up
+      for (const s of running) {
+        if (s.target.answersOkOnly && r.expectedCode !== 0) continue;
+        await waitForVerdict(s.listen, r, 10_000);
+        await runH2Load(s.listen, r.request, r.expectedCode, 8, 1000); // warm-up
+      }
       for (const client of clients) {
         for (const inFlight of inFlights) {
-          const cpuBefore = cpuSeconds(sidecar.pid);
-          const load = await client.run(listen, r.request, r.expectedCode, inFlight);
-          const sidecarCpuUs = ((cpuSeconds(sidecar.pid) - cpuBefore) / load.checks) * 1e6;
-          // h2load sees HTTP statuses only: the verdict is checked again after the run (the store
-          // does not change during it, so every answer in between was this one).
-          await waitForVerdict(listen, r, 10_000);
-          if (load.wrongAnswers > 0)
-            throw new Error(`${target.name} ${store.name} ${r.name}: ${load.wrongAnswers} wrong answers`);
-          measured.push({
-            target: target.name,
-            store: store.name,
-            request: r.name,
-            inFlight,
-            client: client.name,
-            load,
-            sidecarCpuUs,
-          });
-          console.log(
-            `${target.name} | ${store.name} | ${r.name} | ${inFlight} in flight | ${client.name}: ` +
-              `${Math.round(load.checksPerSecond)}/s p50 ${load.p50Ms.toFixed(3)} ms, ${sidecarCpuUs.toFixed(1)} µs CPU/Check`,
-          );
+          for (const s of running) {
+            if (s.target.answersOkOnly && r.expectedCode !== 0) continue;
+            const pid = s.sidecar.pid;
+            const cpuBefore = cpuSeconds(pid);
+            const load = await client.run(s.listen, r.request, r.expectedCode, inFlight);
+            const sidecarCpuUs = ((cpuSeconds(pid) - cpuBefore) / load.checks) * 1e6;
+            // h2load sees HTTP statuses only: the verdict is checked again after the run (the
+            // store does not change during it, so every answer in between was this one).
+            await waitForVerdict(s.listen, r, 10_000);
+            const name = s.target.name;
+            if (load.wrongAnswers > 0)
+              throw new Error(`${name} ${store.name} ${r.name}: ${load.wrongAnswers} wrong answers`);
+            measured.push({
+              target: name,
+              store: store.name,
+              request: r.name,
+              inFlight,
+              client: client.name,
+              load,
+              sidecarCpuUs,
+            });
+            console.log(
+              `${name} | ${store.name} | ${r.name} | ${inFlight} in flight | ${client.name}: ` +
+                `${Math.round(load.checksPerSecond)}/s p50 ${load.p50Ms.toFixed(3)} ms, ` +
+                `${sidecarCpuUs.toFixed(1)} µs CPU/Check (load average ${loadavg()[0]!.toFixed(1)})`,
+            );
+          }
         }
       }
     }
-    return {
-      target: target.name,
-      store: store.name,
-      snapshotToVerdictMs,
-      rssAfterSyncMiB,
-      peakRssMiB: peakRssMiB(sidecar.pid),
-      rssAfterLoadMiB: rssMiB(sidecar.pid),
-    };
+    return running.map((s) => {
+      const times = [...syncTimes.get(s.target.name)!].sort((a, b) => a - b);
+      const cpu = [...syncCpu.get(s.target.name)!].sort((a, b) => a - b);
+      return {
+        snapshotCpuMs: percentile(cpu, 50),
+        snapshotCpuAllMs: cpu,
+        target: s.target.name,
+        store: store.name,
+        snapshotToVerdictMs: percentile(times, 50),
+        snapshotToVerdictAllMs: times,
+        rssAfterSyncMiB: s.rssAfterSyncMiB,
+        peakRssMiB: peakRssMiB(s.sidecar.pid),
+        rssAfterLoadMiB: rssMiB(s.sidecar.pid),
+      };
+    });
   } finally {
-    await sidecar.stop();
-    await felix.stop();
-    rmSync(dir, { recursive: true, force: true });
+    for (const s of running) await stopStarted(s);
   }
 }
 
@@ -323,8 +403,12 @@ async function main(): Promise<void> {
   const nodeFlags = values['node-flags'].split(' ').filter((f) => f !== '');
   const targets = [alpMeshTarget(nodeFlags)];
   if (values.compare !== undefined) targets.push(binaryTarget('dikastes', values.compare));
+  if (values.floor) targets.push(floorTarget());
   const clients = await chooseClients();
   const extra: Record<string, unknown> = {
+    'load average at start': loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' '),
     durationMs,
     clients: clients.map((c) => c.name).join(', '),
     ...(nodeFlags.length > 0 ? { 'alp-mesh node flags': nodeFlags.join(' ') } : {}),
@@ -339,11 +423,23 @@ async function main(): Promise<void> {
 
   const measured: Measured[] = [];
   const runs: TargetRun[] = [];
-  for (const store of stores)
-    for (const target of targets) runs.push(await runTarget(target, store, clients, measured));
+  for (const store of stores) runs.push(...(await runStore(targets, store, clients, measured)));
+  extra['load average at end'] = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
   for (const r of runs) {
-    extra[`${r.target} ${r.store}: snapshot → first correct verdict ms`] = r.snapshotToVerdictMs;
+    if (targets.find((t) => t.name === r.target)?.answersOkOnly === true) {
+      extra[`${r.target}: RSS after load MiB`] = r.rssAfterLoadMiB;
+      continue;
+    }
+    extra[`${r.target} ${r.store}: snapshot → first correct verdict ms (median)`] = r.snapshotToVerdictMs;
+    extra[`${r.target} ${r.store}: snapshot → first correct verdict, each start ms`] =
+      r.snapshotToVerdictAllMs.map((t) => t.toFixed(0)).join(', ');
+    extra[`${r.target} ${r.store}: sidecar CPU snapshot → verdict ms (median)`] = r.snapshotCpuMs;
+    extra[`${r.target} ${r.store}: sidecar CPU snapshot → verdict, each start ms`] = r.snapshotCpuAllMs
+      .map((t) => t.toFixed(0))
+      .join(', ');
     extra[`${r.target} ${r.store}: RSS after sync MiB`] = r.rssAfterSyncMiB;
     extra[`${r.target} ${r.store}: peak RSS MiB`] = r.peakRssMiB;
   }
@@ -355,13 +451,17 @@ async function main(): Promise<void> {
       const b = runs.find((r) => r.store === store.name && r.target === targets[1]!.name)!;
       snapshotRatios[`${store.name}: snapshot → verdict ratio`] =
         a.snapshotToVerdictMs / b.snapshotToVerdictMs;
+      snapshotRatios[`${store.name}: snapshot → verdict sidecar CPU ratio`] =
+        a.snapshotCpuMs / b.snapshotCpuMs;
       snapshotRatios[`${store.name}: peak RSS ratio`] = a.peakRssMiB / b.peakRssMiB;
     }
     report('sidecar-compare', ratioRows(measured, targets[0]!.name, targets[1]!.name), {
-      compared: values.compare,
+      compared: values.compare ?? targets[1]!.name,
       ...snapshotRatios,
     });
   }
+  if (values.floor && values.compare !== undefined)
+    report('sidecar-floor', ratioRows(measured, 'node:http2 floor', 'dikastes'));
 }
 
 await main();

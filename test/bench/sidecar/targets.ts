@@ -11,10 +11,28 @@ export interface SidecarTarget {
   readonly name: string;
   /** argv[0..] before `server -l … -d …`. */
   readonly command: readonly string[];
+  /** Serves no policy (the node:http2 floor): answers every call OK, needs no Felix. */
+  readonly answersOkOnly?: boolean;
 }
 
+/**
+ * alp-mesh's sidecar as deployed: bin/dikastes executed, so its launcher's V8 flags apply. With
+ * `nodeFlags`, `node <nodeFlags> bin/dikastes` instead (those flags in place of the launcher's).
+ */
 export function alpMeshTarget(nodeFlags: readonly string[] = []): SidecarTarget {
-  return { name: 'alp-mesh', command: [process.execPath, ...nodeFlags, join(REPO_ROOT, 'bin', 'dikastes')] };
+  const launcher = join(REPO_ROOT, 'bin', 'dikastes');
+  return {
+    name: 'alp-mesh',
+    command: nodeFlags.length === 0 ? [launcher] : [process.execPath, ...nodeFlags, launcher],
+  };
+}
+
+export function floorTarget(): SidecarTarget {
+  return {
+    name: 'node:http2 floor',
+    command: [process.execPath, join(REPO_ROOT, 'dist-test', 'test', 'bench', 'sidecar', 'floor-server.js')],
+    answersOkOnly: true,
+  };
 }
 
 export function binaryTarget(name: string, path: string): SidecarTarget {
