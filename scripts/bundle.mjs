@@ -6,8 +6,8 @@
 // The .proto files are read at run time, so they are copied beside the bundles (dist/bundle/proto/),
 // where proto/load.ts looks for them. The bundles sit two levels below package.json, as dist/*/x.js
 // do, so `--version` finds it the same way.
-import { cpSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
 
@@ -19,13 +19,39 @@ const PROGRAMS = [
   { name: 'dikastes', entry: 'dist/sidecar/main.js' },
 ];
 
+/**
+ * CommonJS dependencies that read `__dirname`/`__filename` (grpc-js for its channelz and ORCA
+ * .proto files, pino for its transport workers) get them back, pointing where the file lies in
+ * node_modules, relative to the bundle (ESM has neither, and the bundle is not where they were).
+ * Their own files are then found as before: the image and a checkout both keep node_modules two
+ * levels above dist/bundle/.
+ */
+const dirnameShim = {
+  name: 'alp-dirname-shim',
+  transform(code, id) {
+    if (!id.includes(`${sep}node_modules${sep}`) || !/\b__(dirname|filename)\b/.test(code)) return null;
+    const dir = relative(outDir, dirname(id)).split(sep).join('/');
+    if (!existsSync(join(outDir, dir))) throw new Error(`${id}: ${dir} is not there from ${outDir}`);
+    const head =
+      `var __dirname = __alpBundlePath(${JSON.stringify(dir)}), ` +
+      `__filename = __alpBundlePath(${JSON.stringify(`${dir}/${basename(id)}`)});\n`;
+    return { code: head + code, map: null };
+  },
+};
+const BANNER = [
+  "import { fileURLToPath as __alpFileURLToPath } from 'node:url';",
+  'const __alpBundlePath = (rel) => __alpFileURLToPath(new URL(rel, import.meta.url));',
+].join('\n');
+
 rmSync(outDir, { recursive: true, force: true });
 for (const { name, entry } of PROGRAMS) {
   await build({
     input: join(root, entry),
     platform: 'node',
     logLevel: 'warn',
+    plugins: [dirnameShim],
     output: {
+      banner: BANNER,
       file: join(outDir, `${name}.mjs`),
       format: 'esm',
       // One file: dynamic imports (dikastes' server modules) are inlined too.
