@@ -8,11 +8,15 @@ import type { ProtoGrpcType as ExtAuthzGrpc } from './gen/external_auth.js';
 import type { ProtoGrpcType as FelixGrpc } from './gen/felixbackend.js';
 import type { ProtoGrpcType as HealthzGrpc } from './gen/healthz.js';
 
-/** Directory holding the .proto files, whether we run from source or from dist/. */
+/**
+ * Directory holding the .proto files: beside this file when run from source (proto/), in proto/
+ * beside the bundle that inlines this file (dist/bundle/proto/, copied by scripts/bundle.mjs), or the
+ * source folder two levels up from tsc's dist/proto/load.js.
+ */
 function protoRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  if (existsSync(join(here, 'files.json'))) return here;
-  return join(here, '..', '..', 'proto');
+  const candidates = [here, join(here, 'proto'), join(here, '..', '..', 'proto')];
+  return candidates.find((dir) => existsSync(join(dir, 'files.json'))) ?? join(here, '..', '..', 'proto');
 }
 
 interface LoaderOptionsFile {

@@ -1,4 +1,4 @@
-// bin/dikastes and bin/alp-node run the build in dist/. Run before building, they say so in one
+// bin/dikastes and bin/alp-node run their bundles in dist/bundle/. Run before building, they say so in one
 // line instead of printing Node's module-resolution stack; any other failure is left as it is.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,8 +22,8 @@ function runCopy(name: string): { status: number | null; stdout: string; stderr:
 }
 
 describe.each([
-  ['dikastes', 'sidecar/main.js'],
-  ['alp-node', 'node/main.js'],
+  ['dikastes', 'bundle/dikastes.mjs'],
+  ['alp-node', 'bundle/alp-node.mjs'],
 ])('bin/%s', (name, main) => {
   it('without dist/: one line saying how to build, exit 1', () => {
     expect(runCopy(name)).toEqual({

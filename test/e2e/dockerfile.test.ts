@@ -35,6 +35,15 @@ describe('examples/istio/Dockerfile', () => {
     expect(copied(build)).toEqual(expect.arrayContaining([...folders, 'bin', 'package.json']));
   });
 
+  it('copies every script `npm run build` runs (the bundler step)', async () => {
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const scripts = [...(pkg.scripts.build ?? '').matchAll(/\bnode (\S+)/g)].map((m) => m[1] as string);
+    expect(scripts).toContain('scripts/bundle.mjs');
+    expect(copied(build)).toEqual(expect.arrayContaining(scripts));
+  });
+
   it('runs as a non-root user with dikastes as the entrypoint, and has the tools alp-node drives', () => {
     expect(runtime).toMatch(/^USER 999:999$/m);
     expect(runtime).toMatch(/^ENTRYPOINT \["dikastes"\]$/m);
