@@ -1,7 +1,9 @@
 // Keeps our nftables table equal to the latest desired state. The first apply replaces whatever
 // table an earlier alp-node left, in one transaction (never delete first: the old rules protect
 // the pods until the new ones take over). After that, each change is one incremental transaction
-// from the state last applied; bursts are coalesced (one transaction per COALESCE_MS at most).
+// from the state last applied. A change after a quiet spell goes in at once; changes that follow
+// within coalesceMs of a transaction wait for that window and go in together (one transaction per
+// coalesceMs at most), so a lone policy edit does not pay the window and a burst pays it once.
 // A transaction that fails, and a periodic check that finds the table changed behind our back
 // (flushed, a chain deleted, rules edited), lead to a full replace. close() leaves the rules in
 // force (a restarting alp-node must not open a window); only disable() removes the table.
@@ -30,6 +32,8 @@ export interface EnforcementOptions<S> {
   readonly resyncIntervalMs?: number;
   /** At most one transaction per this long while changes keep coming (default 20 ms). */
   readonly coalesceMs?: number;
+  /** The clock coalescing reads, in ms (default performance.now; tests move it by hand). */
+  readonly now?: () => number;
   /** Called after each successful apply (tests and metrics of rule counters). */
   readonly onApplied?: (state: S, kind: 'full' | 'incremental') => void;
 }
@@ -86,10 +90,14 @@ export class Enforcement<S> {
   private idleWaiters: (() => void)[] = [];
   private readonly metrics: Metrics;
   private readonly coalesceMs: number;
+  private readonly now: () => number;
+  /** When the last transaction ended (this.now()); the next may start coalesceMs later. */
+  private lastEndedAt = -Infinity;
 
   constructor(private readonly opts: EnforcementOptions<S>) {
     this.metrics = createMetrics(opts.registry);
     this.coalesceMs = opts.coalesceMs ?? DEFAULT_COALESCE_MS;
+    this.now = opts.now ?? (() => performance.now());
   }
 
   /**
@@ -114,13 +122,17 @@ export class Enforcement<S> {
     return this.applied;
   }
 
-  /** The state to enforce from now on; applied within coalesceMs (or after the one in flight). */
+  /**
+   * The state to enforce from now on: applied at once (after the current tick, so updates of one
+   * tick go together) when no transaction ended in the last coalesceMs, else when that window
+   * ends, or after the transaction in flight.
+   */
   update(next: S): void {
     if (this.isClosed) return;
     if (next === this.desired) return;
     this.desired = next;
     this.changedAt ??= process.hrtime.bigint();
-    this.schedule(this.coalesceMs);
+    this.schedule(Math.max(0, this.lastEndedAt + this.coalesceMs - this.now()));
   }
 
   /** Resolves when everything handed to update() so far has been applied (or has failed). */
@@ -219,9 +231,11 @@ export class Enforcement<S> {
         try {
           await this.opts.channel.apply(text);
         } catch (err) {
+          this.lastEndedAt = this.now();
           this.onFailure(err, full ? 'full' : 'incremental', startedAt);
           return;
         }
+        this.lastEndedAt = this.now();
         this.failures = 0;
         this.needsFull = false;
         this.applied = next;

@@ -81,7 +81,10 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
   let ns: string;
   const nft = (): string[] => ['ip', 'netns', 'exec', ns, 'nft'];
   const transactions: string[] = [];
-  const start = async (initial: PortsState): Promise<Enforcement<PortsState>> => {
+  const start = async (
+    initial: PortsState,
+    timing: { coalesceMs?: number; now?: () => number } = {},
+  ): Promise<Enforcement<PortsState>> => {
     const channel = new NftChannel({ log: silentLogger(), nftCommand: nft() });
     const counting: Renderer<PortsState> = {
       renderFull: (s) => renderer.renderFull(s),
@@ -99,6 +102,7 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
       log: silentLogger(),
       registry: new Registry(),
       resyncIntervalMs: 0,
+      ...timing,
     });
     await e.start(initial, nft());
     return e;
@@ -132,6 +136,17 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
     await e.close();
     // close() leaves the rules in force for the next run.
     expect(await ports()).toHaveLength(31);
+  });
+
+  it('applies a lone change after a quiet spell at once, without waiting out the coalescing window', async () => {
+    // A clock moved by hand: the window is ten minutes, and ten minutes pass after the first apply.
+    let clock = 0;
+    const e = await start({ ports: [80] }, { coalesceMs: 600_000, now: () => clock });
+    clock += 600_000;
+    e.update({ ports: [80, 8080] });
+    await e.settled();
+    expect(await ports()).toEqual([80, 8080]);
+    await e.close();
   });
 
   it('finds a flushed table or a deleted chain and replaces the table', async () => {
