@@ -81,11 +81,24 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
   let ns: string;
   const nft = (): string[] => ['ip', 'netns', 'exec', ns, 'nft'];
   const transactions: string[] = [];
+  /** A controller on its own nft channel, with no periodic check unless a test asks. */
+  const controller = (
+    nftCommand: string[],
+    extra: { renderer?: Renderer<PortsState>; coalesceMs?: number; now?: () => number } = {},
+  ): Enforcement<PortsState> =>
+    new Enforcement({
+      channel: new NftChannel({ log: silentLogger(), nftCommand }),
+      renderer,
+      tableName: TABLE,
+      log: silentLogger(),
+      registry: new Registry(),
+      resyncIntervalMs: 0,
+      ...extra,
+    });
   const start = async (
     initial: PortsState,
     timing: { coalesceMs?: number; now?: () => number } = {},
   ): Promise<Enforcement<PortsState>> => {
-    const channel = new NftChannel({ log: silentLogger(), nftCommand: nft() });
     const counting: Renderer<PortsState> = {
       renderFull: (s) => renderer.renderFull(s),
       renderChanges: (a, b) => {
@@ -95,15 +108,7 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
       },
       renderRemoveTable: renderer.renderRemoveTable,
     };
-    const e = new Enforcement({
-      channel,
-      renderer: counting,
-      tableName: TABLE,
-      log: silentLogger(),
-      registry: new Registry(),
-      resyncIntervalMs: 0,
-      ...timing,
-    });
+    const e = controller(nft(), { renderer: counting, ...timing });
     await e.start(initial, nft());
     return e;
   };
@@ -178,15 +183,7 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
     cleanupPathAtExit(dirname(failing));
     const script = `ip netns exec ${ns} nft "$@"; rc=$?; [ -e ${failing} ] && [ "$1" = "-f" ] && exit 1; exit $rc`;
     const wrapped = ['sh', '-c', script, 'nft'];
-    const channel = new NftChannel({ log: silentLogger(), nftCommand: wrapped });
-    const e = new Enforcement({
-      channel,
-      renderer,
-      tableName: TABLE,
-      log: silentLogger(),
-      registry: new Registry(),
-      resyncIntervalMs: 0,
-    });
+    const e = controller(wrapped);
     await e.start({ ports: [80] }, wrapped);
     writeFileSync(failing, '');
     const many = Array.from({ length: 4000 }, (_, i) => 20000 + i); // > 16 KiB of elements
@@ -226,14 +223,7 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
   });
 
   it('refuses to start without nft, programming nothing', async () => {
-    const channel = new NftChannel({ log: silentLogger(), nftCommand: ['/nonexistent/nft'] });
-    const e = new Enforcement({
-      channel,
-      renderer,
-      tableName: TABLE,
-      log: silentLogger(),
-      registry: new Registry(),
-    });
+    const e = controller(['/nonexistent/nft']);
     await expect(e.start({ ports: [80] }, ['/nonexistent/nft'])).rejects.toThrow(EnforcementUnavailableError);
     await expect(e.start({ ports: [80] }, ['/nonexistent/nft'])).rejects.toThrow(/apt-get install nftables/);
     expect(await tableExists()).toBe(false);

@@ -168,35 +168,15 @@ describeWithNft('WireGuard firewall with both families (root, network namespaces
   });
 
   it('leaves v6 peer traffic that goes into the v6 device alone', async () => {
-    await run([
-      'ip',
-      '-n',
-      node(),
-      '-6',
-      'route',
-      'replace',
-      PEER_CIDR6,
-      'via',
-      'fe80::2',
-      'dev',
-      'wg-v6.cali',
-    ]);
+    const routePeer6 = (...via: string[]): Promise<string> =>
+      run(['ip', '-n', node(), '-6', 'route', 'replace', PEER_CIDR6, 'via', ...via]);
+    await routePeer6('fe80::2', 'dev', 'wg-v6.cali');
     try {
       const before = await strictDrops('ip6');
       expect(await ping(PEER6)).toBe(true);
       expect(await strictDrops('ip6')).toBe(before);
     } finally {
-      await run([
-        'ip',
-        '-n',
-        node(),
-        '-6',
-        'route',
-        'replace',
-        PEER_CIDR6,
-        'via',
-        underlay.nodes[1]!.hostIp6,
-      ]);
+      await routePeer6(underlay.nodes[1]!.hostIp6);
     }
   });
 });
