@@ -50,14 +50,17 @@ function frame(message: Buffer): Buffer {
   return out;
 }
 
+/** A unary gRPC call's request headers, the same for every Check. */
+const CHECK_HEADERS = {
+  [constants.HTTP2_HEADER_METHOD]: 'POST',
+  [constants.HTTP2_HEADER_PATH]: PATH,
+  'content-type': 'application/grpc',
+  te: 'trailers',
+};
+
 function call(session: ClientHttp2Session, body: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const stream = session.request({
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: PATH,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
+    const stream = session.request(CHECK_HEADERS);
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('trailers', (t) => {
@@ -85,12 +88,7 @@ export async function probeCheck(
   const timer = setTimeout(() => session.destroy(), timeoutMs);
   try {
     const answer = await new Promise<{ grpcStatus: number; body: Buffer }>((resolve, reject) => {
-      const stream = session.request({
-        [constants.HTTP2_HEADER_METHOD]: 'POST',
-        [constants.HTTP2_HEADER_PATH]: PATH,
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
+      const stream = session.request(CHECK_HEADERS);
       const chunks: Buffer[] = [];
       let grpcStatus = -1;
       stream.on('response', (h) => {
