@@ -42,6 +42,8 @@ const DEFAULT_RESYNC_MS = 60_000;
 const DEFAULT_COALESCE_MS = 20;
 const RETRY = { initialMs: 200, maxMs: 10_000, factor: 2, jitter: 0.3 };
 
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
 export class EnforcementUnavailableError extends Error {
   override readonly name = 'EnforcementUnavailableError';
 }
@@ -225,9 +227,11 @@ export class Enforcement<S> {
         if (!full && next === this.applied) break;
         const startedAt = this.changedAt ?? process.hrtime.bigint();
         this.changedAt = null;
+        const renderStart = performance.now();
         const text = full
           ? this.opts.renderer.renderFull(next)
           : this.opts.renderer.renderChanges(this.applied as S, next);
+        const applyStart = performance.now();
         try {
           await this.opts.channel.apply(text);
         } catch (err) {
@@ -239,7 +243,19 @@ export class Enforcement<S> {
         this.failures = 0;
         this.needsFull = false;
         this.applied = next;
-        this.observe(full ? 'full' : 'incremental', startedAt);
+        const seconds = this.observe(full ? 'full' : 'incremental', startedAt);
+        // Where a slow change spent its time: waiting (coalescing, a transaction ahead of it),
+        // rendering, or in nft.
+        this.opts.log.debug(
+          {
+            kind: full ? 'full' : 'incremental',
+            bytes: text.length,
+            totalMs: round(seconds * 1000),
+            renderMs: round(applyStart - renderStart),
+            nftMs: round(performance.now() - applyStart),
+          },
+          'nftables transaction applied',
+        );
         this.opts.onApplied?.(next, full ? 'full' : 'incremental');
         if (this.desired !== next) {
           // More arrived while this was applied: give the burst a moment to finish.
@@ -272,8 +288,11 @@ export class Enforcement<S> {
     this.schedule(delay);
   }
 
-  private observe(kind: 'full' | 'incremental', startedAt: bigint): void {
-    this.metrics.seconds.observe({ kind }, Number(process.hrtime.bigint() - startedAt) / 1e9);
+  /** Records the time since `startedAt` in the latency metric and returns it, in seconds. */
+  private observe(kind: 'full' | 'incremental', startedAt: bigint): number {
+    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+    this.metrics.seconds.observe({ kind }, seconds);
+    return seconds;
   }
 
   private scheduleResync(): void {

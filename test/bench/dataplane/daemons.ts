@@ -53,8 +53,9 @@ export function startDaemon(kind: DaemonKind, o: DaemonOptions): Daemon {
       o.kubeconfigPath,
       '--state-dir',
       stateDir,
+      // debug: each nftables transaction's render and nft times (main.ts summarises them).
       '--log-level',
-      'info',
+      'debug',
       '--metrics-addr',
       `127.0.0.1:${ALP_NODE_METRICS_PORT}`,
     ];

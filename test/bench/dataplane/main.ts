@@ -53,7 +53,8 @@ const { values: flags } = parseArgs({
     pods: { type: 'string', default: '5000' },
     'local-pods': { type: 'string', default: '110' },
     policies: { type: 'string', default: '500' },
-    iterations: { type: 'string', default: '30' },
+    // 100, so that p99 is not simply the slowest sample.
+    iterations: { type: 'string', default: '100' },
     'idle-seconds': { type: 'string', default: '30' },
     'datapath-seconds': { type: 'string', default: '4' },
     'datapath-repeats': { type: 'string', default: '3' },
@@ -99,12 +100,41 @@ interface Figures {
   deleteAllMs?: number;
   /** alp-node's own alp_dataplane_* metrics at the end, one line each. */
   programming?: string;
+  /** alp-node's incremental transactions during the edits and joins, from its debug log. */
+  transactions?: TransactionTimes;
   /** Start-up milestones from the daemon's own log, ms after the spawn. */
   milestones: Record<string, number>;
   noDaemon?: Datapath;
   withPolicies?: Datapath;
   noPolicies?: Datapath;
   errors: string[];
+}
+
+interface TransactionTimes {
+  /** From the change reaching the dataplane to nft's answer. */
+  totalMs: number[];
+  renderMs: number[];
+  nftMs: number[];
+}
+
+/** The "nftables transaction applied" debug lines of kind incremental logged from `sinceEpochMs`. */
+function transactionTimes(lines: readonly string[], sinceEpochMs: number): TransactionTimes {
+  const out: TransactionTimes = { totalMs: [], renderMs: [], nftMs: [] };
+  for (const line of lines) {
+    if (!line.includes('"nftables transaction applied"')) continue;
+    const r = JSON.parse(line) as {
+      time?: number;
+      kind?: string;
+      totalMs?: number;
+      renderMs?: number;
+      nftMs?: number;
+    };
+    if (r.kind !== 'incremental' || (r.time ?? 0) < sinceEpochMs) continue;
+    out.totalMs.push(r.totalMs ?? NaN);
+    out.renderMs.push(r.renderMs ?? NaN);
+    out.nftMs.push(r.nftMs ?? NaN);
+  }
+  return out;
 }
 
 interface Expected {
@@ -305,8 +335,10 @@ async function runScenario(
 
     console.error(`[${kind}] ${opts.iterations} policy edits`);
     const target = `${cluster.target.ip}:${PORTS.edit}`;
+    let editsFrom = Date.now();
     await step('policy edit', async () => {
       await p.until(target, 'blocked', { periodMs: 10, confirm: 3 });
+      editsFrom = Date.now();
       fig.editMs = await timedFlips(opts.iterations, (on) => api.setEditOpen(on), p, target);
     });
     console.error(`[${kind}] ${opts.iterations} remote pod joins`);
@@ -314,6 +346,7 @@ async function runScenario(
     await step('remote pod joins', async () => {
       await p.until(joiner, 'blocked', { periodMs: 10, confirm: 3 });
       fig.joinMs = await timedFlips(opts.iterations, (on) => api.setJoined(on), p, joiner);
+      if (kind === 'alp-node') fig.transactions = transactionTimes(d.proc.lines, editsFrom);
     });
 
     console.error(`[${kind}] datapath with ${cluster.policies.length} policies`);
@@ -380,6 +413,32 @@ function rows(results: Map<DaemonKind, Figures>, policies: number): BenchRow[] {
   add('policy edit → enforced p99', '≤ 100', 'ms', (f) => p(f.editMs, 99));
   add('remote pod joins → enforced p50', '', 'ms', (f) => p(f.joinMs, 50));
   add('remote pod joins → enforced p99', '≤ 100', 'ms', (f) => p(f.joinMs, 99));
+  const tx = (pick: (t: TransactionTimes) => number[], q: number) => (f: Figures) =>
+    f.transactions === undefined ? undefined : p(pick(f.transactions), q);
+  add(
+    'edits and joins: change → in the kernel p50 (its log)',
+    '',
+    'ms',
+    tx((t) => t.totalMs, 50),
+  );
+  add(
+    'edits and joins: change → in the kernel p99 (its log)',
+    '',
+    'ms',
+    tx((t) => t.totalMs, 99),
+  );
+  add(
+    '  of which rendering p99',
+    '',
+    'ms',
+    tx((t) => t.renderMs, 99),
+  );
+  add(
+    '  of which nft p99',
+    '',
+    'ms',
+    tx((t) => t.nftMs, 99),
+  );
   add(`delete all ${policies} policies (from the first request) → enforced`, '', 'ms', (f) => f.deleteAllMs);
   add('TCP throughput, no daemon', '', 'Gbit/s', (f) => f.noDaemon?.gbps);
   add('TCP throughput, daemon, 0 policies', '', 'Gbit/s', (f) => f.noPolicies?.gbps);
