@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { interfaceName } from '../../agent/calc/to-dataplane.js';
+import { policyChainName } from '../../dataplane/core/names.js';
 import { createNode, setPodStatus, uniqueName, waitFor } from '../harness/kube.js';
 import {
   createPod,
@@ -214,6 +215,30 @@ export class EnforcedCluster {
       { timeoutMs: 60_000 },
     );
     if (outcome !== 'ok') throw new Error(`alp-node ${outcome}: ${n.alpNode?.lines.slice(-30).join('\n')}`);
+  }
+
+  /**
+   * Waits until node i's table enforces each policy in `enforced` and none in `removed` (Calico's
+   * rendered ids, e.g. `knp/<ns>/<name>`): an endpoint chain jumps to the policy's chain. The API
+   * server taking a policy says nothing of when alp-node applies it, and probes taken meanwhile
+   * can pass on the old rules (a connection the new ones also allow), so a test that asserts what
+   * the new rules did (their counters) waits for the kernel first.
+   */
+  async waitForPolicies(
+    i: number,
+    policies: { readonly enforced?: readonly string[]; readonly removed?: readonly string[] },
+  ): Promise<void> {
+    const { enforced = [], removed = [] } = policies;
+    await waitFor(
+      `node ${i}'s table to enforce [${enforced.join(', ')}] and not [${removed.join(', ')}]`,
+      async () => {
+        const table = await this.nft(i, ['list', 'table', 'inet', 'alp-mesh']);
+        const jumpedTo = new Set([...table.matchAll(/\bjump (\S+)$/gm)].map((m) => m[1]));
+        const isEnforced = (id: string): boolean =>
+          jumpedTo.has(policyChainName(id, 'ingress')) || jumpedTo.has(policyChainName(id, 'egress'));
+        return enforced.every(isEnforced) && !removed.some(isEnforced) ? true : undefined;
+      },
+    );
   }
 
   key(kubeNs: string, name: string): string {

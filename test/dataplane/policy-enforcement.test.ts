@@ -63,12 +63,19 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
         metadata: { name: 'deny-all-ingress' },
         spec: { podSelector: {}, policyTypes: ['Ingress'] },
       });
-    /** Calico's overview in prod: deny-all-ingress, and allow-frontend to the backend on TCP 80. */
+    /**
+     * Calico's overview in prod: deny-all-ingress, and allow-frontend to the backend on TCP 80, both
+     * in force on the node when this returns (a matrix can match on a probe the old rules let
+     * through, and the tests that follow count what the new rules did, or stop alp-node).
+     */
     const overviewPolicies = async (): Promise<void> => {
       await denyAllIngress();
       await ingressTo('backend', 'allow-frontend', [
         { _from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 80 }] },
       ]);
+      await cluster.waitForPolicies(1, {
+        enforced: [`knp/${prod}/deny-all-ingress`, `knp/${prod}/allow-frontend`],
+      });
     };
     const deletePolicies = async (...nss: string[]): Promise<void> => {
       for (const ns of nss) {
@@ -518,6 +525,10 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
           spec: { podSelector: { matchLabels: { app: 'b' } }, policyTypes: ['Ingress'] },
         },
       });
+      // The matrix is the same under the old policy, so it proves nothing about the new one until
+      // both nodes have the change.
+      await cluster.waitForPolicies(1, { removed: [`knp/${ns}/a-no-egress`] });
+      await cluster.waitForPolicies(2, { enforced: [`knp/${ns}/b-no-ingress`] });
       await expectMatrix(cluster, [a, b], (_f, t) => t !== b);
       expect(await counted(2, 'ingress')).toBeGreaterThan(0);
     });
