@@ -43,7 +43,10 @@ export function compileRuleList(
     firstSets[i * 2] = r.srcSets?.[0]?.index ?? -1;
     firstSets[i * 2 + 1] = r.dstSets?.[0]?.index ?? -1;
   });
-  return { list: { owner, rules: compiled, portBounds, firstSets, slots: held }, warnings };
+  return {
+    list: { owner, rules: compiled, portBounds, firstSets, dstPortCandidates: new Map(), slots: held },
+    warnings,
+  };
 }
 
 /** Gives back every slot the list holds; call once when the list leaves the store. */

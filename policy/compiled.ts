@@ -107,6 +107,8 @@ export interface CompiledRuleList {
    * without reading the rule, and skip the rule when the set cannot hold the address.
    */
   readonly firstSets: Int32Array;
+  /** Memo of evaluate.ts: destination port → indices of the rules whose port bounds admit it. */
+  readonly dstPortCandidates: Map<number, Int32Array>;
   /** Every slot the rules hold, released when the list leaves the store. */
   readonly slots: readonly IpSetSlot[];
 }

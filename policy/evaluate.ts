@@ -32,6 +32,33 @@ class ErrorSink {
 const RULES_NO_MATCH = -1;
 const RULES_ERROR = -2;
 
+/** Lists shorter than this are walked rule by rule: a memo lookup would cost about as much. */
+const MIN_RULES_FOR_CANDIDATES = 16;
+/** Destination ports remembered per list; a sidecar's pod listens on few. */
+const MAX_CANDIDATE_PORTS = 8;
+
+/**
+ * The indices, in order, of the list's rules whose destination port bounds admit `port`, built
+ * on the first Check to that port and kept with the list (which never changes; a policy update
+ * compiles a new one); null when the list is short or already remembers enough ports, and the
+ * walk then tests every rule. In a long list, most rules name a destination port: this way a
+ * walk does not read every rule's bounds again on each Check.
+ */
+function dstPortCandidates(list: CompiledRuleList, port: number): Int32Array | null {
+  if (list.rules.length < MIN_RULES_FOR_CANDIDATES) return null;
+  const memo = list.dstPortCandidates;
+  let found = memo.get(port);
+  if (found !== undefined) return found;
+  if (memo.size >= MAX_CANDIDATE_PORTS) return null;
+  const bounds = list.portBounds;
+  const indices: number[] = [];
+  for (let i = 0; i < list.rules.length; i++)
+    if (bounds[i * 4]! <= port && port <= bounds[i * 4 + 1]!) indices.push(i);
+  found = Int32Array.from(indices);
+  memo.set(port, found);
+  return found;
+}
+
 /** Index of the first rule with a terminal action that matches, RULES_NO_MATCH, or RULES_ERROR. */
 function evaluateRules(
   list: CompiledRuleList,
@@ -47,7 +74,10 @@ function evaluateRules(
   const srcPort = ctx.srcPort;
   const srcV4 = ctx.srcV4;
   const dstV4 = ctx.dstV4;
-  for (let i = 0; i < rules.length; i++) {
+  const order = checkMissing ? null : dstPortCandidates(list, dstPort);
+  const n = order === null ? rules.length : order.length;
+  for (let k = 0; k < n; k++) {
+    const i = order === null ? k : order[k]!;
     // Prefilters on contiguous arrays: the port bounds, then the IPv4 bounds of the rule's first
     // source and destination IP sets. Most rules of a large policy set fail here without the
     // rule, its slots or its sets being read: in a long walk those reads, each a likely cache
