@@ -117,6 +117,7 @@ function applyIpSetDelta(state: StoreState, u: IPSetDeltaUpdate__Output): ApplyR
   const removed: unknown = u.removed_members;
   if (Array.isArray(removed)) for (const m of removed as unknown[]) if (typeof m === 'string') set.remove(m);
   set.seal();
+  state.putIpSet(id, set); // the same set: its slot takes the new bounds
   return ok(warnings.result());
 }
 

@@ -38,7 +38,15 @@ export function compileRuleList(
     portBounds[i * 4 + 2] = r.srcPortMin;
     portBounds[i * 4 + 3] = r.srcPortMax;
   });
-  return { list: { owner, rules: compiled, portBounds, slots: held }, warnings };
+  const firstSets = new Int32Array(compiled.length * 2);
+  compiled.forEach((r, i) => {
+    firstSets[i * 2] = r.srcSets?.[0]?.index ?? -1;
+    firstSets[i * 2 + 1] = r.dstSets?.[0]?.index ?? -1;
+  });
+  return {
+    list: { owner, rules: compiled, portBounds, firstSets, dstPortCandidates: new Map(), slots: held },
+    warnings,
+  };
 }
 
 /** Gives back every slot the list holds; call once when the list leaves the store. */

@@ -101,6 +101,14 @@ export interface CompiledRuleList {
    * prefilter of a long walk reads one contiguous array instead of one object per rule.
    */
   readonly portBounds: Float64Array;
+  /**
+   * Per rule, the slot index of its first source and first destination IP set (−1: none), so
+   * that the walk can test an IPv4 address against that set's bounds (IpSetSlots.v4Bounds)
+   * without reading the rule, and skip the rule when the set cannot hold the address.
+   */
+  readonly firstSets: Int32Array;
+  /** Memo of evaluate.ts: destination port → indices of the rules whose port bounds admit it. */
+  readonly dstPortCandidates: Map<number, Int32Array>;
   /** Every slot the rules hold, released when the list leaves the store. */
   readonly slots: readonly IpSetSlot[];
 }

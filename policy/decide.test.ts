@@ -85,6 +85,30 @@ describe('decidedBy', () => {
   });
 });
 
+describe('a long policy, Checks to many destination ports', () => {
+  // Rule i < 38 names port 1000 + i (rule 0 also a source port the request never uses); rule 38
+  // covers them all, rule 39 every port. Each port is asked twice, more ports than a list
+  // remembers (evaluate.ts), so the remembered and the rule-by-rule walks both answer.
+  const rules: Rule[] = Array.from({ length: 38 }, (_, i) => ({
+    action: i % 2 === 0 ? 'deny' : 'allow',
+    dst_ports: [{ first: 1000 + i, last: 1000 + i }],
+    ...(i === 0 ? { src_ports: [{ first: 1, last: 1 }] } : {}),
+  }));
+  rules.push({ action: 'deny', dst_ports: [{ first: 1000, last: 1037 }] }, ALLOW);
+  const store = storeOf([gnpPolicy('long', rules), endpoint([tier('t', [gnp('long')])])]);
+  const ruleFor = (port: number) =>
+    decide(store, flowFromCheckRequest(decodeCheckRequest(request({ dst: { port } })))).decidedBy?.ruleIndex;
+
+  it('the first rule naming the port decides, wherever in the list it is', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(ruleFor(1000)).toBe(38);
+      for (let i = 1; i < 38; i++) expect(ruleFor(1000 + i)).toBe(i);
+      expect(ruleFor(80)).toBe(39);
+      expect(ruleFor(65535)).toBe(39);
+    }
+  });
+});
+
 // Spec §7.1 #24 and #27: the pending (StagedAsEnforced) verdict, reported only when it differs.
 describe('staged policies in shadow', () => {
   const base = [

@@ -10,6 +10,8 @@ import type { Decision, Outcome, StatusCode, VerdictReason } from './verdict.js'
 export interface CompiledPolicySource {
   policy(key: string): CompiledRuleList | null | undefined;
   profile(name: string): CompiledRuleList | null | undefined;
+  /** IpSetSlots.v4Bounds, which the rule lists' firstSets index. */
+  readonly ipSetV4Bounds: Uint32Array;
   readonly missingIpSetRefs: number;
 }
 
@@ -30,30 +32,73 @@ class ErrorSink {
 const RULES_NO_MATCH = -1;
 const RULES_ERROR = -2;
 
+/** Lists shorter than this are walked rule by rule: a memo lookup would cost about as much. */
+const MIN_RULES_FOR_CANDIDATES = 16;
+/** Destination ports remembered per list; a sidecar's pod listens on few. */
+const MAX_CANDIDATE_PORTS = 8;
+
+/**
+ * The indices, in order, of the list's rules whose destination port bounds admit `port`, built
+ * on the first Check to that port and kept with the list (which never changes; a policy update
+ * compiles a new one); null when the list is short or already remembers enough ports, and the
+ * walk then tests every rule. In a long list, most rules name a destination port: this way a
+ * walk does not read every rule's bounds again on each Check.
+ */
+function dstPortCandidates(list: CompiledRuleList, port: number): Int32Array | null {
+  if (list.rules.length < MIN_RULES_FOR_CANDIDATES) return null;
+  const memo = list.dstPortCandidates;
+  let found = memo.get(port);
+  if (found !== undefined) return found;
+  if (memo.size >= MAX_CANDIDATE_PORTS) return null;
+  const bounds = list.portBounds;
+  const indices: number[] = [];
+  for (let i = 0; i < list.rules.length; i++)
+    if (bounds[i * 4]! <= port && port <= bounds[i * 4 + 1]!) indices.push(i);
+  found = Int32Array.from(indices);
+  memo.set(port, found);
+  return found;
+}
+
 /** Index of the first rule with a terminal action that matches, RULES_NO_MATCH, or RULES_ERROR. */
 function evaluateRules(
   list: CompiledRuleList,
   ctx: RequestContext,
   checkMissing: boolean,
+  setBounds: Uint32Array,
   err: ErrorSink,
 ): number {
   const rules = list.rules;
   const bounds = list.portBounds;
+  const firstSets = list.firstSets;
   const dstPort = ctx.dstPort;
   const srcPort = ctx.srcPort;
-  for (let i = 0; i < rules.length; i++) {
-    // Port prefilter, on the list's contiguous bounds: most rules of a large policy set fail
-    // here without their object being read. A pure clause, so rejecting early changes no answer
-    // (and is only skipped while a missing IP set must still be reported, below).
-    const b = i * 4;
-    if (
-      !checkMissing &&
-      (dstPort < bounds[b]! ||
+  const srcV4 = ctx.srcV4;
+  const dstV4 = ctx.dstV4;
+  const order = checkMissing ? null : dstPortCandidates(list, dstPort);
+  const n = order === null ? rules.length : order.length;
+  for (let k = 0; k < n; k++) {
+    const i = order === null ? k : order[k]!;
+    // Prefilters on contiguous arrays: the port bounds, then the IPv4 bounds of the rule's first
+    // source and destination IP sets. Most rules of a large policy set fail here without the
+    // rule, its slots or its sets being read: in a long walk those reads, each a likely cache
+    // miss, cost more than the lookups. Pure clauses, so rejecting early changes no answer (and
+    // they are only skipped while a missing IP set must still be reported, below).
+    if (!checkMissing) {
+      const b = i * 4;
+      if (
+        dstPort < bounds[b]! ||
         dstPort > bounds[b + 1]! ||
         srcPort < bounds[b + 2]! ||
-        srcPort > bounds[b + 3]!)
-    )
-      continue;
+        srcPort > bounds[b + 3]!
+      )
+        continue;
+      const srcSet = firstSets[i * 2]!;
+      if (srcSet >= 0 && srcV4 >= 0 && (srcV4 < setBounds[srcSet * 2]! || srcV4 > setBounds[srcSet * 2 + 1]!))
+        continue;
+      const dstSet = firstSets[i * 2 + 1]!;
+      if (dstSet >= 0 && dstV4 >= 0 && (dstV4 < setBounds[dstSet * 2]! || dstV4 > setBounds[dstSet * 2 + 1]!))
+        continue;
+    }
     const r = rules[i]!;
     // Unlike Dikastes, which ignores a missing set (fail-open, spec §8 item 3), any rule reached
     // that references one fails the Check. Checked before the clauses, so the answer does not
@@ -109,6 +154,7 @@ export function evaluateEndpoint(
   scope: Scope,
 ): Outcome {
   const checkMissing = store.missingIpSetRefs > 0;
+  const setBounds = store.ipSetV4Bounds;
   const err = new ErrorSink();
   const includeStaged = scope === 'staged-as-enforced';
 
@@ -129,7 +175,7 @@ export function evaluateEndpoint(
         );
         return failed(err);
       }
-      const index = evaluateRules(policy, ctx, checkMissing, err);
+      const index = evaluateRules(policy, ctx, checkMissing, setBounds, err);
       if (index === RULES_ERROR) return failed(err);
       if (index === RULES_NO_MATCH) {
         firstNoMatch ??= ref.rendered;
@@ -169,7 +215,7 @@ export function evaluateEndpoint(
   for (const name of endpoint.profileIds) {
     const profile = store.profile(name);
     if (profile == null) continue; // unlike a policy, a missing profile is skipped (spec §4.3)
-    const index = evaluateRules(profile, ctx, checkMissing, err);
+    const index = evaluateRules(profile, ctx, checkMissing, setBounds, err);
     if (index === RULES_ERROR) return failed(err);
     if (index === RULES_NO_MATCH) continue;
     const decision: Decision = { kind: 'profile-rule', tier: PROFILE_TIER, policy: name, ruleIndex: index };

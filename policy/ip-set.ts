@@ -28,14 +28,20 @@ export interface IpSet {
   containsKey(key: string): boolean;
   /** Prepares lookups after a batch of changes (lookups also work without it, more slowly once). */
   seal(): void;
+  /**
+   * The lowest and highest IPv4 address (as an unsigned 32-bit number) that containsIp may
+   * accept; low > high when it accepts none. Lets a walk refuse a rule without reading the set.
+   */
+  readonly v4Low: number;
+  readonly v4High: number;
 }
 
 export function createIpSet(type: IpSetType): IpSet {
   switch (type) {
     case 'IP':
-      return createKeySet(type, canonicalIpMember, (keys, ip) => keys.has(ip.text));
+      return createKeySet(type, canonicalIpMember, (keys, ip) => keys.has(ip.text), true);
     case 'IP_AND_PORT':
-      return createKeySet(type, canonicalIpPortMember, () => false);
+      return createKeySet(type, canonicalIpPortMember, () => false, false);
     case 'NET':
       return createNetSet();
     default: {
@@ -88,6 +94,7 @@ function createKeySet(
   type: IpSetType,
   canonicalise: (member: string) => Canonical,
   containsIp: (keys: ReadonlySet<string>, ip: Ip) => boolean,
+  acceptsV4: boolean,
 ): IpSet {
   const keys = new Set<string>();
   return {
@@ -108,6 +115,9 @@ function createKeySet(
     containsIp: (ip) => containsIp(keys, ip),
     containsKey: (key) => keys.has(key),
     seal() {},
+    // Text lookups have no cheap address bounds: any IPv4 address may be a member.
+    v4Low: acceptsV4 ? 0 : 1,
+    v4High: acceptsV4 ? 0xffffffff : 0,
   };
 }
 

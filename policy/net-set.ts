@@ -78,7 +78,8 @@ function parsePlainV4CidrAt<T>(s: T, start: number, n: number, at: (s: T, i: num
   return network * 64 + len;
 }
 
-function v4Of(ip: Ip): number {
+/** An IPv4 address as an unsigned 32-bit number. */
+export function v4Of(ip: Ip): number {
   const b = ip.bytes;
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
@@ -353,6 +354,16 @@ export class NetMembers {
       for (const n of nets) this.#widen(n >>> 0, ((n | ~m) >>> 0) >>> 0);
     }
     this.#dirty = false;
+  }
+
+  get v4Low(): number {
+    this.#merge();
+    return this.#min4;
+  }
+
+  get v4High(): number {
+    this.#merge();
+    return this.#max4;
   }
 
   /** Makes the next lookups cheap; the store calls it once a message's members are in. */

@@ -128,6 +128,28 @@ describe('IPSetDeltaUpdate', () => {
     expect(check(store)).toBe(7);
   });
 
+  it('a NET member added below or above every old member matches, and stops when removed', () => {
+    // The request comes from 10.0.0.1: outside the set's addresses until the delta.
+    const store = allowFromSet(['10.0.0.5/32', '10.0.1.0/24'], 'NET');
+    expect(check(store)).toBe(7);
+    apply(store, { ipset_delta_update: { id: 's:src', added_members: ['10.0.0.1/32'] } });
+    expect(check(store)).toBe(0);
+    apply(store, { ipset_delta_update: { id: 's:src', removed_members: ['10.0.0.1/32'] } });
+    expect(check(store)).toBe(7);
+    apply(store, { ipset_delta_update: { id: 's:src', added_members: ['0.0.0.0/0'] } });
+    expect(check(store)).toBe(0);
+  });
+
+  it('a removed set that comes back with the address matches again', () => {
+    const store = allowFromSet(['10.0.0.1/32'], 'NET');
+    apply(store, { ipset_remove: { id: 's:src' } });
+    expect(check(store)).toBe(13);
+    apply(store, ipSet('s:src', ['10.0.0.9/32'], 'NET'));
+    expect(check(store)).toBe(7);
+    apply(store, ipSet('s:src', ['10.0.0.0/31'], 'NET'));
+    expect(check(store)).toBe(0);
+  });
+
   it('a delta for an unknown set is rejected and changes nothing', () => {
     const store = new PolicyStore();
     expect(apply(store, { ipset_delta_update: { id: 's:nope', added_members: ['10.0.0.1'] } })).toEqual({

@@ -60,6 +60,10 @@ export class PolicyStore {
     return this.#state.profiles.get(name);
   }
 
+  get ipSetV4Bounds(): Uint32Array {
+    return this.#state.ipSets.v4Bounds;
+  }
+
   /** How many referenced IP-set ids have no set; zero in a consistent store. */
   get missingIpSetRefs(): number {
     return this.#state.ipSets.missingReferenced;

@@ -5,6 +5,7 @@ import type { Labels } from '../calico/labels.js';
 import { ipText } from '../calico/ip.js';
 import type { Ip } from '../calico/ip.js';
 import { parseSpiffeId } from '../calico/spiffe.js';
+import { v4Of } from './net-set.js';
 import type { Flow, FlowPeer } from './flow.js';
 
 /** A peer known by its SPIFFE id. The anonymous peer (empty principal) is represented by null. */
@@ -26,6 +27,9 @@ export interface IdentityLabelSource {
 export interface RequestContext {
   readonly srcIp: Ip | null;
   readonly dstIp: Ip | null;
+  /** The addresses as unsigned 32-bit numbers when they are IPv4; −1 otherwise. */
+  readonly srcV4: number;
+  readonly dstV4: number;
   readonly srcPort: number;
   readonly dstPort: number;
   readonly protocol: number;
@@ -53,6 +57,10 @@ const PROTOCOL_KEY_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tc
 // Calico renders a missing address as Go's "<nil>"; keep the same key so lookups agree.
 function ipKey(ip: Ip | null, protocol: number, port: number): string {
   return `${ipText(ip)},${PROTOCOL_KEY_NAMES[protocol] ?? ''}:${port}`;
+}
+
+function v4Number(ip: Ip | null): number {
+  return ip !== null && ip.family === 4 ? v4Of(ip) : -1;
 }
 
 function mergeLabels(request: Labels, store: Labels | undefined): Labels {
@@ -108,6 +116,8 @@ export function buildRequestContext(flow: Flow, store: IdentityLabelSource): Req
     ctx: {
       srcIp: flow.source.ip,
       dstIp: flow.destination.ip,
+      srcV4: v4Number(flow.source.ip),
+      dstV4: v4Number(flow.destination.ip),
       srcPort: flow.source.port,
       dstPort: flow.destination.port,
       protocol,
