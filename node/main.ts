@@ -12,11 +12,12 @@ import { startWireguard, type WireguardHandle } from '../wireguard/index.js';
 import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
 import { openDatastore } from '../agent/datastore/open-datastore.js';
 import { PrefetchedDatastore } from '../agent/datastore/prefetched.js';
+import type { Datastore } from '../agent/datastore/object-tracker.js';
 import { watchFelixConfigurations } from '../kube/felix-configurations.js';
 import { runExplainCommand } from '../agent/explain-command.js';
 import { explainKernel } from './explain-kernel.js';
 import { startPolicySyncAgent, type PolicySyncAgent } from '../agent/policy-sync-agent.js';
-import { policySyncSettings } from '../agent/policy-sync-config.js';
+import { policySyncSettings, type DatastoreSettings } from '../agent/policy-sync-config.js';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
 import { LiveEnforcement } from './live-enforcement.js';
 import { wireguardFirewall } from './wireguard-firewall.js';
@@ -123,17 +124,17 @@ async function startComponents(
   // calculation runs; they wait for those (agent/datastore/prefetched.ts). Stopped at the end of
   // start-up when nothing turned out to need them.
   const agentLog = log.child({ component: 'policy-sync' });
+  const openAgentDatastore = (datastore: DatastoreSettings): Datastore =>
+    openDatastore(datastore, {
+      ...(kubeConfig === null ? {} : { kubeConfig }),
+      log: agentLog,
+      nodeName: opts.nodeName,
+      registry,
+    });
   let prefetched: PrefetchedDatastore | null = null;
   const fromEnv = policySyncSettings({ env: process.env });
   if (fromEnv.ok) {
-    const early = new PrefetchedDatastore(
-      openDatastore(fromEnv.value.datastore, {
-        ...(kubeConfig === null ? {} : { kubeConfig }),
-        log: agentLog,
-        nodeName: opts.nodeName,
-        registry,
-      }),
-    );
+    const early = new PrefetchedDatastore(openAgentDatastore(fromEnv.value.datastore));
     prefetched = early;
     components.push({ name: 'policy-sync-prefetch', close: () => early.close() });
   }
@@ -184,14 +185,7 @@ async function startComponents(
   });
   const startAgent = (): Promise<PolicySyncAgent> => {
     if (agentStart !== null) return agentStart;
-    const datastore =
-      prefetched ??
-      openDatastore(settings.datastore, {
-        ...(kubeConfig === null ? {} : { kubeConfig }),
-        log: agentLog,
-        nodeName: opts.nodeName,
-        registry,
-      });
+    const datastore = prefetched ?? openAgentDatastore(settings.datastore);
     prefetched = null;
     const starting = startPolicySyncAgent({
       nodeName: opts.nodeName,
