@@ -11,11 +11,13 @@ import { packageVersion } from '../daemon/version.js';
 import { startWireguard, type WireguardHandle } from '../wireguard/index.js';
 import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
 import { openDatastore } from '../agent/datastore/open-datastore.js';
+import { PrefetchedDatastore } from '../agent/datastore/prefetched.js';
+import type { Datastore } from '../agent/datastore/object-tracker.js';
 import { watchFelixConfigurations } from '../kube/felix-configurations.js';
 import { runExplainCommand } from '../agent/explain-command.js';
 import { explainKernel } from './explain-kernel.js';
 import { startPolicySyncAgent, type PolicySyncAgent } from '../agent/policy-sync-agent.js';
-import { policySyncSettings } from '../agent/policy-sync-config.js';
+import { policySyncSettings, type DatastoreSettings } from '../agent/policy-sync-config.js';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
 import { LiveEnforcement } from './live-enforcement.js';
 import { wireguardFirewall } from './wireguard-firewall.js';
@@ -117,6 +119,25 @@ async function startComponents(
   components: Component[],
   signal: AbortSignal,
 ): Promise<void> {
+  // The calculation's datastore comes from the environment alone, so its lists (most of the
+  // start's time at scale) begin now, beside the reads below that decide whether and how the
+  // calculation runs; they wait for those (agent/datastore/prefetched.ts). Stopped at the end of
+  // start-up when nothing turned out to need them.
+  const agentLog = log.child({ component: 'policy-sync' });
+  const openAgentDatastore = (datastore: DatastoreSettings): Datastore =>
+    openDatastore(datastore, {
+      ...(kubeConfig === null ? {} : { kubeConfig }),
+      log: agentLog,
+      nodeName: opts.nodeName,
+      registry,
+    });
+  let prefetched: PrefetchedDatastore | null = null;
+  const fromEnv = policySyncSettings({ env: process.env });
+  if (fromEnv.ok) {
+    const early = new PrefetchedDatastore(openAgentDatastore(fromEnv.value.datastore));
+    prefetched = early;
+    components.push({ name: 'policy-sync-prefetch', close: () => early.close() });
+  }
   let wireguard: WireguardHandle | null = null;
   if (kubeConfig === null) {
     log.warn('no Kubernetes API configured: the WireGuard mesh manager is off (file datastore only)');
@@ -164,13 +185,8 @@ async function startComponents(
   });
   const startAgent = (): Promise<PolicySyncAgent> => {
     if (agentStart !== null) return agentStart;
-    const agentLog = log.child({ component: 'policy-sync' });
-    const datastore = openDatastore(settings.datastore, {
-      ...(kubeConfig === null ? {} : { kubeConfig }),
-      log: agentLog,
-      nodeName: opts.nodeName,
-      registry,
-    });
+    const datastore = prefetched ?? openAgentDatastore(settings.datastore);
+    prefetched = null;
     const starting = startPolicySyncAgent({
       nodeName: opts.nodeName,
       datastore,
@@ -234,6 +250,12 @@ async function startComponents(
   });
   startingEnforcement = live.start(enforcing.value);
   await unlessShutdown(startingEnforcement, signal);
+  if (prefetched !== null) {
+    // Neither PolicySync nor enforcement wanted the calculation: stop the lists started for it.
+    const unused: PrefetchedDatastore = prefetched;
+    prefetched = null;
+    await unused.close();
+  }
   felix.onChange((layers) => {
     const next = enforcementFrom(layers);
     if (!next.ok) {

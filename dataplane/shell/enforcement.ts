@@ -108,10 +108,13 @@ export class Enforcement<S> {
    * transaction is refused.
    */
   async start(initial: S, nftCommand?: readonly string[]): Promise<void> {
-    const why = await nftUnavailableReason(nftCommand);
-    if (why !== null) throw new EnforcementUnavailableError(`cannot enforce policy with nftables: ${why}`);
     const startedAt = process.hrtime.bigint();
-    await this.opts.channel.apply(this.opts.renderer.renderFull(initial));
+    // The check's nft runs while the table is rendered (tens of ms each at scale).
+    const checking = nftUnavailableReason(nftCommand);
+    const text = this.opts.renderer.renderFull(initial);
+    const why = await checking;
+    if (why !== null) throw new EnforcementUnavailableError(`cannot enforce policy with nftables: ${why}`);
+    await this.opts.channel.apply(text);
     this.observe('full', startedAt);
     this.applied = initial;
     this.desired = initial;
