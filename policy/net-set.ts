@@ -230,7 +230,10 @@ export class NetMembers {
   /** Sorted, unique /32 members, valid up to #hostCount. */
   #hosts: Uint32Array = EMPTY;
   #hostCount = 0;
-  /** /32 members added since the last merge, valid up to #pendingCount (may repeat, may already be in #hosts). */
+  /**
+   * /32 members added since the last merge, valid up to #pendingCount (may repeat, may already be
+   * in #hosts); a typed buffer, as a snapshot adds about a million.
+   */
   #pendingAdds: Uint32Array = EMPTY;
   #pendingCount = 0;
   /** /32 members of #hosts removed since the last merge. */
@@ -269,7 +272,7 @@ export class NetMembers {
   /** `network` has its host bits clear. */
   addV4(network: number, len: number): void {
     if (len === 32) {
-      // it is still in #hosts
+      // A removal not merged yet is undone: the host is still in #hosts.
       if (this.#pendingRemoves.size > 0 && this.#pendingRemoves.delete(network)) return;
       if (this.#pendingCount === this.#pendingAdds.length) {
         const grown = new Uint32Array(Math.max(64, this.#pendingCount * 2));
