@@ -119,6 +119,22 @@ describe('NetMembers', () => {
     }
   });
 
+  it('keeps every host of a large unsealed batch, repeats and high addresses included', () => {
+    // A snapshot's set arrives as one batch of hundreds of /32s before its first lookup.
+    const set = new NetMembers();
+    const hosts: string[] = [];
+    for (let i = 0; i < 1500; i++) hosts.push(`${i % 2 === 0 ? 203 : 10}.0.${i >> 8}.${i & 255}`);
+    for (const h of hosts) set.addCidr(parseCidr(`${h}/32`)!);
+    for (const h of hosts.slice(0, 300)) set.addCidr(parseCidr(`${h}/32`)!); // repeats
+    expect(set.size).toBe(1500);
+    set.removeCidr(parseCidr('203.0.0.0/32')!);
+    set.addCidr(parseCidr('203.0.0.0/32')!); // back before the next merge
+    set.removeCidr(parseCidr('10.0.5.219/32')!);
+    for (const h of hosts) expect(set.containsIp(parseIp(h)!), h).toBe(h !== '10.0.5.219');
+    expect(set.containsIp(parseIp('203.0.6.0')!)).toBe(false);
+    expect(set.size).toBe(1499);
+  });
+
   it('refuses addresses outside the covered range and finds the edges', () => {
     const set = new NetMembers();
     set.addCidr(parseCidr('10.0.0.5/32')!);

@@ -230,8 +230,12 @@ export class NetMembers {
   /** Sorted, unique /32 members, valid up to #hostCount. */
   #hosts: Uint32Array = EMPTY;
   #hostCount = 0;
-  /** /32 members added since the last merge (may repeat, may already be in #hosts). */
-  #pendingAdds: number[] = [];
+  /**
+   * /32 members added since the last merge, valid up to #pendingCount (may repeat, may already be
+   * in #hosts); a typed buffer, as a snapshot adds about a million.
+   */
+  #pendingAdds: Uint32Array = EMPTY;
+  #pendingCount = 0;
   /** /32 members of #hosts removed since the last merge. */
   #pendingRemoves = new Set<number>();
   /** v4 prefixes shorter than /32: prefix length → networks (as int32). */
@@ -268,8 +272,14 @@ export class NetMembers {
   /** `network` has its host bits clear. */
   addV4(network: number, len: number): void {
     if (len === 32) {
-      if (this.#pendingRemoves.delete(network)) return; // it is still in #hosts
-      this.#pendingAdds.push(network);
+      // A removal not merged yet is undone: the host is still in #hosts.
+      if (this.#pendingRemoves.size > 0 && this.#pendingRemoves.delete(network)) return;
+      if (this.#pendingCount === this.#pendingAdds.length) {
+        const grown = new Uint32Array(Math.max(64, this.#pendingCount * 2));
+        grown.set(this.#pendingAdds);
+        this.#pendingAdds = grown;
+      }
+      this.#pendingAdds[this.#pendingCount++] = network;
       this.#dirty = true;
       return;
     }
@@ -317,11 +327,10 @@ export class NetMembers {
 
   /** Folds buffered changes into the sorted hosts and the bounds; one pass over the array. */
   #merge(): void {
-    const adds = this.#pendingAdds;
     const removes = this.#pendingRemoves;
     if (!this.#dirty) return;
-    if (adds.length > 0 || removes.size > 0) {
-      const fresh = Uint32Array.from(adds).sort();
+    if (this.#pendingCount > 0 || removes.size > 0) {
+      const fresh = this.#pendingAdds.subarray(0, this.#pendingCount).sort();
       const old = this.#hosts;
       const oldCount = this.#hostCount;
       const out = new Uint32Array(oldCount + fresh.length);
@@ -343,7 +352,8 @@ export class NetMembers {
       }
       this.#hosts = k === out.length ? out : out.slice(0, k);
       this.#hostCount = k;
-      this.#pendingAdds = [];
+      this.#pendingAdds = EMPTY;
+      this.#pendingCount = 0;
       this.#pendingRemoves = new Set();
     }
     this.#min4 = 1;
