@@ -134,6 +134,37 @@ function timesMs(runs: number, fn: () => number): number[] {
   return times.sort((a, b) => a - b);
 }
 
+/** 10.a.b.c, the member at index `k` of the production store's 10.0.0.0/12 (its sets are contiguous runs). */
+const memberAddress = (k: number): string => `10.${(k >> 16) & 0xff}.${(k >> 8) & 0xff}.${k & 0xff}`;
+
+/**
+ * The store with each set's members spread over 10.0.0.0/12 (index k → k × 0x9e3b1 mod 2^20, a
+ * bijection), as pods' addresses are in a real cluster, so a set's address bounds span most of
+ * the range and refuse little; and the lookups request from an address there that is in no set.
+ */
+function scatteredLookups(store: BenchStore): { messages: ToDataplane[]; request: ScaleRequest } {
+  const used = new Set<number>();
+  const scatter = (member: string): string => {
+    const [, b, c, d] = member.split('/')[0]!.split('.').map(Number) as [number, number, number, number];
+    const k = Number((BigInt((b << 16) | (c << 8) | d) * 0x9e3b1n) % (1n << 20n));
+    used.add(k);
+    return `${memberAddress(k)}/32`;
+  };
+  const messages = store.messages.map((m): ToDataplane => {
+    const u = m.ipset_update;
+    return u?.members == null ? m : { ipset_update: { ...u, members: u.members.map(scatter) } };
+  });
+  let stranger = (1 << 20) - 1;
+  while (used.has(stranger)) stranger--;
+  const lookups = store.requests.find((r) => r.name === 'full walk with IP-set lookups')!;
+  const request = structuredClone(lookups.request);
+  request.attributes!.source!.address!.socket_address!.address = memberAddress(stranger);
+  return {
+    messages,
+    request: { ...lookups, name: `${lookups.name}, sets scattered, source among them`, request },
+  };
+}
+
 /** In-process figures on the production store: apply, decide() per request, IP-set lookups. */
 function inProcess(store: BenchStore): { rows: BenchRow[]; extra: Record<string, number> } {
   const wire = decoded(store.messages);
@@ -141,20 +172,27 @@ function inProcess(store: BenchStore): { rows: BenchRow[]; extra: Record<string,
   const t0 = performance.now();
   for (const msg of wire) policyStore.apply(msg);
   const applyMs = performance.now() - t0;
+  const scattered = scatteredLookups(store);
+  const scatteredStore = new PolicyStore();
+  for (const msg of decoded(scattered.messages)) scatteredStore.apply(msg);
   // Back to back, a walk finds the store in the CPU caches; in the sidecar, serving HTTP/2 and
   // allocating between Checks evicts it. The second row of each request touches 32 MiB first.
   const evictor = new Uint8Array(32 << 20);
   const evictCaches = (): void => {
     for (let i = 0; i < evictor.length; i += 64) evictor[i]!++;
   };
-  const rows: BenchRow[] = store.requests.flatMap((r) => {
+  const cases = [
+    ...store.requests.map((r) => ({ r, on: policyStore })),
+    { r: scattered.request, on: scatteredStore },
+  ];
+  const rows: BenchRow[] = cases.flatMap(({ r, on }) => {
     const req = decodedRequest(r.request);
     return [false, true].map((evict) => {
       let code = -1;
       const times = timesMs(300, () => {
         if (evict) evictCaches();
         const s = performance.now();
-        code = decide(policyStore, flowFromCheckRequest(req)).code;
+        code = decide(on, flowFromCheckRequest(req)).code;
         return performance.now() - s;
       });
       if (code !== r.expectedCode) throw new Error(`in-process ${r.name}: ${code}, want ${r.expectedCode}`);
