@@ -415,30 +415,13 @@ function rows(results: Map<DaemonKind, Figures>, policies: number): BenchRow[] {
   add('remote pod joins → enforced p99', '≤ 100', 'ms', (f) => p(f.joinMs, 99));
   const tx = (pick: (t: TransactionTimes) => number[], q: number) => (f: Figures) =>
     f.transactions === undefined ? undefined : p(pick(f.transactions), q);
-  add(
-    'edits and joins: change → in the kernel p50 (its log)',
-    '',
-    'ms',
-    tx((t) => t.totalMs, 50),
-  );
-  add(
-    'edits and joins: change → in the kernel p99 (its log)',
-    '',
-    'ms',
-    tx((t) => t.totalMs, 99),
-  );
-  add(
-    '  of which rendering p99',
-    '',
-    'ms',
-    tx((t) => t.renderMs, 99),
-  );
-  add(
-    '  of which nft p99',
-    '',
-    'ms',
-    tx((t) => t.nftMs, 99),
-  );
+  for (const [row, pick, q] of [
+    ['edits and joins: change → in the kernel p50 (its log)', (t: TransactionTimes) => t.totalMs, 50],
+    ['edits and joins: change → in the kernel p99 (its log)', (t: TransactionTimes) => t.totalMs, 99],
+    ['  of which rendering p99', (t: TransactionTimes) => t.renderMs, 99],
+    ['  of which nft p99', (t: TransactionTimes) => t.nftMs, 99],
+  ] as const)
+    add(row, '', 'ms', tx(pick, q));
   add(`delete all ${policies} policies (from the first request) → enforced`, '', 'ms', (f) => f.deleteAllMs);
   add('TCP throughput, no daemon', '', 'Gbit/s', (f) => f.noDaemon?.gbps);
   add('TCP throughput, daemon, 0 policies', '', 'Gbit/s', (f) => f.noPolicies?.gbps);
