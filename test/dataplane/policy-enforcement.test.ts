@@ -214,6 +214,27 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
           },
         },
       });
+      // A staged policy leaves nothing in the kernel to wait for, and a matrix taken too early
+      // would pass whatever alp-node later did with it. So an enforced marker that changes no
+      // verdict (a Deny for an address no pod has) follows it, and the matrix is taken once the
+      // marker is in force: alp-node has applied the staged policy by then (the API server sent
+      // its event first).
+      await custom.createNamespacedCustomObject({
+        ...CALICO,
+        namespace: prod,
+        plural: 'networkpolicies',
+        body: {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'NetworkPolicy',
+          metadata: { name: 'after-staged' },
+          spec: {
+            selector: 'all()',
+            types: ['Ingress'],
+            ingress: [{ action: 'Deny', source: { nets: ['203.0.113.99/32'] } }],
+          },
+        },
+      });
+      await cluster.waitForPolicies(1, { enforced: [`np/${prod}/after-staged`] });
       await expectMatrix(cluster, pods, overviewUdp);
     });
 
