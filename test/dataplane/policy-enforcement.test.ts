@@ -125,6 +125,13 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
           spec,
         },
       });
+    const calicoPolicy = (ns: string, name: string, spec: Record<string, unknown>): Promise<unknown> =>
+      custom.createNamespacedCustomObject({
+        ...CALICO,
+        namespace: ns,
+        plural: 'networkpolicies',
+        body: { apiVersion: 'crd.projectcalico.org/v1', kind: 'NetworkPolicy', metadata: { name }, spec },
+      });
     /** Selects prod's backend only (GNPs are cluster-wide; other suites share the API server). */
     const prodBackend = (): string => `app == 'backend' && projectcalico.org/namespace == '${prod}'`;
     /** deny-all-ingress + allow-frontend (TCP 80) in prod, as in Calico's overview. */
@@ -219,20 +226,10 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       // verdict (a Deny for an address no pod has) follows it, and the matrix is taken once the
       // marker is in force: alp-node has applied the staged policy by then (the API server sent
       // its event first).
-      await custom.createNamespacedCustomObject({
-        ...CALICO,
-        namespace: prod,
-        plural: 'networkpolicies',
-        body: {
-          apiVersion: 'crd.projectcalico.org/v1',
-          kind: 'NetworkPolicy',
-          metadata: { name: 'after-staged' },
-          spec: {
-            selector: 'all()',
-            types: ['Ingress'],
-            ingress: [{ action: 'Deny', source: { nets: ['203.0.113.99/32'] } }],
-          },
-        },
+      await calicoPolicy(prod, 'after-staged', {
+        selector: 'all()',
+        types: ['Ingress'],
+        ingress: [{ action: 'Deny', source: { nets: ['203.0.113.99/32'] } }],
       });
       await cluster.waitForPolicies(1, { enforced: [`np/${prod}/after-staged`] });
       await expectMatrix(cluster, pods, overviewUdp);
@@ -266,24 +263,14 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
 
     it('enforces a Calico NetworkPolicy with a Deny rule and an ordered Allow', async () => {
       await deletePolicies(prod, dev);
-      await custom.createNamespacedCustomObject({
-        ...CALICO,
-        namespace: prod,
-        plural: 'networkpolicies',
-        body: {
-          apiVersion: 'crd.projectcalico.org/v1',
-          kind: 'NetworkPolicy',
-          metadata: { name: 'backend-rules' },
-          spec: {
-            order: 10,
-            selector: "app == 'backend'",
-            types: ['Ingress'],
-            ingress: [
-              { action: 'Deny', protocol: 'UDP' },
-              { action: 'Allow', source: { selector: "app == 'other'" } },
-            ],
-          },
-        },
+      await calicoPolicy(prod, 'backend-rules', {
+        order: 10,
+        selector: "app == 'backend'",
+        types: ['Ingress'],
+        ingress: [
+          { action: 'Deny', protocol: 'UDP' },
+          { action: 'Allow', source: { selector: "app == 'other'" } },
+        ],
       });
       await expectMatrix(cluster, pods, (f, t, s) => t !== backend || (f === other && s.proto === 'tcp'));
     });
