@@ -352,6 +352,7 @@ async function runScenario(
       await step('start → enforced', async () => {
         const at = await untilMatrix(p, matrix, 180_000, () => d.proc.child.exitCode === null);
         const cpu = cpuSeconds(d.pid);
+        const rss = rssMiB(d.pid);
         isEnforcing = true;
         await sleep(1_000); // for the milestones' log lines
         fig.starts.push({
@@ -362,6 +363,7 @@ async function runScenario(
         });
         console.error(
           `[${kind}] ${bin ?? ''} enforced after ${(at - d.startedAt).toFixed(0)} ms, ${cpu.toFixed(2)} s of CPU, ` +
+            `RSS ${rss.toFixed(0)} MiB, ` +
             JSON.stringify(milestones(d)),
         );
       });
