@@ -10,7 +10,7 @@ import { describeRef } from './datastore/parse-object.js';
 import { createAgentMetrics } from './metrics.js';
 import type { PodIdentity, SocketLayout } from './pod-sockets.js';
 import { CredentialsWatcher, isSafeUid, prepareSocketPrefix } from './pod-sockets.js';
-import { PolicySyncServer } from './policy-sync-server.js';
+import type { PolicySyncServer } from './policy-sync-server.js';
 
 export interface PolicySyncAgentOptions {
   readonly nodeName: string;
@@ -55,6 +55,9 @@ export async function startPolicySyncAgent(opts: PolicySyncAgentOptions): Promis
     return startCalculationOnly(opts, calc, log);
   }
   await prepareSocketPrefix(prefix, layout);
+  // Loaded only when served: gRPC and the .proto files are a fifth of alp-node's load time, and
+  // a node that only enforces in the kernel never needs them.
+  const { PolicySyncServer } = await import('./policy-sync-server.js');
   // The stalled-streams gauge reads the server, which needs the metrics: tie the knot late.
   const late: { server?: PolicySyncServer } = {};
   const metrics = createAgentMetrics(opts.registry, {

@@ -4,8 +4,15 @@
 // client's supported extension point) gives each call an AbortSignal that fires after the
 // deadline; it covers connecting, the response headers and reading the body. getJson is the
 // same request without a generated client, for lists that must stay the wire's plain JSON.
+//
+// client-node makes a new https.Agent for every request, so each one opened its own connection:
+// a full TLS handshake and a new secure context each time (about twenty at alp-node's start).
+// Every request made here (generated clients, getJson, the reflector's watches) goes through
+// one keep-alive agent per KubeConfig and TLS settings instead: connections and TLS sessions are
+// kept for the next request.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import {
   ApiException,
   createConfiguration,
@@ -27,6 +34,37 @@ export interface ApiClientOptions {
   readonly signal?: AbortSignal;
 }
 
+const pooledAgents = new WeakMap<KubeConfig, Map<string, HttpsAgent>>();
+
+/**
+ * The keep-alive agent shared by `kc`'s requests in place of `made`, the one client-node just
+ * made for a request; `made` itself when it is not a plain https.Agent (a proxy's, or plain http).
+ */
+export function pooledAgent<A>(kc: KubeConfig, made: A): A | HttpsAgent {
+  const given: unknown = made;
+  if (!(given instanceof HttpsAgent) || given.constructor !== HttpsAgent) return made;
+  const options = given.options;
+  const key = JSON.stringify([
+    options.ca,
+    options.cert,
+    options.key,
+    options.pfx,
+    options.passphrase,
+    options.rejectUnauthorized,
+    options.servername,
+  ]);
+  let byOptions = pooledAgents.get(kc);
+  if (byOptions === undefined) pooledAgents.set(kc, (byOptions = new Map()));
+  let agent = byOptions.get(key);
+  if (agent === undefined) {
+    // One secure context for every connection, rather than the CA and client certificate parsed
+    // again for each.
+    agent = new HttpsAgent({ ...options, keepAlive: true, secureContext: createSecureContext(options) });
+    byOptions.set(key, agent);
+  }
+  return agent;
+}
+
 /** kc.makeApiClient, plus a deadline on each request (and an optional signal that ends them all). */
 export function makeApiClient<T extends ApiType>(
   kc: KubeConfig,
@@ -40,6 +78,8 @@ export function makeApiClient<T extends ApiType>(
     pre: (context: RequestContext): Promise<RequestContext> => {
       const timeout = AbortSignal.timeout(timeoutMs);
       context.setSignal(options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]));
+      const agent = pooledAgent(kc, context.getAgent());
+      if (agent !== undefined) context.setAgent(agent);
       return Promise.resolve(context);
     },
     post: (context: ResponseContext): Promise<ResponseContext> => Promise.resolve(context),
@@ -74,6 +114,7 @@ export async function getJson(
     if (value !== undefined) url.searchParams.set(key, String(value));
   const opts: RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
+  opts.agent = pooledAgent(kc, opts.agent);
   const timeout = AbortSignal.timeout(options.timeoutMs ?? API_REQUEST_TIMEOUT_MS);
   const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
   const send = url.protocol === 'http:' ? httpRequest : httpsRequest;

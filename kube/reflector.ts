@@ -13,7 +13,13 @@
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { backoffDelayMs, type BackoffOptions } from '../daemon/backoff.js';
-import { API_REQUEST_TIMEOUT_MS, apiErrorCode, describeApiError, isAbortError } from './api-client.js';
+import {
+  API_REQUEST_TIMEOUT_MS,
+  apiErrorCode,
+  describeApiError,
+  isAbortError,
+  pooledAgent,
+} from './api-client.js';
 import { firstListRequest, listAllPages, type ListPage } from './list-pages.js';
 import type { Logger } from '../daemon/log.js';
 
@@ -361,15 +367,16 @@ export class Reflector {
  * client-node's Watch with a deadline on the response headers. Watch (1.4) builds a timeout signal
  * and then replaces it with its own, so the deadline goes in through node-fetch's `timeout`
  * option, which Watch takes from applyToFetchOptions; it ends once the headers arrive, and the
- * stall timer above covers the stream.
+ * stall timer above covers the stream. Its connection comes from the shared keep-alive agent, as
+ * every other request's.
  */
 function watchWithConnectDeadline(kc: KubeConfig, timeoutMs: number): Watch {
   const config = {
     getCurrentCluster: () => kc.getCurrentCluster(),
-    applyToFetchOptions: async (opts: object) => ({
-      ...(await kc.applyToFetchOptions(opts)),
-      timeout: timeoutMs,
-    }),
+    applyToFetchOptions: async (opts: object) => {
+      const fetchOptions = await kc.applyToFetchOptions(opts);
+      return { ...fetchOptions, agent: pooledAgent(kc, fetchOptions.agent), timeout: timeoutMs };
+    },
   };
   return new Watch(config as unknown as KubeConfig);
 }

@@ -14,8 +14,6 @@ import { openDatastore } from '../agent/datastore/open-datastore.js';
 import { PrefetchedDatastore } from '../agent/datastore/prefetched.js';
 import type { Datastore } from '../agent/datastore/object-tracker.js';
 import { watchFelixConfigurations } from '../kube/felix-configurations.js';
-import { runExplainCommand } from '../agent/explain-command.js';
-import { explainKernel } from './explain-kernel.js';
 import { startPolicySyncAgent, type PolicySyncAgent } from '../agent/policy-sync-agent.js';
 import { policySyncSettings, type DatastoreSettings } from '../agent/policy-sync-config.js';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
@@ -306,6 +304,12 @@ async function stopComponents(components: readonly Component[], log: Logger): Pr
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'explain') {
+    // Loaded only for this command: it brings gRPC and the .proto files, which the daemon's start
+    // never needs unless it serves PolicySync.
+    const [{ runExplainCommand }, { explainKernel }] = await Promise.all([
+      import('../agent/explain-command.js'),
+      import('./explain-kernel.js'),
+    ]);
     return runExplainCommand(
       argv.slice(1),
       process.env,

@@ -21,10 +21,11 @@ function runCopy(name: string): { status: number | null; stdout: string; stderr:
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
+// dikastes' bundle is an ES module; alp-node's is CommonJS (compiled with a code cache).
 describe.each([
-  ['dikastes', 'bundle/dikastes.mjs'],
-  ['alp-node', 'bundle/alp-node.mjs'],
-])('bin/%s', (name, main) => {
+  ['dikastes', 'bundle/dikastes.mjs', (spec: string) => `import '${spec}';\n`, 'package'],
+  ['alp-node', 'bundle/alp-node.cjs', (spec: string) => `require('${spec}');\n`, 'module'],
+])('bin/%s', (name, main, load, what) => {
   it('without dist/: one line saying how to build, exit 1', () => {
     expect(runCopy(name)).toEqual({
       status: 1,
@@ -35,7 +36,7 @@ describe.each([
 
   it('with a part of dist/ missing: the same', () => {
     mkdirSync(join(root, 'dist', main, '..'), { recursive: true });
-    writeFileSync(join(root, 'dist', main), "import './missing-sibling.js';\n");
+    writeFileSync(join(root, 'dist', main), load('./missing-sibling.js'));
     expect(runCopy(name)).toMatchObject({
       status: 1,
       stderr: 'alp-mesh is not built: run npm ci (or npm run build)\n',
@@ -44,10 +45,10 @@ describe.each([
 
   it('any other failure to load is reported as Node reports it, not as "not built"', () => {
     mkdirSync(join(root, 'dist', main, '..'), { recursive: true });
-    writeFileSync(join(root, 'dist', main), "import 'alp-no-such-package';\n");
+    writeFileSync(join(root, 'dist', main), load('alp-no-such-package'));
     const run = runCopy(name);
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain("Cannot find package 'alp-no-such-package'");
+    expect(run.stderr).toContain(`Cannot find ${what} 'alp-no-such-package'`);
     expect(run.stderr).not.toContain('not built');
   });
 

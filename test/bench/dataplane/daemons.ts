@@ -36,6 +36,10 @@ export interface DaemonOptions {
   readonly workDir: string;
   /** Felix's binary (kind felix only). */
   readonly felixBinary?: string;
+  /** Node.js options for alp-node's process, e.g. --cpu-prof (kind alp-node only). */
+  readonly nodeOptions?: readonly string[];
+  /** alp-node's launcher (default bin/alp-node of this checkout), e.g. another build to compare. */
+  readonly alpNodeBin?: string;
 }
 
 export function startDaemon(kind: DaemonKind, o: DaemonOptions): Daemon {
@@ -46,7 +50,8 @@ export function startDaemon(kind: DaemonKind, o: DaemonOptions): Daemon {
     mkdirSync(stateDir, { recursive: true });
     argv = [
       process.execPath,
-      join(REPO_ROOT, 'bin', 'alp-node'),
+      ...(o.nodeOptions ?? []),
+      o.alpNodeBin ?? join(REPO_ROOT, 'bin', 'alp-node'),
       '--node-name',
       BENCH_NODE,
       '--kubeconfig',

@@ -45,7 +45,14 @@ import { createNodeTopology } from './topology.js';
 const USAGE = `usage: npm run bench:dataplane -- [--pods N] [--local-pods N] [--policies N]
        [--iterations N] [--idle-seconds S] [--datapath-seconds S] [--datapath-repeats N]
        [--compare-felix <calico-felix binary>] [--only alp-node|felix]
+       [--starts N] [--start-only] [--node-options='<options for alp-node's node>']
+       [--alp-node-bin <launcher>[,<launcher>...]]
 Defaults are issue 11's: one node with 110 local pods in a 5,000-pod cluster, 500 policies.
+--starts N measures start → enforced N times (the daemon stopped and the node's nftables ruleset
+flushed between them; the rows give the median); --start-only stops there. --node-options go to
+alp-node's node process, e.g. --node-options='--cpu-prof --cpu-prof-dir=/tmp/prof'. With several
+--alp-node-bin launchers (builds to compare), the starts take them in turn and each one's median
+start is printed.
 Needs root, nft, iperf3, go; with --compare-felix also iptables and ipset.`;
 
 const { values: flags } = parseArgs({
@@ -60,6 +67,10 @@ const { values: flags } = parseArgs({
     'datapath-repeats': { type: 'string', default: '3' },
     'compare-felix': { type: 'string' },
     only: { type: 'string' },
+    starts: { type: 'string', default: '1' },
+    'start-only': { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
+    'alp-node-bin': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -83,6 +94,10 @@ const opts = {
   idleSeconds: num('idle-seconds'),
   datapathSeconds: num('datapath-seconds'),
   datapathRepeats: num('datapath-repeats'),
+  starts: num('starts'),
+  isStartOnly: flags['start-only'] === true,
+  nodeOptions: (flags['node-options'] ?? '').split(/\s+/).filter((o) => o !== ''),
+  alpNodeBins: (flags['alp-node-bin'] ?? '').split(',').filter((b) => b !== ''),
 };
 
 interface Datapath {
@@ -92,6 +107,8 @@ interface Datapath {
 
 interface Figures {
   startMs?: number;
+  /** Every start's time to enforced, its daemon's CPU seconds by then, and its log milestones. */
+  starts: { ms: number; cpuSeconds: number; milestones: Record<string, number>; bin?: string }[];
   idleCpuPercent?: number;
   idleRssMiB?: number;
   idleTreeRssMiB?: number;
@@ -271,7 +288,7 @@ async function runScenario(
   netbench: string,
   felixBinary: string | undefined,
 ): Promise<Figures> {
-  const fig: Figures = { editMs: [], joinMs: [], errors: [], milestones: {} };
+  const fig: Figures = { editMs: [], joinMs: [], errors: [], milestones: {}, starts: [] };
   const workDir = mkdtempSync(join(tmpdir(), `alp-bench-dp-${kind}-`));
   const local = cluster.pods.filter((p) => p.isLocal);
   console.error(`[${kind}] building the node: ${local.length} pod namespaces`);
@@ -301,29 +318,73 @@ async function runScenario(
     const open = matrix.map((e) => ({ ...e, want: 'reached' as const }));
     await untilMatrix(p, open, 30_000);
 
-    console.error(`[${kind}] datapath without a daemon`);
-    await step('datapath, no daemon', async () => {
-      fig.noDaemon = await measureDatapath(clientNs, cluster.server.ip, netbench);
-    });
+    if (!opts.isStartOnly) {
+      console.error(`[${kind}] datapath without a daemon`);
+      await step('datapath, no daemon', async () => {
+        fig.noDaemon = await measureDatapath(clientNs, cluster.server.ip, netbench);
+      });
+    }
 
-    console.error(`[${kind}] starting`);
-    daemon = startDaemon(kind, {
-      nodeNs: topo.nodeNs,
-      kubeconfigPath: api.env.kubeconfigPath,
-      workDir,
-      ...(felixBinary === undefined ? {} : { felixBinary }),
-    });
-    const d = daemon;
     let isEnforcing = false;
-    await step('start → enforced', async () => {
-      const at = await untilMatrix(p, matrix, 180_000, () => d.proc.child.exitCode === null);
-      fig.startMs = at - d.startedAt;
-      isEnforcing = true;
-    });
+    for (let n = 1; n <= opts.starts; n++) {
+      if (daemon !== undefined) {
+        // A stopped daemon leaves its rules in force: flush them, so the next start begins open.
+        await daemon.stop();
+        await nsRun(topo.nodeNs, ['nft', 'flush', 'ruleset']);
+        await untilMatrix(p, open, 30_000);
+      }
+      console.error(`[${kind}] starting (${n} of ${opts.starts})`);
+      // Each start from an empty state directory, as a first start on a node.
+      const stateDir = join(workDir, `start-${n}`);
+      mkdirSync(stateDir);
+      const bin =
+        opts.alpNodeBins.length === 0 ? undefined : opts.alpNodeBins[(n - 1) % opts.alpNodeBins.length];
+      daemon = startDaemon(kind, {
+        nodeNs: topo.nodeNs,
+        kubeconfigPath: api.env.kubeconfigPath,
+        workDir: stateDir,
+        nodeOptions: opts.nodeOptions,
+        ...(bin === undefined ? {} : { alpNodeBin: bin }),
+        ...(felixBinary === undefined ? {} : { felixBinary }),
+      });
+      const d = daemon;
+      isEnforcing = false;
+      await step('start → enforced', async () => {
+        const at = await untilMatrix(p, matrix, 180_000, () => d.proc.child.exitCode === null);
+        const cpu = cpuSeconds(d.pid);
+        const rss = rssMiB(d.pid);
+        isEnforcing = true;
+        await sleep(1_000); // for the milestones' log lines
+        fig.starts.push({
+          ms: at - d.startedAt,
+          cpuSeconds: cpu,
+          milestones: milestones(d),
+          ...(bin === undefined ? {} : { bin }),
+        });
+        console.error(
+          `[${kind}] ${bin ?? ''} enforced after ${(at - d.startedAt).toFixed(0)} ms, ${cpu.toFixed(2)} s of CPU, ` +
+            `RSS ${rss.toFixed(0)} MiB, ` +
+            JSON.stringify(milestones(d)),
+        );
+      });
+      if (!isEnforcing) break;
+    }
+    fig.startMs = median(fig.starts.map((s) => s.ms));
+    for (const bin of opts.alpNodeBins) {
+      const of = fig.starts.filter((s) => s.bin === bin);
+      if (of.length === 0) continue;
+      const ms = median(of.map((s) => s.ms));
+      const cpu = median(of.map((s) => s.cpuSeconds));
+      console.error(
+        `[${kind}] ${bin}: median start → enforced ${ms.toFixed(0)} ms, CPU ${cpu.toFixed(2)} s (${of.length} starts)`,
+      );
+    }
+    const d = daemon!;
     if (!isEnforcing) {
       console.error(`[${kind}] last lines of its log:\n${d.proc.lines.slice(-30).join('\n')}`);
       return fig;
     }
+    if (opts.isStartOnly) return fig;
 
     console.error(`[${kind}] idle for ${opts.idleSeconds} s (after 5 s to settle)`);
     await sleep(5_000);
@@ -368,7 +429,11 @@ async function runScenario(
     return fig;
   } finally {
     if (daemon !== undefined) {
-      fig.milestones = milestones(daemon);
+      // The median of every start's, each label on its own.
+      for (const [label] of MILESTONES[kind]) {
+        const at = fig.starts.map((s) => s.milestones[label]).filter((v) => v !== undefined);
+        if (at.length > 0) fig.milestones[label] = median(at);
+      }
       if (kind === 'alp-node') fig.programming = await programmingMetrics(topo.nodeNs);
       await daemon.stop();
       const dir = join(REPO_ROOT, 'bench-results');
@@ -407,6 +472,9 @@ function rows(results: Map<DaemonKind, Figures>, policies: number): BenchRow[] {
         );
   const ratio = (x?: number, y?: number) => (x === undefined || y === undefined ? undefined : (100 * x) / y);
   add('start → fully enforced (probe matrix)', '≤ 1000', 'ms', (f) => f.startMs);
+  add('  daemon CPU by then', '', 's', (f) =>
+    f.starts.length === 0 ? undefined : median(f.starts.map((s) => s.cpuSeconds)),
+  );
   for (const [label] of MILESTONES['alp-node'])
     add(`start → ${label} (its log)`, '', 'ms', (f) => f.milestones[label]);
   add('policy edit → enforced p50', '', 'ms', (f) => p(f.editMs, 50));
@@ -487,7 +555,12 @@ async function main(): Promise<void> {
       ? {}
       : { 'alp-node metrics at the end': results.get('alp-node')!.programming! }),
     samples: JSON.stringify(
-      Object.fromEntries([...results].map(([k, f]) => [k, { edit: f.editMs, join: f.joinMs }])),
+      Object.fromEntries(
+        [...results].map(([k, f]) => [
+          k,
+          { start: f.starts.map((s) => Math.round(s.ms)), edit: f.editMs, join: f.joinMs },
+        ]),
+      ),
     ),
   });
   if (errors.length > 0) process.exitCode = 1;
