@@ -10,11 +10,11 @@ import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../daemon/
 import type { Logger } from '../daemon/log.js';
 import { unixTarget } from '../daemon/unix-socket.js';
 import { PolicyStore } from '../policy/policy-store.js';
-import { decodeIpSetMessage } from './policy-sync-wire.js';
+import { decodeSyncMessage } from './policy-sync-wire.js';
 
 /**
  * felix.PolicySync's client with Sync's responses read by policy-sync-wire.ts where it can (the
- * IP-set updates, most of a snapshot's bytes) and by proto-loader otherwise.
+ * IP-set, policy and profile updates: nearly all of a snapshot) and by proto-loader otherwise.
  */
 function policySyncClientConstructor(): grpc.ServiceClientConstructor {
   const { service } = loadFelix().felix.PolicySync;
@@ -25,7 +25,8 @@ function policySyncClientConstructor(): grpc.ServiceClientConstructor {
       ...service,
       Sync: {
         ...sync,
-        responseDeserialize: (buf: Buffer) => decodeIpSetMessage(buf) ?? protoLoaderDecode(buf),
+        responseDeserialize: (buf: Buffer) =>
+          decodeSyncMessage(buf, protoLoaderDecode) ?? protoLoaderDecode(buf),
       },
     },
     'PolicySync',

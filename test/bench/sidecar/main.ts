@@ -1,7 +1,7 @@
 // npm run bench:sidecar [-- --compare <dikastes binary>] [--store one-policy|production|both]
 //                         [--client h2load|node|both] [--duration-ms N] [--in-flight 1,64]
 //                         [--node-flags='<flags for alp-mesh's node>'] [--in-process-only]
-//                         [--floor] [--sync-runs 3]
+//                         [--floor] [--sync-runs 3] [--sync-only]
 // Runs alp-mesh's sidecar (and, with --compare, any Dikastes-compatible binary, e.g. Calico's
 // Dikastes built from source) through the same stores, the same requests and the same load client
 // in one run, and prints the ratios. Each sidecar is a real process fed by a scripted Felix over a
@@ -17,6 +17,8 @@
 // --floor adds a third server, floor-server.ts: the least a node:http2 server does to answer a
 // gRPC unary call (no decoding, no decision), measured on the allowed requests only, so the
 // sidecar's CPU per Check can be read against what Node's HTTP/2 layer costs by itself.
+// --sync-only measures the snapshot → first verdict starts and RSS after sync: no load rows and
+// no in-process figures.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +62,7 @@ const { values } = parseArgs({
     'in-process-only': { type: 'boolean', default: false },
     'sync-runs': { type: 'string', default: '3' },
     floor: { type: 'boolean', default: false },
+    'sync-only': { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(values['duration-ms']);
@@ -345,7 +348,7 @@ async function runStore(
         else await stopStarted(s);
       }
     }
-    for (const r of store.requests) {
+    for (const r of values['sync-only'] ? [] : store.requests) {
       for (const s of running) {
         if (s.target.answersOkOnly && r.expectedCode !== 0) continue;
         await waitForVerdict(s.listen, r, 10_000);
@@ -463,7 +466,7 @@ async function main(): Promise<void> {
   };
 
   const production = stores.find((s) => s.name === 'production');
-  if (production !== undefined) {
+  if (production !== undefined && !values['sync-only']) {
     const { rows, extra: e } = inProcess(production);
     report('sidecar-in-process', rows, e);
   }
