@@ -32,23 +32,28 @@ function stringRange(c: Cursor, into: RangeList): boolean {
   return true;
 }
 
-/** [start, end) pairs of byte ranges, growing. */
+/**
+ * [start, end) pairs of byte ranges, growing. One message is read at a time, so every list fills
+ * the same scratch array and takes an exact-size copy at the end: most sets have a few members,
+ * and a small typed array lives on V8's heap, where a 64-entry one each was a separate allocation.
+ */
 class RangeList {
-  offsets = new Int32Array(64);
+  static #scratch = new Int32Array(1024);
   length = 0;
 
   push(start: number, end: number): void {
-    if (this.length + 2 > this.offsets.length) {
-      const grown = new Int32Array(this.offsets.length * 2);
-      grown.set(this.offsets);
-      this.offsets = grown;
+    let offsets = RangeList.#scratch;
+    if (this.length + 2 > offsets.length) {
+      const grown = new Int32Array(offsets.length * 2);
+      grown.set(offsets);
+      RangeList.#scratch = offsets = grown;
     }
-    this.offsets[this.length++] = start;
-    this.offsets[this.length++] = end;
+    offsets[this.length++] = start;
+    offsets[this.length++] = end;
   }
 
   wire(buf: Buffer): WireMembers {
-    return { buf, offsets: this.offsets.subarray(0, this.length) };
+    return { buf, offsets: RangeList.#scratch.slice(0, this.length) };
   }
 }
 
