@@ -15,6 +15,11 @@ import {
 import { connect as netConnect } from 'node:net';
 import { frameMessage, MessageReader, MessageTooLargeError, Status } from './grpc-frames.js';
 
+/** Receive window of the stream and of the connection. */
+const RECEIVE_WINDOW_BYTES = 4 * 1024 * 1024;
+/** Largest DATA frame the server may send us. */
+const MAX_FRAME_BYTES = 256 * 1024;
+
 export interface CallStatus {
   readonly code: number;
   readonly details: string;
@@ -126,13 +131,19 @@ class StreamingCall<T> extends MessageReader implements ServerStreamingCall {
   constructor(opts: ServerStreamingCallOptions<T>) {
     super(opts.maxReceiveBytes);
     this.#opts = opts;
-    // As grpc-js: no cap on the memory the session may buffer.
+    // As grpc-js: no cap on the memory the session may buffer. Unlike grpc-js, windows and
+    // frames large enough for a snapshot to come in a few large chunks rather than 16 KiB ones,
+    // each a 'data' event and a WINDOW_UPDATE.
     const session = connect('http://localhost', {
       createConnection: () => netConnect(opts.socketPath),
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      settings: { initialWindowSize: RECEIVE_WINDOW_BYTES, maxFrameSize: MAX_FRAME_BYTES },
     });
     this.#session = session;
-    session.on('connect', () => (this.#connected = true));
+    session.on('connect', () => {
+      this.#connected = true;
+      session.setLocalWindowSize(RECEIVE_WINDOW_BYTES);
+    });
     session.on('error', (err: Error) => (this.#connectionError ??= err));
     session.on('close', () => (this.#connectionDropped = true));
     const stream = session.request(
