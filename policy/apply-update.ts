@@ -14,6 +14,7 @@ import type { IpSet, IpSetType } from './ip-set.js';
 import type { StoreState } from './store-state.js';
 import { NetSet } from './net-set.js';
 import { WIRE_MEMBERS, type WireMembers } from './wire-members.js';
+import { inboundRulesOf } from './wire-rules.js';
 import { asString } from '../calico/spec-fields.js';
 
 export type ApplyResult =
@@ -121,6 +122,11 @@ function applyIpSetDelta(state: StoreState, u: IPSetDeltaUpdate__Output): ApplyR
   return ok(warnings.result());
 }
 
+/** A Policy's or Profile's inbound rules: as decoded from the bytes if they were, else converted. */
+function inboundRules(policyOrProfile: { inbound_rules: unknown }): readonly Rule[] {
+  return inboundRulesOf(policyOrProfile) ?? rulesFromWire(policyOrProfile.inbound_rules);
+}
+
 function rulesFromWire(rules: unknown): Rule[] {
   if (!Array.isArray(rules)) return [];
   return (rules as unknown[])
@@ -148,9 +154,7 @@ function applyPayload(state: StoreState, msg: ToDataplane__Output): ApplyResult 
       const policy = msg.active_policy_update?.policy;
       // Ingress only: Dikastes never evaluates outbound rules (spec §4.1).
       const model =
-        policy == null
-          ? null
-          : { namespace: asString(policy.namespace), rules: rulesFromWire(policy.inbound_rules) };
+        policy == null ? null : { namespace: asString(policy.namespace), rules: inboundRules(policy) };
       return ok(state.putPolicy(policyKey(id), id, model));
     }
     case 'active_policy_remove': {
@@ -163,12 +167,7 @@ function applyPayload(state: StoreState, msg: ToDataplane__Output): ApplyResult 
       const wireId = msg.active_profile_update?.id;
       if (wireId == null) return reject('ActiveProfileUpdate without a profile id ignored');
       const profile = msg.active_profile_update?.profile;
-      return ok(
-        state.putProfile(
-          asString(wireId.name),
-          profile == null ? null : rulesFromWire(profile.inbound_rules),
-        ),
-      );
+      return ok(state.putProfile(asString(wireId.name), profile == null ? null : inboundRules(profile)));
     }
     case 'active_profile_remove': {
       const wireId = msg.active_profile_remove?.id;

@@ -28,7 +28,7 @@ export function compileRuleList(
   rules.forEach((rule, index) => {
     const result = compileRule(rule, index, policyNamespace, bind);
     compiled.push(result.rule);
-    held.push(...result.slots);
+    for (const slot of result.slots) held.push(slot);
     for (const w of result.warnings) warnings.push(`rule ${index} of ${owner}: ${w}`);
   });
   const portBounds = new Float64Array(compiled.length * 4);

@@ -66,28 +66,61 @@ function protocolNumber(p: ProtocolMatch | null): number | null {
   }
 }
 
+const NO_SLOTS: readonly IpSetSlot[] = Object.freeze([]);
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
+
+/**
+ * Port clauses of one range and no named ports, shared between rules (a production store guards
+ * most of its ~20,000 rules with the same port); keyed by first × 2^32 + last. Clauses are never
+ * changed once made. Bounded, as the ports come from the wire.
+ */
+const SINGLE_RANGE_CLAUSES = new Map<number, PortClause>();
+const MAX_SHARED_CLAUSES = 4096;
+
+function singleRangeClause(first: number, last: number): PortClause {
+  const key = first * 0x1_0000_0000 + (last >>> 0);
+  let clause = SINGLE_RANGE_CLAUSES.get(key);
+  if (clause === undefined) {
+    clause = { ranges: Int32Array.of(first, last), named: NO_SLOTS };
+    if (SINGLE_RANGE_CLAUSES.size < MAX_SHARED_CLAUSES) SINGLE_RANGE_CLAUSES.set(key, clause);
+  }
+  return clause;
+}
+
 /** Collects compile warnings for one rule; the caller prefixes the owner. */
 class RuleCompiler {
-  readonly warnings: string[] = [];
+  warnings: readonly string[] = NO_WARNINGS;
   readonly slots: IpSetSlot[] = [];
 
   constructor(private readonly bind: BindSlot) {}
 
+  warn(line: string): void {
+    if (this.warnings === NO_WARNINGS) this.warnings = [line];
+    else (this.warnings as string[]).push(line);
+  }
+
   sets(ids: readonly string[]): IpSetSlot[] | null {
     if (ids.length === 0) return null;
-    const out = ids.map((id) => this.bind(id));
-    this.slots.push(...out);
+    const out: IpSetSlot[] = [];
+    for (const id of ids) {
+      const slot = this.bind(id);
+      out.push(slot);
+      this.slots.push(slot);
+    }
     return out;
   }
 
   ports(ranges: readonly PortRange[], named: IpSetSlot[] | null): PortClause | null {
     if (ranges.length === 0 && named === null) return null;
+    // Ports are int32 on the wire; the model may hold any number, stored as Int32Array would.
+    if (ranges.length === 1 && named === null)
+      return singleRangeClause(ranges[0]!.first | 0, ranges[0]!.last | 0);
     const pairs = new Int32Array(ranges.length * 2);
     ranges.forEach((r, i) => {
       pairs[2 * i] = r.first;
       pairs[2 * i + 1] = r.last;
     });
-    return { ranges: pairs, named: named ?? [] };
+    return { ranges: pairs, named: named ?? NO_SLOTS };
   }
 
   nets(field: string, texts: readonly string[]): NetList | null {
@@ -96,7 +129,7 @@ class RuleCompiler {
     for (const text of texts) {
       const cidr = parseCidr(text);
       if (cidr === null) {
-        this.warnings.push(`${field} "${text}" is not a CIDR; the rule stops matching at it`);
+        this.warn(`${field} "${text}" is not a CIDR; the rule stops matching at it`);
         return { cidrs, endsInvalid: true };
       }
       cidrs.push(cidr);
@@ -109,7 +142,7 @@ class RuleCompiler {
     const parsed = parseSelectorCached(text);
     if (parsed.ok)
       return { selector: parsed.selector.isAll ? null : parsed.selector, selectorInvalid: false };
-    this.warnings.push(`${field} "${text}" does not parse (${parsed.error}); it never matches a known peer`);
+    this.warn(`${field} "${text}" does not parse (${parsed.error}); it never matches a known peer`);
     return { selector: null, selectorInvalid: true };
   }
 
@@ -159,7 +192,7 @@ class RuleCompiler {
       if (p.kind === 'none') continue;
       const path = normalizeHttpPath(p.value);
       if (path === null) {
-        this.warnings.push(`http ${p.kind} path "${p.value}" cannot be normalised; it is skipped`);
+        this.warn(`http ${p.kind} path "${p.value}" cannot be normalised; it is skipped`);
         continue;
       }
       out.push({ prefix: p.kind === 'prefix', path });
@@ -173,16 +206,20 @@ function decidedByBounds(clause: PortClause | null): boolean {
   return clause === null || (clause.named.length === 0 && clause.ranges.length === 2);
 }
 
-/** [min first, max last] of a positive port clause, or ±Infinity when it cannot prefilter. */
-function portBounds(clause: PortClause | null): [number, number] {
-  if (clause === null || clause.named.length > 0 || clause.ranges.length === 0) return [-Infinity, Infinity];
+/** The least first port of a positive port clause, or -Infinity when it cannot prefilter. */
+function portMin(clause: PortClause | null): number {
+  if (clause === null || clause.named.length > 0 || clause.ranges.length === 0) return -Infinity;
   let min = Infinity;
+  for (let i = 0; i < clause.ranges.length; i += 2) min = Math.min(min, clause.ranges[i]!);
+  return min;
+}
+
+/** The greatest last port of a positive port clause, or Infinity when it cannot prefilter. */
+function portMax(clause: PortClause | null): number {
+  if (clause === null || clause.named.length > 0 || clause.ranges.length === 0) return Infinity;
   let max = -Infinity;
-  for (let i = 0; i < clause.ranges.length; i += 2) {
-    min = Math.min(min, clause.ranges[i]!);
-    max = Math.max(max, clause.ranges[i + 1]!);
-  }
-  return [min, max];
+  for (let i = 1; i < clause.ranges.length; i += 2) max = Math.max(max, clause.ranges[i]!);
+  return max;
 }
 
 export interface RuleCompileResult {
@@ -201,8 +238,7 @@ export function compileRule(
 ): RuleCompileResult {
   const c = new RuleCompiler(bind);
   const action = ruleActionFromWire(rule.action);
-  if (action === 'invalid')
-    c.warnings.push(`action "${rule.action}" is not allowed, deny, pass, next-tier or log`);
+  if (action === 'invalid') c.warn(`action "${rule.action}" is not allowed, deny, pass, next-tier or log`);
   // Acquire slots in Calico's reference order, so the missing set we report is deterministic.
   const srcSets = c.sets(rule.srcIpSetIds);
   const notSrcSets = c.sets(rule.notSrcIpSetIds);
@@ -217,8 +253,10 @@ export function compileRule(
   const dstSa = rule.dstServiceAccountMatch;
   const srcPort = c.ports(rule.srcPorts, srcNamed);
   const dstPort = c.ports(rule.dstPorts, dstNamed);
-  const [srcPortMin, srcPortMax] = portBounds(srcPort);
-  const [dstPortMin, dstPortMax] = portBounds(dstPort);
+  const srcPortMin = portMin(srcPort);
+  const srcPortMax = portMax(srcPort);
+  const dstPortMin = portMin(dstPort);
+  const dstPortMax = portMax(dstPort);
   const protocol = protocolNumber(rule.protocol);
   const notProtocol = protocolNumber(rule.notProtocol);
   const notSrcPort = c.ports(rule.notSrcPorts, notSrcNamed);

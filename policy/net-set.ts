@@ -275,7 +275,8 @@ export class NetMembers {
       // A removal not merged yet is undone: the host is still in #hosts.
       if (this.#pendingRemoves.size > 0 && this.#pendingRemoves.delete(network)) return;
       if (this.#pendingCount === this.#pendingAdds.length) {
-        const grown = new Uint32Array(Math.max(64, this.#pendingCount * 2));
+        // 16 entries (64 bytes) still live on V8's heap; most sets have fewer members.
+        const grown = new Uint32Array(Math.max(16, this.#pendingCount * 2));
         grown.set(this.#pendingAdds);
         this.#pendingAdds = grown;
       }
@@ -354,7 +355,7 @@ export class NetMembers {
       this.#hostCount = k;
       this.#pendingAdds = EMPTY;
       this.#pendingCount = 0;
-      this.#pendingRemoves = new Set();
+      if (removes.size > 0) this.#pendingRemoves = new Set();
     }
     this.#min4 = 1;
     this.#max4 = 0;

@@ -2,36 +2,35 @@
 // Unlike Dikastes, every (re)connection fills a fresh pending store that replaces the live one
 // atomically at InSync, so objects deleted while we were disconnected disappear; until then the
 // last-known policy keeps being enforced. Reconnects use capped exponential back-off with jitter.
-import * as grpc from '@grpc/grpc-js';
 import { loadFelix } from '../proto/load.js';
 import type { ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
-import type { PolicySyncClient as PolicySyncGrpcClient } from '../proto/gen/felix/PolicySync.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../daemon/backoff.js';
 import type { Logger } from '../daemon/log.js';
-import { unixTarget } from '../daemon/unix-socket.js';
 import { PolicyStore } from '../policy/policy-store.js';
-import { decodeIpSetMessage } from './policy-sync-wire.js';
+import { Status } from './grpc-frames.js';
+import { startServerStreamingCall, type ServerStreamingCall } from './grpc-stream-client.js';
+import { decodeSyncMessage } from './policy-sync-wire.js';
+
+const SYNC_PATH = '/felix.PolicySync/Sync';
+
+interface SyncCodec {
+  readonly request: Buffer;
+  readonly decode: (message: Buffer) => ToDataplane__Output;
+}
 
 /**
- * felix.PolicySync's client with Sync's responses read by policy-sync-wire.ts where it can (the
- * IP-set updates, most of a snapshot's bytes) and by proto-loader otherwise.
+ * Sync's request (an empty SyncRequest) and its responses' decoder: policy-sync-wire.ts where it
+ * can (the IP-set, policy and profile updates: nearly all of a snapshot), proto-loader otherwise.
  */
-function policySyncClientConstructor(): grpc.ServiceClientConstructor {
-  const { service } = loadFelix().felix.PolicySync;
-  const sync = service.Sync;
-  const protoLoaderDecode = sync.responseDeserialize;
-  return grpc.makeGenericClientConstructor(
-    {
-      ...service,
-      Sync: {
-        ...sync,
-        responseDeserialize: (buf: Buffer) => decodeIpSetMessage(buf) ?? protoLoaderDecode(buf),
-      },
-    },
-    'PolicySync',
-  );
+function syncCodec(): SyncCodec {
+  const sync = loadFelix().felix.PolicySync.service.Sync;
+  const protoLoaderDecode = sync.responseDeserialize as (buf: Buffer) => ToDataplane__Output;
+  return {
+    request: sync.requestSerialize({}),
+    decode: (buf) => decodeSyncMessage(buf, protoLoaderDecode) ?? protoLoaderDecode(buf),
+  };
 }
-let clientConstructor: grpc.ServiceClientConstructor | null = null;
+let codec: SyncCodec | null = null;
 
 export interface PolicySyncClientOptions {
   /** Path of the PolicySync Unix socket. */
@@ -52,8 +51,7 @@ export class PolicySyncClient {
   private inSync = false;
   private attempt = 0;
   private closed = false;
-  private grpcClient: PolicySyncGrpcClient | null = null;
-  private call: grpc.ClientReadableStream<ToDataplane__Output> | null = null;
+  private call: ServerStreamingCall | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
 
@@ -85,36 +83,35 @@ export class PolicySyncClient {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.call?.cancel();
-    this.grpcClient?.close();
+    this.call = null;
     this.setInSync(false);
   }
 
   private connect(): void {
     if (this.closed) return;
-    clientConstructor ??= policySyncClientConstructor();
-    const client = new clientConstructor(unixTarget(this.opts.dial), grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': this.opts.maxMessageBytes,
-    }) as unknown as PolicySyncGrpcClient;
+    codec ??= syncCodec();
     const store = new PolicyStore();
-    const call = client.Sync({});
-    this.grpcClient = client;
     this.pending = store;
-    this.call = call;
     this.log.info({ dial: this.opts.dial, attempt: this.attempt }, 'connecting to policy sync');
-
-    call.on('data', (msg: ToDataplane__Output) => this.handle(store, msg));
-    call.on('error', (err: grpc.ServiceError) => {
-      if (!this.closed) this.log.warn({ code: err.code, details: err.details }, 'policy sync stream failed');
+    const call: ServerStreamingCall = startServerStreamingCall({
+      socketPath: this.opts.dial,
+      path: SYNC_PATH,
+      request: codec.request,
+      maxReceiveBytes: this.opts.maxMessageBytes,
+      decode: codec.decode,
+      onMessage: (msg) => this.handle(store, msg),
+      onStatus: (status) => {
+        if (status.code !== Status.OK && !this.closed)
+          this.log.warn({ code: status.code, details: status.details }, 'policy sync stream failed');
+        if (this.call !== call) return;
+        this.call = null;
+        if (this.closed) return;
+        if (status.code === Status.OK) this.log.info('policy sync stream ended by the server');
+        this.setInSync(false);
+        this.scheduleReconnect();
+      },
     });
-    call.on('status', (status: grpc.StatusObject) => {
-      if (this.call !== call) return;
-      this.call = null;
-      client.close();
-      if (this.closed) return;
-      if (status.code === grpc.status.OK) this.log.info('policy sync stream ended by the server');
-      this.setInSync(false);
-      this.scheduleReconnect();
-    });
+    this.call = call;
   }
 
   private handle(store: PolicyStore, msg: ToDataplane__Output): void {

@@ -1,6 +1,7 @@
-// The IP-set fast path of policy-sync-wire.ts against @grpc/proto-loader on the same .proto: for
-// generated messages and damaged bytes, whatever the fast path returns equals proto-loader's
-// decoding, it returns null wherever proto-loader refuses, and it does take the plain messages.
+// The fast path of policy-sync-wire.ts (IP sets, policies, profiles) against @grpc/proto-loader
+// on the same .proto: for generated messages and damaged or concatenated bytes, whatever the fast
+// path returns equals proto-loader's decoding (and its rules equal ruleFromWire of proto-loader's),
+// it returns null wherever proto-loader refuses, and it does take the plain messages.
 import { describe, expect, it } from 'vitest';
 import { loadFelix } from '../proto/load.js';
 import type { ToDataplane } from '../proto/gen/felix/ToDataplane.js';
@@ -8,9 +9,16 @@ import { seededRandom, type SeededRandom } from '../testing/seeded-random.js';
 import { parseIp } from '../calico/ip.js';
 import { applyUpdate } from '../policy/apply-update.js';
 import { StoreState } from '../policy/store-state.js';
-import { decodeIpSetMessage } from './policy-sync-wire.js';
+import { ruleFromWire } from '../calico/rule-wire.js';
+import type { Rule } from '../proto/gen/felix/Rule.js';
+import type { Rule__Output } from '../proto/gen/felix/Rule.js';
+import type { ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
+import { inboundRulesOf } from '../policy/wire-rules.js';
+import { decodeSyncMessage } from './policy-sync-wire.js';
 
 const sync = () => loadFelix().felix.PolicySync.service.Sync;
+const slow = (buf: Buffer): ToDataplane__Output => sync().responseDeserialize(buf);
+const decodeFast = (buf: Buffer): ToDataplane__Output | null => decodeSyncMessage(buf, slow);
 
 function viaProtoLoader(bytes: Buffer): unknown {
   try {
@@ -68,30 +76,30 @@ function damaged(rnd: SeededRandom, bytes: Buffer): Buffer {
   }
 }
 
-describe('decodeIpSetMessage', () => {
+describe('decodeSyncMessage on IP-set messages', () => {
   it('takes plain IP-set updates and deltas, and gives what proto-loader gives', () => {
     const update = sync().responseSerialize({
       sequence_number: 7,
       ipset_update: { id: 's:a', members: ['10.0.0.0/8', '2001:db8::/32'], type: 'NET' },
     });
-    const fast = decodeIpSetMessage(update);
+    const fast = decodeFast(update);
     expect(fast).not.toBeNull();
     expect(JSON.parse(JSON.stringify(fast))).toEqual(viaProtoLoader(update));
     const delta = sync().responseSerialize({
       ipset_delta_update: { id: 's:a', added_members: ['10.1.0.0/16'], removed_members: ['10.0.0.0/8'] },
     });
-    expect(JSON.parse(JSON.stringify(decodeIpSetMessage(delta)))).toEqual(viaProtoLoader(delta));
+    expect(JSON.parse(JSON.stringify(decodeFast(delta)))).toEqual(viaProtoLoader(delta));
   });
 
   it('leaves other payloads, undeclared enum values and long varints to proto-loader', () => {
-    expect(decodeIpSetMessage(sync().responseSerialize({ in_sync: {} }))).toBeNull();
-    expect(decodeIpSetMessage(sync().responseSerialize({ ipset_remove: { id: 'x' } }))).toBeNull();
+    expect(decodeFast(sync().responseSerialize({ in_sync: {} }))).toBeNull();
+    expect(decodeFast(sync().responseSerialize({ ipset_remove: { id: 'x' } }))).toBeNull();
     // IPSetUpdate{type = 5}: a number proto-loader passes through.
-    expect(decodeIpSetMessage(Buffer.from([0x12, 0x02, 0x18, 0x05]))).toBeNull();
+    expect(decodeFast(Buffer.from([0x12, 0x02, 0x18, 0x05]))).toBeNull();
     // sequence_number = 2^63 - 1 needs ten varint bytes.
     const big = Buffer.from([0x78, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x12, 0x00]);
-    expect(decodeIpSetMessage(big)).toBeNull();
-    expect(decodeIpSetMessage(Buffer.alloc(0))).toBeNull();
+    expect(decodeFast(big)).toBeNull();
+    expect(decodeFast(Buffer.alloc(0))).toBeNull();
   });
 
   it('on 20,000 generated and damaged messages: equal to proto-loader whenever it answers', () => {
@@ -100,7 +108,7 @@ describe('decodeIpSetMessage', () => {
     for (let i = 0; i < 20_000; i++) {
       const bytes = sync().responseSerialize(generated(rnd));
       const input = i % 2 === 0 ? bytes : damaged(rnd, bytes);
-      const fast = decodeIpSetMessage(input);
+      const fast = decodeFast(input);
       if (fast === null) continue;
       taken++;
       expect(JSON.parse(JSON.stringify(fast)), `message ${i}: ${input.toString('hex')}`).toEqual(
@@ -111,7 +119,7 @@ describe('decodeIpSetMessage', () => {
   });
 });
 
-describe('a store fed by decodeIpSetMessage', () => {
+describe('a store fed by decodeSyncMessage', () => {
   it('holds the same sets, members and warnings as one fed by proto-loader', () => {
     const rnd = seededRandom(5);
     const odd = ['2001:db8::/48', '::ffff:10.0.0.0/104', '010.0.0.1/32', 'not-a-cidr', 'é/8', '10.0.0.1', ''];
@@ -138,7 +146,7 @@ describe('a store fed by decodeIpSetMessage', () => {
     const viaWire = new StoreState();
     for (const msg of messages) {
       const bytes = sync().responseSerialize(msg);
-      const fast = decodeIpSetMessage(bytes);
+      const fast = decodeFast(bytes);
       expect(fast).not.toBeNull();
       expect(applyUpdate(viaWire, fast!)).toEqual(applyUpdate(viaProto, sync().responseDeserialize(bytes)));
     }
@@ -151,5 +159,229 @@ describe('a store fed by decodeIpSetMessage', () => {
       expect(b.size).toBe(a.size);
       for (const ip of probes) expect(b.containsIp(ip)).toBe(a.containsIp(ip));
     }
+  });
+});
+
+const TEXTS = ['', 'a', 'é', 's:set-1', 'has(app)', '10.0.0.0/8', 'x'.repeat(150)];
+
+function texts(rnd: SeededRandom): string[] {
+  return Array.from({ length: rnd.int(3) }, () => pick(rnd, TEXTS));
+}
+
+/** An int32 as protobufjs takes it: small, large, or negative (which it writes as ten bytes). */
+function int32(rnd: SeededRandom): number {
+  return rnd.int(20) === 0 ? -1 : pick(rnd, [0, 1, 80, 65535, 2 ** 31 - 1, rnd.int(70_000)]);
+}
+
+/** A felix.Rule with a random subset of its fields, including the oneofs and nested messages. */
+function generatedRule(rnd: SeededRandom): Rule {
+  const rule: Rule = {};
+  const some = (): boolean => rnd.int(4) === 0;
+  if (rnd.int(4) !== 0)
+    rule.action = pick(rnd, ['allow', 'deny', 'pass', 'next-tier', 'log', 'Allow', 'odd']);
+  if (some()) rule.ip_version = pick(rnd, ['ANY', 'IPV4', 'IPV6'] as const);
+  const protocol = () =>
+    pick(rnd, [{ name: pick(rnd, ['TCP', 'udp', '', 'é']) }, { number: int32(rnd) }, {}]);
+  if (some()) rule.protocol = protocol();
+  if (some()) rule.not_protocol = protocol();
+  const ports = () =>
+    Array.from({ length: 1 + rnd.int(3) }, () => (some() ? {} : { first: int32(rnd), last: int32(rnd) }));
+  for (const key of ['src_ports', 'not_src_ports', 'dst_ports', 'not_dst_ports'] as const)
+    if (some()) rule[key] = ports();
+  for (const key of [
+    'src_net',
+    'src_named_port_ip_set_ids',
+    'src_ip_set_ids',
+    'not_src_net',
+    'not_src_ip_set_ids',
+    'not_src_named_port_ip_set_ids',
+    'dst_net',
+    'dst_named_port_ip_set_ids',
+    'dst_ip_set_ids',
+    'dst_ip_port_set_ids',
+    'not_dst_net',
+    'not_dst_ip_set_ids',
+    'not_dst_named_port_ip_set_ids',
+  ] as const)
+    if (some()) rule[key] = texts(rnd);
+  if (some()) {
+    if (rnd.int(2) === 0) rule.icmp_type = int32(rnd);
+    else rule.icmp_type_code = { type: int32(rnd), code: int32(rnd) };
+  }
+  if (some()) {
+    if (rnd.int(2) === 0) rule.not_icmp_type = int32(rnd);
+    else rule.not_icmp_type_code = some() ? {} : { type: int32(rnd), code: int32(rnd) };
+  }
+  for (const key of [
+    'original_src_selector',
+    'original_dst_selector',
+    'original_src_namespace_selector',
+    'original_dst_namespace_selector',
+    'original_not_src_selector',
+    'original_not_dst_selector',
+    'original_src_service',
+    'original_src_service_namespace',
+    'original_dst_service',
+    'original_dst_service_namespace',
+    'rule_id',
+  ] as const)
+    if (some()) rule[key] = pick(rnd, TEXTS);
+  if (some()) rule.src_service_account_match = { selector: pick(rnd, TEXTS), names: texts(rnd) };
+  if (some()) rule.dst_service_account_match = some() ? {} : { names: texts(rnd) };
+  if (some())
+    rule.http_match = {
+      methods: texts(rnd),
+      paths: Array.from({ length: rnd.int(3) }, () =>
+        pick(rnd, [{ exact: pick(rnd, TEXTS) }, { prefix: pick(rnd, TEXTS) }, {}]),
+      ),
+    };
+  if (rnd.int(40) === 0) rule.metadata = { annotations: { a: 'b' } };
+  return rule;
+}
+
+function generatedPolicyMessage(rnd: SeededRandom): ToDataplane {
+  const seq = rnd.int(3) === 0 ? {} : { sequence_number: rnd.int(1000) };
+  const rules = () => Array.from({ length: rnd.int(4) }, () => generatedRule(rnd));
+  if (rnd.int(3) === 0) {
+    return {
+      ...seq,
+      active_profile_update: {
+        ...(rnd.int(6) === 0 ? {} : { id: { name: pick(rnd, TEXTS) } }),
+        ...(rnd.int(6) === 0 ? {} : { profile: { inbound_rules: rules(), outbound_rules: rules() } }),
+      },
+    };
+  }
+  return {
+    ...seq,
+    active_policy_update: {
+      ...(rnd.int(6) === 0
+        ? {}
+        : { id: { name: pick(rnd, TEXTS), namespace: pick(rnd, TEXTS), kind: pick(rnd, TEXTS) } }),
+      ...(rnd.int(6) === 0
+        ? {}
+        : {
+            policy: {
+              inbound_rules: rules(),
+              outbound_rules: rules(),
+              untracked: rnd.int(2) === 0,
+              pre_dnat: rnd.int(2) === 0,
+              namespace: pick(rnd, TEXTS),
+              original_selector: pick(rnd, TEXTS),
+              tier: pick(rnd, TEXTS),
+            },
+          }),
+    },
+  };
+}
+
+function varintBytes(n: number): number[] {
+  const out: number[] = [];
+  for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
+  out.push(n);
+  return out;
+}
+
+/** A length-delimited field: tag byte, length, content. */
+function delimitedField(tag: number, content: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([tag, ...varintBytes(content.length)]), content]);
+}
+
+/** The bytes of one felix.Rule: a policy update holding only `rule`, unwrapped three times. */
+function ruleBytes(rule: Rule): Buffer {
+  let b = sync().responseSerialize({ active_policy_update: { policy: { inbound_rules: [rule] } } });
+  for (let depth = 0; depth < 3; depth++) {
+    let pos = 1;
+    let len = 0;
+    for (let scale = 1; ; scale *= 128) {
+      const x = b[pos++]!;
+      len += (x & 0x7f) * scale;
+      if (x < 0x80) break;
+    }
+    b = b.subarray(pos, pos + len);
+  }
+  return b;
+}
+
+/** A policy update whose one rule is two rules' bytes end to end (so its fields come twice). */
+function mergedRulesMessage(rnd: SeededRandom): Buffer {
+  const rule = Buffer.concat([ruleBytes(generatedRule(rnd)), ruleBytes(generatedRule(rnd))]);
+  return delimitedField(0x3a, delimitedField(0x12, delimitedField(0x0a, rule)));
+}
+
+/** proto-loader's inbound rules of a policy or profile message, through ruleFromWire. */
+function protoLoaderInboundRules(msg: ToDataplane__Output): unknown {
+  const body = msg.active_policy_update?.policy ?? msg.active_profile_update?.profile;
+  return body == null ? null : body.inbound_rules.map((r: Rule__Output) => ruleFromWire(r));
+}
+
+function fastInboundRules(msg: ToDataplane__Output): unknown {
+  const body = msg.active_policy_update?.policy ?? msg.active_profile_update?.profile;
+  return body == null ? null : inboundRulesOf(body);
+}
+
+describe('decodeSyncMessage on policy and profile updates', () => {
+  it('takes a plain policy update: its rules equal ruleFromWire of proto-loader’s', () => {
+    const bytes = sync().responseSerialize({
+      active_policy_update: {
+        id: { name: 'p', kind: 'GlobalNetworkPolicy' },
+        policy: {
+          tier: 't',
+          inbound_rules: [
+            { action: 'pass', dst_ports: [{ first: 65001, last: 65001 }], src_ip_set_ids: ['s:1'] },
+            { action: 'allow', protocol: { name: 'TCP' }, src_net: ['203.0.113.7/32'] },
+          ],
+        },
+      },
+    });
+    const fast = decodeFast(bytes);
+    expect(fast).not.toBeNull();
+    const rules = fastInboundRules(fast!) as Rule[];
+    expect(rules).toHaveLength(2);
+    expect(rules).toEqual(protoLoaderInboundRules(slow(bytes)));
+    expect(JSON.parse(JSON.stringify(fast))).toEqual(viaProtoLoader(bytes));
+  });
+
+  it('leaves rule metadata, unknown fields and both members of a oneof to proto-loader', () => {
+    const withMetadata = sync().responseSerialize({
+      active_policy_update: { policy: { inbound_rules: [{ metadata: { annotations: { a: 'b' } } }] } },
+    });
+    expect(decodeFast(withMetadata)).toBeNull();
+    // A Rule holding field 99 (varint 1): ActivePolicyUpdate{policy{inbound_rules{...}}}.
+    const unknownField = Buffer.from([0x3a, 0x07, 0x12, 0x05, 0x0a, 0x03, 0x98, 0x06, 0x01]);
+    expect(slow(unknownField).active_policy_update?.policy?.inbound_rules).toHaveLength(1);
+    expect(decodeFast(unknownField)).toBeNull();
+    // Protocol{number = 6, name = "x"}.
+    const bothMembers = Buffer.from([
+      0x3a, 0x0b, 0x12, 0x09, 0x0a, 0x07, 0x1a, 0x05, 0x08, 0x06, 0x12, 0x01, 0x78,
+    ]);
+    expect(slow(bothMembers).active_policy_update?.policy?.inbound_rules).toHaveLength(1);
+    expect(decodeFast(bothMembers)).toBeNull();
+  });
+
+  it('on 5,000 generated, damaged, concatenated and merged messages: equal to proto-loader whenever it answers', () => {
+    const rnd = seededRandom(7);
+    let taken = 0;
+    let withRules = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const bytes = sync().responseSerialize(generatedPolicyMessage(rnd));
+      const input = [
+        bytes,
+        damaged(rnd, bytes),
+        Buffer.concat([bytes, sync().responseSerialize(generatedPolicyMessage(rnd))]),
+        mergedRulesMessage(rnd),
+      ][i % 4]!;
+      const fast = decodeFast(input);
+      if (fast === null) continue;
+      taken++;
+      const expected = sync().responseDeserialize(input); // throws if proto-loader refuses: a failure
+      const rules = fastInboundRules(fast);
+      if (Array.isArray(rules) && rules.length > 0) withRules++;
+      expect(rules, `message ${i}: ${input.toString('hex')}`).toEqual(protoLoaderInboundRules(expected));
+      expect(JSON.parse(JSON.stringify(fast)), `message ${i}: ${input.toString('hex')}`).toEqual(
+        viaProtoLoader(input),
+      );
+    }
+    expect(taken).toBeGreaterThan(1_200);
+    expect(withRules).toBeGreaterThan(600);
   });
 });

@@ -1,92 +1,59 @@
-// PolicySync's bulk, IP-set updates, read straight from their protobuf bytes. A production
-// snapshot is mostly IPSetUpdate / IPSetDeltaUpdate messages carrying about a million member
-// strings; decoding them through proto-loader (reflection decode, then toObject) was most of the
-// time from stream to store. Only the plain shape is read here: `sequence_number` (field 15) and
-// one `ipset_update` (2) or `ipset_delta_update` (3) whose fields are the declared ones with their
-// declared wire types. Anything else (another payload, an unknown field, an enum value that is not
-// declared, a varint too long for a Number, bytes that end early) returns null and the caller
-// decodes the message through proto-loader, so what reaches the store is always what proto-loader
-// gives (policy-sync-wire.test.ts compares the two). The members of an update (and the added
-// members of a delta) are also attached as bytes (policy/wire-members.ts): the store reads those,
-// and their strings are only made if something reads `members`.
+// PolicySync's bulk messages read straight from their protobuf bytes. A production snapshot is
+// mostly IPSetUpdate / IPSetDeltaUpdate messages carrying about a million member strings, then the
+// policies' ~20,000 rules; decoding them through proto-loader (reflection decode, then toObject)
+// was most of the time from stream to store. Only the plain shape is read here: `sequence_number`
+// (field 15) and one `ipset_update` (2), `ipset_delta_update` (3), `active_profile_update` (5) or
+// `active_policy_update` (7, both in policy-sync-rules-wire.ts) whose fields are the declared
+// ones with their declared wire types. Anything else (another payload, an unknown field, an enum
+// value that is not declared, a varint protobufjs would read differently, bytes that end early)
+// returns null and the caller decodes the message through proto-loader, so what reaches the store
+// is always what proto-loader gives (policy-sync-wire.test.ts compares the two). The members of an
+// update (and the added members of a delta) are also attached as bytes (policy/wire-members.ts):
+// the store reads those, and their strings are only made if something reads `members`.
 import type { IPSetDeltaUpdate__Output } from '../proto/gen/felix/IPSetDeltaUpdate.js';
 import type { IPSetUpdate__Output } from '../proto/gen/felix/IPSetUpdate.js';
 import type { ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
 import { WIRE_MEMBERS, type WireMembers } from '../policy/wire-members.js';
+import {
+  readActivePolicyUpdate,
+  readActiveProfileUpdate,
+  type SlowDecode,
+} from './policy-sync-rules-wire.js';
+import { Cursor, type Utf8Sliceable } from './wire-cursor.js';
 
 const IP_SET_TYPES = ['IP', 'IP_AND_PORT', 'NET'] as const;
 
-/** Node's Buffer has utf8Slice (undeclared in @types/node): toString('utf8') without its checks. */
-type Utf8Sliceable = Buffer & { utf8Slice(start: number, end: number): string };
-
-/** A cursor over one message's bytes; every read returns -1 (or null) instead of running past `end`. */
-class Cursor {
-  pos: number;
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-
-  /** A varint of at most 7 bytes (< 2^49, exact as a Number); -1 if longer or cut off. */
-  varint(): number {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 7; i++) {
-      if (this.pos >= this.end) return -1;
-      const b = this.buf[this.pos++]!;
-      value += (b & 0x7f) * scale;
-      if (b < 0x80) return value;
-      scale *= 128;
-    }
-    return -1;
-  }
-
-  /** The end of a length-delimited field whose length comes next; -1 if it does not fit. */
-  delimited(): number {
-    const len = this.varint();
-    if (len < 0 || len > this.end - this.pos) return -1;
-    return this.pos + len;
-  }
-
-  /** Skips a string, recording where its bytes are; false if it does not fit. */
-  stringRange(into: RangeList): boolean {
-    const end = this.delimited();
-    if (end < 0) return false;
-    into.push(this.pos, end);
-    this.pos = end;
-    return true;
-  }
-
-  string(): string | null {
-    const end = this.delimited();
-    if (end < 0) return null;
-    // What protobufjs's reader calls for a string, so invalid UTF-8 reads the same.
-    const s = (this.buf as Utf8Sliceable).utf8Slice(this.pos, end);
-    this.pos = end;
-    return s;
-  }
+/** Skips a string, recording where its bytes are; false if it does not fit. */
+function stringRange(c: Cursor, into: RangeList): boolean {
+  const end = c.delimited();
+  if (end < 0) return false;
+  into.push(c.pos, end);
+  c.pos = end;
+  return true;
 }
 
-/** [start, end) pairs of byte ranges, growing. */
+/**
+ * [start, end) pairs of byte ranges, growing. One message is read at a time, so every list fills
+ * the same scratch array and takes an exact-size copy at the end: most sets have a few members,
+ * and a small typed array lives on V8's heap, where a 64-entry one each was a separate allocation.
+ */
 class RangeList {
-  offsets = new Int32Array(64);
+  static #scratch = new Int32Array(1024);
   length = 0;
 
   push(start: number, end: number): void {
-    if (this.length + 2 > this.offsets.length) {
-      const grown = new Int32Array(this.offsets.length * 2);
-      grown.set(this.offsets);
-      this.offsets = grown;
+    let offsets = RangeList.#scratch;
+    if (this.length + 2 > offsets.length) {
+      const grown = new Int32Array(offsets.length * 2);
+      grown.set(offsets);
+      RangeList.#scratch = offsets = grown;
     }
-    this.offsets[this.length++] = start;
-    this.offsets[this.length++] = end;
+    offsets[this.length++] = start;
+    offsets[this.length++] = end;
   }
 
   wire(buf: Buffer): WireMembers {
-    return { buf, offsets: this.offsets.subarray(0, this.length) };
+    return { buf, offsets: RangeList.#scratch.slice(0, this.length) };
   }
 }
 
@@ -115,7 +82,7 @@ function readIpSetUpdate(c: Cursor): IPSetUpdate__Output | null {
       if (s === null) return null;
       id = s;
     } else if (tag === 0x12) {
-      if (!c.stringRange(ranges)) return null;
+      if (!stringRange(c, ranges)) return null;
     } else if (tag === 0x18) {
       const v = c.varint();
       if (v < 0 || v >= IP_SET_TYPES.length) return null;
@@ -141,7 +108,7 @@ function readIpSetDelta(c: Cursor): IPSetDeltaUpdate__Output | null {
   while (c.pos < c.end) {
     const tag = c.varint();
     if (tag === 0x12) {
-      if (!c.stringRange(added)) return null;
+      if (!stringRange(c, added)) return null;
       continue;
     }
     if (tag !== 0x0a && tag !== 0x1a) return null;
@@ -162,8 +129,12 @@ function readIpSetDelta(c: Cursor): IPSetDeltaUpdate__Output | null {
   } as IPSetDeltaUpdate__Output;
 }
 
-/** The message as proto-loader decodes it (our loader options), or null to let proto-loader do it. */
-export function decodeIpSetMessage(buf: Buffer): ToDataplane__Output | null {
+/**
+ * The message as proto-loader decodes it (our loader options), or null to let proto-loader do it.
+ * Taken: IP-set updates and deltas here, policy and profile updates in policy-sync-rules-wire.ts
+ * (whose rule lists are made by `slow`, proto-loader's decoder, if something reads them).
+ */
+export function decodeSyncMessage(buf: Buffer, slow: SlowDecode): ToDataplane__Output | null {
   const c = new Cursor(buf, 0, buf.length);
   let sequence = 0;
   let field = 0;
@@ -172,9 +143,9 @@ export function decodeIpSetMessage(buf: Buffer): ToDataplane__Output | null {
   while (c.pos < c.end) {
     const tag = c.varint();
     if (tag === 0x78) {
-      sequence = c.varint();
+      sequence = c.varint64();
       if (sequence < 0) return null;
-    } else if ((tag === 0x12 || tag === 0x1a) && field === 0) {
+    } else if ((tag === 0x12 || tag === 0x1a || tag === 0x2a || tag === 0x3a) && field === 0) {
       field = tag >>> 3;
       end = c.delimited();
       if (end < 0) return null;
@@ -184,18 +155,28 @@ export function decodeIpSetMessage(buf: Buffer): ToDataplane__Output | null {
   }
   if (field === 0) return null;
   const inner = new Cursor(buf, start, end);
-  if (field === 2) {
-    const u = readIpSetUpdate(inner);
-    return u === null
-      ? null
-      : ({ sequence_number: sequence, ipset_update: u, payload: 'ipset_update' } as ToDataplane__Output);
+  switch (field) {
+    case 2: {
+      const u = readIpSetUpdate(inner);
+      return u === null ? null : { sequence_number: sequence, ipset_update: u, payload: 'ipset_update' };
+    }
+    case 3: {
+      const d = readIpSetDelta(inner);
+      return d === null
+        ? null
+        : { sequence_number: sequence, ipset_delta_update: d, payload: 'ipset_delta_update' };
+    }
+    case 5: {
+      const u = readActiveProfileUpdate(inner, buf, slow);
+      return u === null
+        ? null
+        : { sequence_number: sequence, active_profile_update: u, payload: 'active_profile_update' };
+    }
+    default: {
+      const u = readActivePolicyUpdate(inner, buf, slow);
+      return u === null
+        ? null
+        : { sequence_number: sequence, active_policy_update: u, payload: 'active_policy_update' };
+    }
   }
-  const d = readIpSetDelta(inner);
-  return d === null
-    ? null
-    : ({
-        sequence_number: sequence,
-        ipset_delta_update: d,
-        payload: 'ipset_delta_update',
-      } as ToDataplane__Output);
 }

@@ -15,20 +15,13 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { gunzip, inflate } from 'node:zlib';
+import { frameMessage, MessageReader, MessageTooLargeError, Status } from './grpc-frames.js';
 
 /** A unary method: request bytes in, response bytes out; throws when the request cannot be decoded. */
 export type UnaryMethod = (request: Buffer) => Buffer;
 
 /** grpc-js's default limit for a received message. */
 export const DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
-
-export const Status = {
-  OK: 0,
-  DEADLINE_EXCEEDED: 4,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-} as const;
 
 const RESPONSE_HEADERS = {
   ':status': 200,
@@ -53,10 +46,7 @@ const framed = new WeakMap<Buffer, Buffer>();
 function frame(message: Buffer): Buffer {
   let out = framed.get(message);
   if (out === undefined) {
-    out = Buffer.allocUnsafe(5 + message.length);
-    out[0] = 0;
-    out.writeUInt32BE(message.length, 1);
-    message.copy(out, 5);
+    out = frameMessage(message);
     framed.set(message, out);
   }
   return out;
@@ -101,14 +91,10 @@ function onCallClose(this: CallStream): void {
 }
 
 /** One unary call: collects the request message, then answers exactly once. */
-class UnaryCall {
-  /** The first chunk of the request body; most requests arrive in one. */
-  #first: Buffer | null = null;
-  /** Later chunks, when there are any. */
-  #more: Buffer[] | null = null;
-  #received = 0;
-  /** Length of the message being received, once its 5-byte prefix is in; -1 before. */
-  #messageLength = -1;
+class UnaryCall extends MessageReader {
+  /** The request message once it is whole, and its compressed flag. */
+  #message: Buffer | null = null;
+  #flag = 0;
   #done = false;
   #timer: NodeJS.Timeout | null = null;
 
@@ -117,8 +103,10 @@ class UnaryCall {
     private readonly path: string,
     private readonly method: UnaryMethod,
     private readonly encoding: string,
-    private readonly maxReceiveBytes: number,
-  ) {}
+    maxReceiveBytes: number,
+  ) {
+    super(maxReceiveBytes);
+  }
 
   start(timeoutHeader: string | undefined): void {
     const stream = this.stream as CallStream;
@@ -137,67 +125,42 @@ class UnaryCall {
     stream.on('end', onCallEnd);
   }
 
-  #whole(): Buffer {
-    const first = this.#first!;
-    return this.#more === null ? first : Buffer.concat([first, ...this.#more]);
-  }
-
   onData(chunk: Buffer): void {
     if (this.#done) return;
-    if (this.#first === null) this.#first = chunk;
-    else (this.#more ??= []).push(chunk);
-    this.#received += chunk.length;
-    if (this.#messageLength < 0 && this.#received >= 5) {
-      this.#messageLength = this.#whole().readUInt32BE(1);
-      if (this.#messageLength > this.maxReceiveBytes) {
-        this.#fail(
-          Status.RESOURCE_EXHAUSTED,
-          `Received message larger than max (${this.#messageLength} vs ${this.maxReceiveBytes})`,
-        );
-        return;
-      }
+    try {
+      this.push(chunk);
+    } catch (err) {
+      if (!(err instanceof MessageTooLargeError)) throw err;
+      this.#fail(Status.RESOURCE_EXHAUSTED, err.message);
     }
-    // Bytes past the message can only be a second message (refused at the end): bound them.
-    if (this.#messageLength >= 0 && this.#received > 10 + this.#messageLength + this.maxReceiveBytes) {
-      this.#fail(
-        Status.RESOURCE_EXHAUSTED,
-        `Received message larger than max (more than ${this.maxReceiveBytes})`,
-      );
+  }
+
+  protected onMessage(message: Buffer, flag: number): void {
+    if (this.#done) return;
+    if (this.#message === null) {
+      this.#message = message;
+      this.#flag = flag;
+      return;
     }
+    // grpc-js refuses a second complete message of a unary call.
+    this.#fail(
+      Status.UNIMPLEMENTED,
+      `Received a second request message for server streaming method ${this.path}`,
+    );
   }
 
   onEnd(): void {
     if (this.#done) return;
-    if (this.#messageLength < 0 || this.#received < 5 + this.#messageLength) {
+    const message = this.#message;
+    if (message === null) {
       this.#fail(
         Status.UNIMPLEMENTED,
         `Received no request message for server streaming method ${this.path}`,
       );
       return;
     }
-    const whole = this.#whole();
-    this.#first = this.#more = null;
-    const end = 5 + this.#messageLength;
-    if (whole.length >= end + 5) {
-      // grpc-js refuses a second complete message of a unary call.
-      const second = whole.readUInt32BE(end + 1);
-      if (second > this.maxReceiveBytes) {
-        this.#fail(
-          Status.RESOURCE_EXHAUSTED,
-          `Received message larger than max (${second} vs ${this.maxReceiveBytes})`,
-        );
-        return;
-      }
-      if (whole.length >= end + 5 + second) {
-        this.#fail(
-          Status.UNIMPLEMENTED,
-          `Received a second request message for server streaming method ${this.path}`,
-        );
-        return;
-      }
-    }
-    const message = whole.subarray(5, end);
-    if (whole[0] !== 1 || this.encoding === 'identity') {
+    this.#message = null;
+    if (this.#flag !== 1 || this.encoding === 'identity') {
       this.#answer(message);
       return;
     }
@@ -209,12 +172,12 @@ class UnaryCall {
       return;
     }
     const unpack = this.encoding === 'gzip' ? gunzip : inflate;
-    unpack(message, { maxOutputLength: this.maxReceiveBytes }, (err, plain) => {
+    unpack(message, { maxOutputLength: this.maxBytes }, (err, plain) => {
       if (err === null) this.#answer(plain);
       else if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
         this.#fail(
           Status.RESOURCE_EXHAUSTED,
-          `Received message that decompresses to a size larger than ${this.maxReceiveBytes}`,
+          `Received message that decompresses to a size larger than ${this.maxBytes}`,
         );
       else this.#fail(Status.INTERNAL, 'Failed to decompress message');
     });
@@ -244,7 +207,8 @@ class UnaryCall {
   finish(): boolean {
     if (this.#done) return false;
     this.#done = true;
-    this.#first = this.#more = null;
+    this.#message = null;
+    this.dropPending();
     if (this.#timer !== null) clearTimeout(this.#timer);
     return true;
   }

@@ -1,7 +1,7 @@
 // npm run bench:sidecar [-- --compare <dikastes binary>] [--store one-policy|production|both]
 //                         [--client h2load|node|both] [--duration-ms N] [--in-flight 1,64]
 //                         [--node-flags='<flags for alp-mesh's node>'] [--in-process-only]
-//                         [--floor] [--sync-runs 3]
+//                         [--floor] [--sync-runs 3] [--sync-only] [--also name=<command> ...]
 // Runs alp-mesh's sidecar (and, with --compare, any Dikastes-compatible binary, e.g. Calico's
 // Dikastes built from source) through the same stores, the same requests and the same load client
 // in one run, and prints the ratios. Each sidecar is a real process fed by a scripted Felix over a
@@ -17,6 +17,10 @@
 // --floor adds a third server, floor-server.ts: the least a node:http2 server does to answer a
 // gRPC unary call (no decoding, no decision), measured on the allowed requests only, so the
 // sidecar's CPU per Check can be read against what Node's HTTP/2 layer costs by itself.
+// --also adds more sidecars, measured in the same interleaved rounds but not in the ratio tables:
+// e.g. main's build (--also main=<main>/bin/dikastes), or a wrapper script that sets V8 flags.
+// --sync-only measures the snapshot → first verdict starts and RSS after sync: no load rows and
+// no in-process figures.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +64,8 @@ const { values } = parseArgs({
     'in-process-only': { type: 'boolean', default: false },
     'sync-runs': { type: 'string', default: '3' },
     floor: { type: 'boolean', default: false },
+    'sync-only': { type: 'boolean', default: false },
+    also: { type: 'string', multiple: true, default: [] },
   },
 });
 const durationMs = Number(values['duration-ms']);
@@ -345,7 +351,7 @@ async function runStore(
         else await stopStarted(s);
       }
     }
-    for (const r of store.requests) {
+    for (const r of values['sync-only'] ? [] : store.requests) {
       for (const s of running) {
         if (s.target.answersOkOnly && r.expectedCode !== 0) continue;
         await waitForVerdict(s.listen, r, 10_000);
@@ -377,7 +383,8 @@ async function runStore(
             console.log(
               `${name} | ${store.name} | ${r.name} | ${inFlight} in flight | ${client.name}: ` +
                 `${Math.round(load.checksPerSecond)}/s p50 ${load.p50Ms.toFixed(3)} ms, ` +
-                `${sidecarCpuUs.toFixed(1)} µs CPU/Check (load average ${loadavg()[0]!.toFixed(1)})`,
+                `${sidecarCpuUs.toFixed(1)} µs CPU/Check, RSS ${rssMiB(pid).toFixed(0)} MiB ` +
+                `(peak so far ${peakRssMiB(pid).toFixed(0)}) (load average ${loadavg()[0]!.toFixed(1)})`,
             );
           }
         }
@@ -452,6 +459,17 @@ async function main(): Promise<void> {
   const targets = [alpMeshTarget(nodeFlags)];
   if (values.compare !== undefined) targets.push(binaryTarget('dikastes', values.compare));
   if (values.floor) targets.push(floorTarget());
+  for (const spec of values.also) {
+    const at = spec.indexOf('=');
+    if (at <= 0) throw new Error(`--also wants name=<command>, not ${spec}`);
+    targets.push({
+      name: spec.slice(0, at),
+      command: spec
+        .slice(at + 1)
+        .split(' ')
+        .filter((w) => w !== ''),
+    });
+  }
   const clients = await chooseClients();
   const extra: Record<string, unknown> = {
     'load average at start': loadavg()
@@ -463,7 +481,7 @@ async function main(): Promise<void> {
   };
 
   const production = stores.find((s) => s.name === 'production');
-  if (production !== undefined) {
+  if (production !== undefined && !values['sync-only']) {
     const { rows, extra: e } = inProcess(production);
     report('sidecar-in-process', rows, e);
   }
