@@ -2,8 +2,8 @@
 // Sync: one request message out, then length-prefixed messages in until the trailers. grpc-js's
 // client machinery (filters, interceptors, a message queue, a copy of every message) was about a
 // quarter of the sidecar's CPU on a production snapshot. The call ends with the status grpc-js's
-// client would report for the same wire events (status and text copied from grpc-js 1.14's
-// subchannel-call.js and stream-decoder.js), so callers log and retry as they did. Unlike grpc-js
+// client would report for the same wire events (the codes and texts grpc-js 1.14 gives, as facts of
+// its behaviour), so callers log and retry as they did. Unlike grpc-js
 // it offers only the identity encoding, so a compressed message is a protocol error (INTERNAL).
 import {
   connect,
