@@ -11,7 +11,15 @@
 // (`inbound_rules`, `outbound_rules`) are made through proto-loader only when something reads
 // them; the store reads the inbound rules as Rules under INBOUND_RULES instead.
 // policy-sync-wire.test.ts compares both with proto-loader and ruleFromWire.
-import type { HttpMatch, IcmpMatch, PathMatch, PortRange, ProtocolMatch, Rule } from '../calico/rule.js';
+import {
+  emptyRule,
+  type HttpMatch,
+  type IcmpMatch,
+  type PathMatch,
+  type PortRange,
+  type ProtocolMatch,
+  type Rule,
+} from '../calico/rule.js';
 import type { ServiceAccountMatch } from '../calico/rule.js';
 import { INBOUND_RULES } from '../policy/wire-rules.js';
 import type { ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
@@ -162,48 +170,23 @@ const PORT_LISTS: ReadonlyMap<number, keyof Rule> = new Map<number, keyof Rule>(
   [106, 'notDstPorts'],
 ]);
 
-/** The Rule with its defaults, in ruleFromWire's field order (one object shape for every rule). */
+/**
+ * calico/rule.ts's empty rule (same fields, same order: one object shape for every rule), its empty
+ * lists and annotations replaced by the shared read-only ones, so that a rule only allocates the
+ * lists it fills.
+ */
+const WIRE_RULE_DEFAULTS: Rule = Object.freeze(
+  Object.fromEntries(
+    Object.entries(emptyRule('')).map(([key, value]) => [
+      key,
+      Array.isArray(value) ? NONE : value instanceof Map ? NO_ANNOTATIONS : value,
+    ]),
+  ) as unknown as Rule,
+);
+
+/** A fresh rule with the defaults, to be filled from the wire. */
 function emptyWireRule(): { -readonly [K in keyof Rule]: Rule[K] } {
-  return {
-    action: '',
-    ipVersion: 0,
-    protocol: null,
-    notProtocol: null,
-    srcNet: NONE,
-    srcPorts: NONE,
-    srcNamedPortIpSetIds: NONE,
-    srcIpSetIds: NONE,
-    notSrcNet: NONE,
-    notSrcPorts: NONE,
-    notSrcIpSetIds: NONE,
-    notSrcNamedPortIpSetIds: NONE,
-    dstNet: NONE,
-    dstPorts: NONE,
-    dstNamedPortIpSetIds: NONE,
-    dstIpSetIds: NONE,
-    dstIpPortSetIds: NONE,
-    notDstNet: NONE,
-    notDstPorts: NONE,
-    notDstIpSetIds: NONE,
-    notDstNamedPortIpSetIds: NONE,
-    icmp: null,
-    notIcmp: null,
-    originalSrcSelector: '',
-    originalDstSelector: '',
-    originalSrcNamespaceSelector: '',
-    originalDstNamespaceSelector: '',
-    originalNotSrcSelector: '',
-    originalNotDstSelector: '',
-    originalSrcService: '',
-    originalSrcServiceNamespace: '',
-    originalDstService: '',
-    originalDstServiceNamespace: '',
-    srcServiceAccountMatch: null,
-    dstServiceAccountMatch: null,
-    httpMatch: null,
-    annotations: NO_ANNOTATIONS,
-    ruleId: '',
-  };
+  return { ...WIRE_RULE_DEFAULTS };
 }
 
 /** Appends to a list property that may still be the shared empty list. */
