@@ -19,19 +19,19 @@ import { startTerminateServer, terminateConfigFromEnv } from './terminate.js';
 let heapGrowthTightened = false;
 
 /**
- * From the first InSync on, old space may grow only 20 % (or V8's minimum step) past what the
- * last full GC kept, instead of up to 4× on a machine with GBs of memory. Under load the HTTP/2
- * layer's read buffers (64 KiB, malloc'd, one per socket read) are held by ArrayBuffers that
- * outlive a scavenge while their Checks are in flight; promoted, each is freed only by a full GC,
- * so with the default factor the sidecar held ~100 MiB of them plus ~35 MiB of dead old space
- * (BENCHMARKS.md, sidecar). Not before: the snapshot's apply grows the heap from ~8 to ~22 MiB,
- * and full GCs at every small step of that cost ~15 % more snapshot CPU. V8 reads the flag each
- * time it sets the next GC's limit.
+ * From the first InSync on, old space may grow only 50 % (or V8's minimum step) past what the
+ * last full GC kept, instead of up to 4× on a machine with GBs of memory. Under sustained load
+ * the peak RSS was dead old space (60-99 MiB committed, ~24-32 MiB live) and ~100 MiB of malloc'd
+ * memory that only full GCs gave back: most likely Node's HTTP/2 read buffers (64 KiB each, one
+ * per socket read, handed to JS as ArrayBuffers that keep them until collected). 20 % kept the
+ * peak 5 MiB lower but cost CPU per Check at 64 in flight. Not before the first InSync: the
+ * apply grows the heap in small steps, and a full GC at each cost ~15 % more snapshot CPU. V8
+ * reads the flag whenever it sets the next GC's limit (BENCHMARKS.md, sidecar).
  */
 function tightenHeapGrowth(): void {
   if (heapGrowthTightened) return;
   heapGrowthTightened = true;
-  setFlagsFromString('--heap-growing-percent=20');
+  setFlagsFromString('--heap-growing-percent=50');
 }
 
 /** How long in-flight Checks may take to finish at shutdown before their calls are cut. */
