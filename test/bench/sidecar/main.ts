@@ -2,6 +2,7 @@
 //                         [--client h2load|node|both] [--duration-ms N] [--in-flight 1,64]
 //                         [--node-flags='<flags for alp-mesh's node>'] [--in-process-only]
 //                         [--floor] [--sync-runs 3] [--sync-only] [--also name=<command> ...]
+//                         [--memory-probe]
 // Runs alp-mesh's sidecar (and, with --compare, any Dikastes-compatible binary, e.g. Calico's
 // Dikastes built from source) through the same stores, the same requests and the same load client
 // in one run, and prints the ratios. Each sidecar is a real process fed by a scripted Felix over a
@@ -21,9 +22,14 @@
 // e.g. main's build (--also main=<main>/bin/dikastes), or a wrapper script that sets V8 flags.
 // --sync-only measures the snapshot → first verdict starts and RSS after sync: no load rows and
 // no in-process figures.
-import { mkdtempSync, rmSync } from 'node:fs';
+// --memory-probe loads memory-probe.ts into every Node.js sidecar (NODE_OPTIONS) and prints where
+// its memory is before any policy (the snapshot is then held back a second), after sync, now
+// (after the load rows) and at its highest RSS: process.memoryUsage(), V8's heap spaces and
+// smaps_rollup. The probe's 20 ms RSS reads cost a little CPU: compare CPU figures without it.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadExtAuthz, loadFelix } from '../../../proto/load.js';
 import type { ToDataplane, ToDataplane__Output } from '../../../proto/gen/felix/ToDataplane.js';
@@ -39,10 +45,12 @@ import { flowFromCheckRequest } from '../../../policy/flow.js';
 import { buildScaleBenchStore, type ScaleRequest } from '../../../testing/scale-store.js';
 import { httpCheckRequest } from '../../harness/ext-authz-client.js';
 import { denyAdminSnapshot } from '../../harness/felix-messages.js';
+import { REPO_ROOT } from '../../harness/process.js';
 import { ScriptedFelix } from '../../harness/scripted-felix.js';
 import { cpuSeconds, peakRssMiB, percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
 import { probeCheck, runH2Load, type LoadResult } from './h2-load.js';
 import { hasH2load, runH2loadTool } from './h2load-tool.js';
+import type { MemoryBreakdown } from './memory-probe.js';
 import {
   alpMeshTarget,
   binaryTarget,
@@ -66,6 +74,7 @@ const { values } = parseArgs({
     floor: { type: 'boolean', default: false },
     'sync-only': { type: 'boolean', default: false },
     also: { type: 'string', multiple: true, default: [] },
+    'memory-probe': { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(values['duration-ms']);
@@ -75,6 +84,62 @@ const syncRuns = Math.max(1, Number(values['sync-runs']));
 const storeArg = { simple: 'one-policy', calico: 'production' }[values.scale ?? ''] ?? values.store;
 if (!['one-policy', 'production', 'both'].includes(storeArg))
   throw new Error(`--store must be one-policy, production or both, not ${storeArg}`);
+
+const memoryProbe = values['memory-probe'];
+
+interface MemoryPoint {
+  readonly target: string;
+  readonly point: string;
+  readonly at: MemoryBreakdown;
+}
+const memoryPoints: MemoryPoint[] = [];
+
+/** Asks a probed sidecar for its breakdown now; also records its peak so far when `withPeak`. */
+async function probeMemory(s: Started, point: string, withPeak = false): Promise<void> {
+  if (s.probeFile === null) return;
+  const before = existsSync(s.probeFile) ? readFileSync(s.probeFile, 'utf8').length : 0;
+  process.kill(s.sidecar.pid, 'SIGUSR2');
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const text = existsSync(s.probeFile) ? readFileSync(s.probeFile, 'utf8') : '';
+    const line = text.slice(before);
+    if (line.endsWith('\n')) {
+      const { now, peak } = JSON.parse(line) as { now: MemoryBreakdown; peak: MemoryBreakdown };
+      memoryPoints.push({ target: s.target.name, point, at: now });
+      if (withPeak) memoryPoints.push({ target: s.target.name, point: 'peak RSS', at: peak });
+      return;
+    }
+    if (performance.now() > deadline) throw new Error(`${s.target.name}: no memory probe answer`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+function memoryRow(p: MemoryPoint): BenchRow {
+  const mib = (bytes: number | undefined) => (bytes ?? NaN) / 2 ** 20;
+  const space = (name: string) => p.at.spaces[name];
+  const rssKb = p.at.smaps['Rss'] ?? NaN;
+  const anonKb = p.at.smaps['Anonymous'] ?? NaN;
+  return {
+    sidecar: p.target,
+    point: p.point,
+    'RSS MiB': mib(p.at.rss),
+    'anon MiB': anonKb / 1024,
+    'file MiB': (rssKb - anonKb) / 1024,
+    'heapTotal MiB': mib(p.at.heapTotal),
+    'heapUsed MiB': mib(p.at.heapUsed),
+    'external MiB': mib(p.at.external),
+    'arrayBuffers MiB': mib(p.at.arrayBuffers),
+    'new space MiB (used)': `${mib(space('new_space')?.size).toFixed(1)} (${mib(space('new_space')?.used).toFixed(1)})`,
+    'old space MiB (used)': `${mib(space('old_space')?.size).toFixed(1)} (${mib(space('old_space')?.used).toFixed(1)})`,
+    'code MiB': mib(space('code_space')?.size),
+    'large objects MiB': mib(space('large_object_space')?.size),
+    'other spaces MiB': mib(
+      Object.entries(p.at.spaces)
+        .filter(([n]) => !['new_space', 'old_space', 'code_space', 'large_object_space'].includes(n))
+        .reduce((sum, [, v]) => sum + v.size, 0),
+    ),
+  };
+}
 
 interface BenchStore {
   readonly name: string;
@@ -297,24 +362,59 @@ interface Started {
   /** The sidecar's own CPU time over the same span, ms (what the machine's load does not inflate). */
   readonly syncCpuMs: number;
   readonly rssAfterSyncMiB: number;
+  /** Where the memory probe writes, when it is loaded. */
+  readonly probeFile: string | null;
 }
 
 /** Starts `target` on a fresh scripted Felix and waits for its first correct verdict. */
 async function startSynced(target: SidecarTarget, store: BenchStore): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'alp-bench-sidecar-'));
   const felix = new ScriptedFelix(join(dir, 'felix.sock'));
-  felix.snapshot = store.messages;
+  const probeFile = memoryProbe && target.isNode === true ? join(dir, 'memory.jsonl') : null;
+  // Probed, the snapshot is held back until the sidecar's memory before any policy is read.
+  const holdSnapshot = probeFile !== null && !target.answersOkOnly;
+  felix.snapshot = holdSnapshot ? [] : store.messages;
+  felix.sendInSyncOnJoin = !holdSnapshot;
   await felix.start();
   const listen = join(dir, 'dikastes.sock');
-  const sidecar = await startTarget(target, listen, felix.socketPath, join(dir, 'sidecar.log'));
+  const probe = join(REPO_ROOT, 'dist-test', 'test', 'bench', 'sidecar', 'memory-probe.js');
+  const env =
+    probeFile === null
+      ? process.env
+      : {
+          ...process.env,
+          NODE_OPTIONS: `--import=${pathToFileURL(probe).href}`,
+          ALP_MEMORY_PROBE_OUT: probeFile,
+        };
+  const sidecar = await startTarget(target, listen, felix.socketPath, join(dir, 'sidecar.log'), env);
   // Snapshot streamed → first correct verdict: from the moment the stream opens.
   if (!target.answersOkOnly) await felix.waitForConnections(1, 60_000);
+  if (holdSnapshot) {
+    await new Promise((res) => setTimeout(res, 1000));
+    await probeMemory(
+      { target, dir, felix, listen, sidecar, syncMs: 0, syncCpuMs: 0, rssAfterSyncMiB: 0, probeFile },
+      'before policy',
+    );
+    felix.send(...store.messages, { in_sync: {} });
+  }
   const t0 = performance.now();
   const cpu0 = cpuSeconds(sidecar.pid);
   await waitForVerdict(listen, store.requests[0]!, 120_000);
   const syncMs = performance.now() - t0;
   const syncCpuMs = (cpuSeconds(sidecar.pid) - cpu0) * 1000;
-  return { target, dir, felix, listen, sidecar, syncMs, syncCpuMs, rssAfterSyncMiB: rssMiB(sidecar.pid) };
+  const started = {
+    target,
+    dir,
+    felix,
+    listen,
+    sidecar,
+    syncMs,
+    syncCpuMs,
+    rssAfterSyncMiB: rssMiB(sidecar.pid),
+    probeFile,
+  };
+  await probeMemory(started, 'after sync');
+  return started;
 }
 
 async function stopStarted(s: Started): Promise<void> {
@@ -390,6 +490,7 @@ async function runStore(
         }
       }
     }
+    for (const s of running) await probeMemory(s, 'after the load rows', true);
     return running.map((s) => {
       const times = [...syncTimes.get(s.target.name)!].sort((a, b) => a - b);
       const cpu = [...syncCpu.get(s.target.name)!].sort((a, b) => a - b);
@@ -464,6 +565,7 @@ async function main(): Promise<void> {
     if (at <= 0) throw new Error(`--also wants name=<command>, not ${spec}`);
     targets.push({
       name: spec.slice(0, at),
+      isNode: true, // alp-mesh's builds or wrappers of them, so far
       command: spec
         .slice(at + 1)
         .split(' ')
@@ -510,6 +612,7 @@ async function main(): Promise<void> {
     extra[`${r.target} ${r.store}: peak RSS MiB`] = r.peakRssMiB;
   }
   report('sidecar', measured.map(loadRow), extra);
+  if (memoryPoints.length > 0) report('sidecar-memory', memoryPoints.map(memoryRow));
   if (targets.length > 1) {
     const snapshotRatios: Record<string, number> = {};
     for (const store of stores) {

@@ -13,6 +13,8 @@ export interface SidecarTarget {
   readonly command: readonly string[];
   /** Serves no policy (the node:http2 floor): answers every call OK, needs no Felix. */
   readonly answersOkOnly?: boolean;
+  /** Runs on Node.js (so NODE_OPTIONS reaches it): alp-mesh's builds, not Calico's Dikastes. */
+  readonly isNode?: boolean;
 }
 
 /**
@@ -23,6 +25,7 @@ export function alpMeshTarget(nodeFlags: readonly string[] = []): SidecarTarget 
   const launcher = join(REPO_ROOT, 'bin', 'dikastes');
   return {
     name: 'alp-mesh',
+    isNode: true,
     command: nodeFlags.length === 0 ? [launcher] : [process.execPath, ...nodeFlags, launcher],
   };
 }
@@ -32,6 +35,7 @@ export function floorTarget(): SidecarTarget {
     name: 'node:http2 floor',
     command: [process.execPath, join(REPO_ROOT, 'dist-test', 'test', 'bench', 'sidecar', 'floor-server.js')],
     answersOkOnly: true,
+    isNode: true,
   };
 }
 
@@ -50,6 +54,7 @@ export async function startTarget(
   listen: string,
   felixSocket: string,
   logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningSidecar> {
   const fd = openSync(logFile, 'a');
   let child: ChildProcess;
@@ -59,6 +64,7 @@ export async function startTarget(
       [...target.command.slice(1), 'server', '-l', listen, '-d', felixSocket],
       {
         stdio: ['ignore', fd, fd],
+        env,
       },
     );
   } finally {
