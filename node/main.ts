@@ -116,6 +116,7 @@ async function startComponents(
   registry: Registry,
   components: Component[],
   signal: AbortSignal,
+  started: Promise<void>,
 ): Promise<void> {
   // The calculation's datastore comes from the environment alone, so its lists (most of the
   // start's time at scale) begin now, beside the reads below that decide whether and how the
@@ -147,6 +148,7 @@ async function startComponents(
       ...(opts.wgSocketDir === null ? {} : { wgSocketDir: opts.wgSocketDir }),
       deviceMode: opts.wireguardDevice,
       keyRotationIntervalMs: opts.wireguardKeyRotationIntervalMs,
+      startedElsewhere: started,
       log: log.child({ component: 'wireguard' }),
       registry,
     });
@@ -368,9 +370,14 @@ async function main(argv: readonly string[]): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const components: Component[] = [];
+  // Work that only tidies up (WireGuard's checks while it is off) waits for the start to end.
+  let markStarted!: () => void;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
   let code = 0;
   try {
-    await startComponents(opts, log, kubeConfig, registry, components, shutdown.signal);
+    await startComponents(opts, log, kubeConfig, registry, components, shutdown.signal, started).finally(
+      markStarted,
+    );
     log.info({ node: opts.nodeName, components: components.map((c) => c.name) }, 'alp-node started');
     await stopped;
   } catch (err) {

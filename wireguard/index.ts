@@ -30,6 +30,11 @@ export interface WireguardOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Rotate the keys this often (0 or absent: only on demand); see shell/key-rotation.ts. */
   readonly keyRotationIntervalMs?: number;
+  /**
+   * Settles when the rest of the node has started; with WireGuard off for both families, the
+   * tidying up (device checks, watches) waits for it rather than compete with that start.
+   */
+  readonly startedElsewhere?: Promise<unknown>;
 }
 
 /** Asks alp-node to rotate its WireGuard keys now. */
@@ -98,6 +103,7 @@ export async function startWireguard(opts: WireguardOptions): Promise<WireguardH
     log,
     registry: opts.registry,
     onOwnNode: (node) => rotator?.onOwnAnnotations(node.metadata?.annotations ?? {}),
+    ...(opts.startedElsewhere === undefined ? {} : { startedElsewhere: opts.startedElsewhere }),
   });
   controller = ctl;
   const keyRotator = new KeyRotator({

@@ -1,6 +1,7 @@
 // A policy ready for the calculation: where it sits (tier, order, selector), the IP sets its
 // rules reference, and its PolicySync encoding, built once per policy revision.
 import type { IpSetSpec } from '../../calico/policy-to-rules.js';
+import type { Rule } from '../../calico/rule.js';
 import { policyToRules } from '../../calico/policy-to-rules.js';
 import { isStagedKind, policyKey } from '../../calico/policy-id.js';
 import type { PolicySpec } from '../../calico/resources.js';
@@ -12,8 +13,15 @@ export interface CompiledPolicy extends PolicyPlacement {
   readonly key: string;
   readonly spec: PolicySpec;
   readonly ipSets: readonly IpSetSpec[];
+  /** The rules `wire` encodes, as the model: the node's kernel renderer reads these. */
+  readonly rules: PolicyRules;
   readonly wire: PolicyWire;
   readonly isStaged: boolean;
+}
+
+export interface PolicyRules {
+  readonly inbound: readonly Rule[];
+  readonly outbound: readonly Rule[];
 }
 
 export type CompileResult =
@@ -36,6 +44,7 @@ export function compilePolicy(spec: PolicySpec): CompileResult {
       governsEgress: spec.types.includes('Egress'),
       inNormalTiers: !spec.doNotTrack && !spec.preDNAT,
       ipSets: rules.ipSets,
+      rules: { inbound: rules.inbound, outbound: rules.outbound },
       isStaged: isStagedKind(spec.id.kind),
       wire: policyWire({
         inbound: rules.inbound,

@@ -9,7 +9,7 @@ import type { TierSpec } from '../../calico/resources.js';
 import { namespaceProfileName, serviceAccountProfileName } from '../../calico/workload-labels.js';
 import type { PodInfo } from './cluster-model.js';
 import { workloadId } from './cluster-model.js';
-import type { CompiledPolicy } from './compiled-policy.js';
+import type { CompiledPolicy, PolicyRules } from './compiled-policy.js';
 import { orderTiers } from './endpoint-policies.js';
 import type { IpSetIndex } from './ip-set-index.js';
 import type { IpSetType, PolicyWire, ProfileWire, WorkloadEndpointWire } from './to-dataplane.js';
@@ -24,6 +24,8 @@ export interface PolicyEntry {
   readonly key: string;
   readonly id: PolicyId;
   readonly wire: PolicyWire;
+  /** `wire`'s rules before encoding (the kernel renderer's input; PolicySync sends `wire`). */
+  readonly rules: PolicyRules;
 }
 
 export interface EndpointView {
@@ -74,7 +76,7 @@ export function buildEndpointView(input: EndpointViewInput): EndpointView {
       const p = byKey.get(policyKey(id));
       if (p === undefined || seen.has(p.key)) continue;
       seen.add(p.key);
-      policies.push({ key: p.key, id: p.id, wire: p.wire });
+      policies.push({ key: p.key, id: p.id, wire: p.wire, rules: p.rules });
     }
   }
 

@@ -2,8 +2,10 @@
 // egress): tiers in order with the accept/pass marks, then profiles, then a logged drop.
 //
 // Per tier with at least one enforced (non-staged) policy in this direction: clear the pass
-// mark; jump to each policy chain while the pass mark is clear, returning as soon as one sets the
-// accept mark; at the end, unless the tier's default action is Pass, drop if no policy passed.
+// mark; jump to each policy chain while neither mark is set; then return if one set the accept
+// mark; at the end, unless the tier's default action is Pass, drop if no policy passed. (Felix
+// returns after each jump; once a policy has set a mark the later jumps are skipped, so one return
+// per tier decides the same with one nft rule per policy instead of two.)
 // Staged policies are skipped, and a tier that has only staged ones is not entered (Felix's
 // endOfTierDrop). Egress first drops VXLAN and IPIP from the workload unless allowed (Felix's
 // AllowVXLANPacketsFromWorkloads/AllowIPIPPacketsFromWorkloads). A policy the state lacks drops what reaches it (fail closed). Then the profiles
@@ -55,6 +57,7 @@ function build(
   const { accept, pass } = state.config.marks;
   const both = accept | pass;
   const passClear: Match = { kind: 'mark', bits: pass, isSet: false };
+  const undecided: Match = { kind: 'mark', bits: both, isSet: false };
   const accepted: Match = { kind: 'mark', bits: accept, isSet: true };
   const returnIfAccepted = rule([accepted], [{ kind: 'clear-mark', bits: both }], { kind: 'return' });
   const rules: Rule[] = [rule([], [{ kind: 'clear-mark', bits: both }], null)];
@@ -90,13 +93,13 @@ function build(
         );
         const origin: RuleOrigin = { kind: 'missing-policy', tier: tier.name, policy: rendered };
         rules.push(
-          ...loggedDrop([passClear], `missing-policy ${rendered}`, origin, `missing policy ${rendered}`),
+          ...loggedDrop([undecided], `missing-policy ${rendered}`, origin, `missing policy ${rendered}`),
         );
         continue;
       }
-      rules.push(rule([passClear], [], { kind: 'jump', chain: policyChainName(rendered, direction) }));
-      rules.push(returnIfAccepted);
+      rules.push(rule([undecided], [], { kind: 'jump', chain: policyChainName(rendered, direction) }));
     }
+    rules.push(returnIfAccepted);
     if (tier.defaultAction !== 'Pass') {
       const origin: RuleOrigin = { kind: 'end-of-tier', tier: tier.name };
       rules.push(

@@ -11,6 +11,7 @@ import type {
   Policy,
   PolicyEntry,
   PolicyID,
+  PolicyRuleLists,
   Profile,
 } from './model.js';
 
@@ -18,8 +19,13 @@ import type {
 export interface EndpointViewLike {
   readonly workloadId: string;
   readonly endpoint: WorkloadEndpoint;
-  /** `key` is policyKey(id), as the agent computes it. */
-  readonly policies: readonly { readonly key: string; readonly id: PolicyID; readonly wire: Policy }[];
+  /** `key` is policyKey(id), as the agent computes it; `rules` are `wire`'s rules before encoding. */
+  readonly policies: readonly {
+    readonly key: string;
+    readonly id: PolicyID;
+    readonly wire: Policy;
+    readonly rules?: PolicyRuleLists;
+  }[];
   readonly profiles: ReadonlyMap<string, Profile>;
   readonly ipSets: ReadonlyMap<string, IpSetContent>;
 }
@@ -49,15 +55,16 @@ function endpointOf(workloadId: string, e: WorkloadEndpoint): DataplaneEndpoint 
   return ep;
 }
 
-function entryOf(id: PolicyID, wire: Policy): PolicyEntry {
+function entryOf(id: PolicyID, wire: Policy, rules: PolicyRuleLists | undefined): PolicyEntry {
   let entry = entries.get(wire);
   if (
     entry === undefined ||
     entry.id.name !== id.name ||
     entry.id.namespace !== id.namespace ||
-    entry.id.kind !== id.kind
+    entry.id.kind !== id.kind ||
+    entry.rules !== rules
   ) {
-    entry = { id, policy: wire };
+    entry = rules === undefined ? { id, policy: wire } : { id, policy: wire, rules };
     entries.set(wire, entry);
   }
   return entry;
@@ -78,7 +85,7 @@ export function stateFromEndpointViews(
   const ipSets = new Map<string, IpSetContent>();
   for (const v of views) {
     eps.set(v.workloadId, endpointOf(v.workloadId, v.endpoint));
-    for (const p of v.policies) if (!policies.has(p.key)) policies.set(p.key, entryOf(p.id, p.wire));
+    for (const p of v.policies) if (!policies.has(p.key)) policies.set(p.key, entryOf(p.id, p.wire, p.rules));
     for (const [name, profile] of v.profiles) if (!profiles.has(name)) profiles.set(name, profile);
     for (const [id, set] of v.ipSets) if (!ipSets.has(id)) ipSets.set(id, set);
   }

@@ -12,6 +12,7 @@
 //   renderProblems(state)                  what was skipped or failed closed, for the log
 //   explainFlow(state, flow)               which chains, tier, policy and rule decide a 5-tuple
 //   parseRuleCounters(json, state)         per-rule counters from `nft -j list table inet <name>`
+import type { Rule } from '../../calico/rule.js';
 import type { PolicyID } from '../../proto/gen/felix/PolicyID.js';
 import type { Policy } from '../../proto/gen/felix/Policy.js';
 import type { Profile } from '../../proto/gen/felix/Profile.js';
@@ -131,6 +132,17 @@ export interface IpSetContent {
 export interface PolicyEntry {
   readonly id: PolicyID;
   readonly policy: Policy;
+  /**
+   * `policy`'s inbound and outbound rules already in the calico model, when the producer has them
+   * (the agent encodes them into `policy`): the renderer then uses these instead of decoding the
+   * wire rules. They must say exactly what `policy`'s rules say.
+   */
+  readonly rules?: PolicyRuleLists;
+}
+
+export interface PolicyRuleLists {
+  readonly inbound: readonly Rule[];
+  readonly outbound: readonly Rule[];
 }
 
 export interface DataplaneState {

@@ -63,17 +63,18 @@ describe('renderFull', () => {
     );
   });
 
-  it("runs the backend's ingress tier in policy order, ends it with a logged drop, then profiles", () => {
+  it("runs the backend's ingress tier in policy order until one decides, ends it with a logged drop, then profiles", () => {
     const chain = text.slice(
       text.indexOf('chain tw-calib0b0b0b0b0b'),
       text.indexOf('chain fw-calib0b0b0b0b0b'),
     );
-    expect(chain.split('\n\t\t').slice(1, 9)).toEqual([
+    // Each policy is jumped to while neither the accept nor the pass mark is set; one return
+    // for an accepted packet, then the end-of-tier drop for one no policy passed.
+    expect(chain.split('\n\t\t').slice(1, 8)).toEqual([
       'meta mark set meta mark & 0xfffcffff',
       'meta mark set meta mark & 0xfffdffff comment "tier default"',
-      'meta mark & 0x00020000 == 0 jump pi-knp/default/knp.default.allow-frontend',
-      'meta mark & 0x00010000 != 0 meta mark set meta mark & 0xfffcffff return',
-      'meta mark & 0x00020000 == 0 jump pi-knp/default/knp.default.deny-all-ingress',
+      'meta mark & 0x00030000 == 0 jump pi-knp/default/knp.default.allow-frontend',
+      'meta mark & 0x00030000 == 0 jump pi-knp/default/knp.default.deny-all-ingress',
       'meta mark & 0x00010000 != 0 meta mark set meta mark & 0xfffcffff return',
       'meta mark & 0x00020000 == 0 limit rate 10/second log prefix "alp-drop end-of-tier default ingress "',
       'meta mark & 0x00020000 == 0 counter drop comment "end of tier default"',

@@ -1,10 +1,11 @@
 // Policy and profile chains (Felix's cali-pi-/cali-po-, cali-pri-/cali-pro-): one per owner and
-// direction, its rules in order. Decoding is cached per Policy/Profile object, and a chain whose
-// key (input text, referenced IP set types, marks) is unchanged is reused from the previous
-// program, so a policy edit rebuilds only that policy's chains.
+// direction, its rules in order. Decoding is cached per Policy/Profile object (and skipped when
+// the state carries the rules in the model already, as the agent's do), and a chain whose key
+// (input, referenced IP set types, marks) is unchanged is reused from the previous program, so a
+// policy edit rebuilds only that policy's chains.
 import type { Rule as CalicoRule } from '../../calico/rule.js';
 import { referencedIpSetIds } from '../../calico/rule.js';
-import type { DataplaneState, Policy, Profile } from './model.js';
+import type { DataplaneState, Policy, PolicyRuleLists, Profile } from './model.js';
 import { renderRule } from './policy-rules.js';
 import { ipSetName } from './names.js';
 import type { Chain, ChainOwner, Direction, Program, SetDef } from './program.js';
@@ -17,18 +18,30 @@ interface Decoded {
   readonly ipSetIds: readonly string[];
 }
 
-const decoded = new WeakMap<Policy | Profile, Decoded>();
+const decoded = new WeakMap<Policy | Profile | PolicyRuleLists, Decoded>();
+let modelRulesSeen = 0;
 
-function decode(owner: Policy | Profile): Decoded {
-  let d = decoded.get(owner);
+/**
+ * The owner's rules in the model, with a text that is equal for equal input. Rules the state
+ * already holds in the model are used as they are; their text is an identity (the producer makes
+ * a new object only for a new revision), which spares both the decoding and the serializing of
+ * every policy at start-up.
+ */
+function decode(owner: Policy | Profile, model: PolicyRuleLists | undefined): Decoded {
+  const cacheKey = model ?? owner;
+  let d = decoded.get(cacheKey);
   if (d === undefined) {
-    const ingress = decodeRules(owner.inbound_rules);
-    const egress = decodeRules(owner.outbound_rules);
+    const ingress = model?.inbound ?? decodeRules(owner.inbound_rules);
+    const egress = model?.outbound ?? decodeRules(owner.outbound_rules);
     const ids = new Set<string>();
-    for (const r of [...ingress, ...egress]) for (const id of referencedIpSetIds(r)) ids.add(id);
-    const text = JSON.stringify([owner.inbound_rules ?? [], owner.outbound_rules ?? []]);
+    for (const list of [ingress, egress])
+      for (const r of list) for (const id of referencedIpSetIds(r)) ids.add(id);
+    const text =
+      model === undefined
+        ? JSON.stringify([owner.inbound_rules ?? [], owner.outbound_rules ?? []])
+        : `model rules #${++modelRulesSeen}`;
     d = { text, ingress, egress, ipSetIds: [...ids].sort() };
-    decoded.set(owner, d);
+    decoded.set(cacheKey, d);
   }
   return d;
 }
@@ -56,24 +69,27 @@ interface Built {
 
 // The last chains built per input object: a state where its IP sets kept their members objects
 // returns them without building a key (a policy edit or pod change then costs O(what changed)).
-const built = new WeakMap<Policy | Profile, Built>();
+const built = new WeakMap<Policy | Profile | PolicyRuleLists, Built>();
 
 /**
- * The two chains of a policy or profile. `logName` names it in log prefixes and problems;
- * `names` gives the chain name per direction.
+ * The two chains of a policy or profile. `model` is the source's rules in the model when the
+ * state has them; `logName` names it in log prefixes and problems; `names` gives the chain name
+ * per direction.
  */
 export function ruleChains(
   state: DataplaneState,
   prev: Program | null,
   sets: ReadonlyMap<string, SetDef>,
   source: Policy | Profile,
+  model: PolicyRuleLists | undefined,
   logName: string,
   names: (dir: Direction) => string,
   owner: (dir: Direction) => ChainOwner,
 ): Chain[] {
-  const d = decode(source);
+  const d = decode(source, model);
   const { accept, pass } = state.config.marks;
-  const last = built.get(source);
+  const builtKey = model ?? source;
+  const last = built.get(builtKey);
   // `logName` determines the chain names and owners (a policy's id and tier, a profile's name).
   if (last !== undefined && last.logName === logName && last.accept === accept && last.pass === pass) {
     let isSame = true;
@@ -113,6 +129,6 @@ export function ruleChains(
   }
   const members = d.ipSetIds.map((id) => state.ipSets.get(id)?.members);
   const types = d.ipSetIds.map((id) => state.ipSets.get(id)?.type);
-  built.set(source, { logName, accept, pass, members, types, chains: out });
+  built.set(builtKey, { logName, accept, pass, members, types, chains: out });
   return out;
 }

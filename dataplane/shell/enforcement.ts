@@ -111,11 +111,25 @@ export class Enforcement<S> {
     const startedAt = process.hrtime.bigint();
     // The check's nft runs while the table is rendered (tens of ms each at scale).
     const checking = nftUnavailableReason(nftCommand);
+    const renderStart = performance.now();
     const text = this.opts.renderer.renderFull(initial);
+    const checkStart = performance.now();
     const why = await checking;
     if (why !== null) throw new EnforcementUnavailableError(`cannot enforce policy with nftables: ${why}`);
+    const applyStart = performance.now();
     await this.opts.channel.apply(text);
-    this.observe('full', startedAt);
+    const seconds = this.observe('full', startedAt);
+    this.opts.log.debug(
+      {
+        kind: 'first',
+        bytes: text.length,
+        totalMs: round(seconds * 1000),
+        renderMs: round(checkStart - renderStart),
+        checkWaitMs: round(applyStart - checkStart),
+        nftMs: round(performance.now() - applyStart),
+      },
+      'nftables transaction applied',
+    );
     this.applied = initial;
     this.desired = initial;
     this.opts.onApplied?.(initial, 'full');

@@ -59,6 +59,12 @@ export interface ControllerOptions {
   readonly watchTuning?: Partial<ReflectorTuning>;
   /** Every event for our own Node (key rotation reads its request annotation there). */
   readonly onOwnNode?: (node: KubernetesObject) => void;
+  /**
+   * Settles when the rest of the node has started. While it has not, and WireGuard is off for
+   * both families, the device checks and the watches wait for it: they only tidy up, and their
+   * `ip` processes and API lists would compete with the node's own start for CPU.
+   */
+  readonly startedElsewhere?: Promise<unknown>;
 }
 
 /** Whether a family's key can be rotated now. */
@@ -165,6 +171,10 @@ export class WireguardController {
     if (state === null) return;
     const { selection, node } = state;
     const config = computeWireguardConfig({ layers: selection.layers, env: this.opts.env }, null).config;
+    if (!config.enabledV4 && !config.enabledV6 && this.opts.startedElsewhere !== undefined) {
+      await this.untilClosedOr(this.opts.startedElsewhere);
+      if (this.isClosed) return;
+    }
     const annotations = node?.metadata?.annotations ?? {};
     const keep = new Map<string, string | null>();
     for (const r of this.reconcilers) {
@@ -191,6 +201,21 @@ export class WireguardController {
     } catch (err) {
       log.warn({ err: describeApiError(err) }, 'bootstrap: could not remove stale published keys');
     }
+  }
+
+  /** Resolves when `p` settles or this controller is closed, whichever comes first. */
+  private untilClosedOr(p: Promise<unknown>): Promise<void> {
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (this.closing.signal.aborted) return Promise.resolve();
+    return Promise.race([
+      settled,
+      new Promise<void>((resolve) =>
+        this.closing.signal.addEventListener('abort', () => resolve(), { once: true }),
+      ),
+    ]);
   }
 
   /** The devices the metrics report: enabled families' devices as `wg` sees them. */
