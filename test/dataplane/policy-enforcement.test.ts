@@ -77,31 +77,43 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
         enforced: [`knp/${prod}/deny-all-ingress`, `knp/${prod}/allow-frontend`],
       });
     };
-    const deletePolicies = async (...nss: string[]): Promise<void> => {
+    /** Deletes every policy in the namespaces; returns the rendered ids of those that were enforceable. */
+    const deletePolicies = async (...nss: string[]): Promise<string[]> => {
+      const deleted: string[] = [];
       for (const ns of nss) {
         const list = await net.listNamespacedNetworkPolicy({ namespace: ns });
-        for (const p of list.items)
+        for (const p of list.items) {
           await net.deleteNamespacedNetworkPolicy({ namespace: ns, name: p.metadata!.name! });
+          deleted.push(`knp/${ns}/${p.metadata!.name!}`);
+        }
         for (const plural of ['networkpolicies', 'stagednetworkpolicies']) {
           const items = (
             (await custom.listNamespacedCustomObject({ ...CALICO, namespace: ns, plural })) as {
               items: { metadata: { name: string } }[];
             }
           ).items;
-          for (const i of items)
+          for (const i of items) {
             await custom.deleteNamespacedCustomObject({
               ...CALICO,
               namespace: ns,
               plural,
               name: i.metadata.name,
             });
+            if (plural === 'networkpolicies') deleted.push(`np/${ns}/${i.metadata.name}`);
+          }
         }
       }
+      return deleted;
     };
     const allAllowed = (): boolean => true;
     /** Removes every policy and tier these tests made (GNPs and tiers are cluster-wide). */
+    /**
+     * Deletes every policy and tier the tests made, and returns once node 1's table no longer
+     * enforces any of them: a test that starts meanwhile would see the deletions land (a probe
+     * denied by a policy already deleted, or a table snapshot taken mid-change).
+     */
     const cleanAll = async (): Promise<void> => {
-      await deletePolicies(prod, dev);
+      const deleted = await deletePolicies(prod, dev);
       for (const plural of ['globalnetworkpolicies', 'tiers']) {
         const items = (
           (await custom.listClusterCustomObject({ ...CALICO, plural })) as {
@@ -109,9 +121,12 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
           }
         ).items;
         for (const i of items)
-          if (i.metadata.name.startsWith(cluster.prefix) || i.metadata.name.startsWith(`${tier()}.`))
+          if (i.metadata.name.startsWith(cluster.prefix) || i.metadata.name.startsWith(`${tier()}.`)) {
             await custom.deleteClusterCustomObject({ ...CALICO, plural, name: i.metadata.name });
+            if (plural === 'globalnetworkpolicies') deleted.push(`gnp/${i.metadata.name}`);
+          }
       }
+      await cluster.waitForPolicies(1, { removed: deleted });
     };
     const tier = (): string => cluster.prefix;
     const gnp = (name: string, spec: Record<string, unknown>): Promise<unknown> =>
@@ -428,6 +443,7 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     });
 
     it('without nft, alp-node stops at start-up with one clear message and programs nothing', async () => {
+      await cleanAll(); // node 1's table must hold still while it is compared
       const before = await cluster.nft(1, ['-j', 'list', 'table', 'inet', 'alp-mesh']);
       // A PATH with ip but no nft.
       const bin = join(cluster.tempDir, 'no-nft-bin');
