@@ -45,11 +45,13 @@ import { createNodeTopology } from './topology.js';
 const USAGE = `usage: npm run bench:dataplane -- [--pods N] [--local-pods N] [--policies N]
        [--iterations N] [--idle-seconds S] [--datapath-seconds S] [--datapath-repeats N]
        [--compare-felix <calico-felix binary>] [--only alp-node|felix]
-       [--starts N] [--start-only] [--node-options='<options for alp-node's node>']
+       [--starts N] [--start-only] [--idle-each] [--node-options='<options for alp-node's node>']
        [--alp-node-bin <launcher>[,<launcher>...]]
 Defaults are issue 11's: one node with 110 local pods in a 5,000-pod cluster, 500 policies.
 --starts N measures start → enforced N times (the daemon stopped and the node's nftables ruleset
-flushed between them; the rows give the median); --start-only stops there. --node-options go to
+flushed between them; the rows give the median); --start-only stops there. --idle-each measures
+idle CPU and RSS after every start (5 s to settle, then --idle-seconds), so builds compared with
+--alp-node-bin get their idle figures interleaved too. --node-options go to
 alp-node's node process, e.g. --node-options='--cpu-prof --cpu-prof-dir=/tmp/prof'. With several
 --alp-node-bin launchers (builds to compare), the starts take them in turn and each one's median
 start is printed.
@@ -69,6 +71,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     starts: { type: 'string', default: '1' },
     'start-only': { type: 'boolean', default: false },
+    'idle-each': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
     'alp-node-bin': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -96,6 +99,7 @@ const opts = {
   datapathRepeats: num('datapath-repeats'),
   starts: num('starts'),
   isStartOnly: flags['start-only'] === true,
+  isIdleEach: flags['idle-each'] === true,
   nodeOptions: (flags['node-options'] ?? '').split(/\s+/).filter((o) => o !== ''),
   alpNodeBins: (flags['alp-node-bin'] ?? '').split(',').filter((b) => b !== ''),
 };
@@ -108,7 +112,14 @@ interface Datapath {
 interface Figures {
   startMs?: number;
   /** Every start's time to enforced, its daemon's CPU seconds by then, and its log milestones. */
-  starts: { ms: number; cpuSeconds: number; milestones: Record<string, number>; bin?: string }[];
+  starts: {
+    ms: number;
+    cpuSeconds: number;
+    milestones: Record<string, number>;
+    bin?: string;
+    /** With --idle-each. */
+    idle?: { cpuPercent: number; rssMiB: number };
+  }[];
   idleCpuPercent?: number;
   idleRssMiB?: number;
   idleTreeRssMiB?: number;
@@ -261,6 +272,14 @@ async function programmingMetrics(nodeNs: string): Promise<string> {
   }
 }
 
+/** Idle CPU and RSS of a daemon that enforces everything: 5 s to settle, then --idle-seconds. */
+async function measureIdle(pid: number): Promise<{ cpuPercent: number; rssMiB: number }> {
+  await sleep(5_000);
+  const cpu0 = cpuSeconds(pid);
+  await sleep(opts.idleSeconds * 1000);
+  return { cpuPercent: ((cpuSeconds(pid) - cpu0) / opts.idleSeconds) * 100, rssMiB: rssMiB(pid) };
+}
+
 async function timedFlips(
   n: number,
   set: (on: boolean) => Promise<void>,
@@ -368,6 +387,16 @@ async function runScenario(
         );
       });
       if (!isEnforcing) break;
+      if (opts.isIdleEach) {
+        const idle = await measureIdle(d.pid);
+        fig.starts.at(-1)!.idle = idle;
+        console.error(
+          `[${kind}] ${bin ?? ''} idle: CPU ${idle.cpuPercent.toFixed(1)} %, RSS ${idle.rssMiB.toFixed(0)} MiB ` +
+            `(load average ${loadavg()
+              .map((l) => l.toFixed(2))
+              .join(' ')})`,
+        );
+      }
     }
     fig.startMs = median(fig.starts.map((s) => s.ms));
     for (const bin of opts.alpNodeBins) {
@@ -375,8 +404,11 @@ async function runScenario(
       if (of.length === 0) continue;
       const ms = median(of.map((s) => s.ms));
       const cpu = median(of.map((s) => s.cpuSeconds));
+      const idle = of.flatMap((s) => (s.idle === undefined ? [] : [s.idle.rssMiB]));
       console.error(
-        `[${kind}] ${bin}: median start → enforced ${ms.toFixed(0)} ms, CPU ${cpu.toFixed(2)} s (${of.length} starts)`,
+        `[${kind}] ${bin}: median start → enforced ${ms.toFixed(0)} ms, CPU ${cpu.toFixed(2)} s` +
+          (idle.length === 0 ? '' : `, idle RSS ${median(idle).toFixed(0)} MiB`) +
+          ` (${of.length} starts)`,
       );
     }
     const d = daemon!;
@@ -387,11 +419,9 @@ async function runScenario(
     if (opts.isStartOnly) return fig;
 
     console.error(`[${kind}] idle for ${opts.idleSeconds} s (after 5 s to settle)`);
-    await sleep(5_000);
-    const cpu0 = cpuSeconds(d.pid);
-    await sleep(opts.idleSeconds * 1000);
-    fig.idleCpuPercent = ((cpuSeconds(d.pid) - cpu0) / opts.idleSeconds) * 100;
-    fig.idleRssMiB = rssMiB(d.pid);
+    const idle = fig.starts.at(-1)?.idle ?? (await measureIdle(d.pid));
+    fig.idleCpuPercent = idle.cpuPercent;
+    fig.idleRssMiB = idle.rssMiB;
     fig.idleTreeRssMiB = processTree(d.pid).reduce((sum, pid) => sum + (rssMiB(pid) || 0), 0);
 
     console.error(`[${kind}] ${opts.iterations} policy edits`);
