@@ -95,7 +95,11 @@ interface MemoryPoint {
 const memoryPoints: MemoryPoint[] = [];
 
 /** Asks a probed sidecar for its breakdown now; also records its peak so far when `withPeak`. */
-async function probeMemory(s: Started, point: string, withPeak = false): Promise<void> {
+async function probeMemory(
+  s: Pick<Started, 'target' | 'sidecar' | 'probeFile'>,
+  point: string,
+  withPeak = false,
+): Promise<void> {
   if (s.probeFile === null) return;
   const before = existsSync(s.probeFile) ? readFileSync(s.probeFile, 'utf8').length : 0;
   process.kill(s.sidecar.pid, 'SIGUSR2');
@@ -391,10 +395,7 @@ async function startSynced(target: SidecarTarget, store: BenchStore): Promise<St
   if (!target.answersOkOnly) await felix.waitForConnections(1, 60_000);
   if (holdSnapshot) {
     await new Promise((res) => setTimeout(res, 1000));
-    await probeMemory(
-      { target, dir, felix, listen, sidecar, syncMs: 0, syncCpuMs: 0, rssAfterSyncMiB: 0, probeFile },
-      'before policy',
-    );
+    await probeMemory({ target, sidecar, probeFile }, 'before policy');
     felix.send(...store.messages, { in_sync: {} });
   }
   const t0 = performance.now();
