@@ -1,9 +1,10 @@
 // The sidecar's gRPC server: ext_authz v3 Check (v3 only: Envoy dropped v2) and dikastes.Healthz,
-// on the Unix socket Envoy dials and, optionally, on TCP (h2c both). Served on Node's own HTTP/2
-// through unary-grpc.ts rather than grpc-js: a Check is read straight from its bytes into a Flow
-// and answered with ready-made bytes, and grpc-js's per-call machinery was most of a Check's CPU.
+// on the Unix socket Envoy dials and, optionally, on TCP (h2c both). Served by unary-grpc.ts on
+// our own HTTP/2 connection rather than grpc-js or node:http2: a Check is read straight from its
+// bytes into a Flow and answered with ready-made bytes, and the per-call machinery of grpc-js,
+// then of node:http2's stream objects, was most of a Check's CPU.
 // Stop = no new calls, in-flight Checks finish.
-import type { Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { loadExtAuthz, loadHealthz } from '../proto/load.js';
 import type { HostPort } from '../daemon/host-port.js';
 import { listenUnixSocket, removeStaleSocket } from '../daemon/unix-socket.js';
@@ -19,6 +20,8 @@ export interface SidecarServerOptions {
   readonly socketPath: string;
   readonly check: CheckHandler;
   readonly healthz: HealthzHandlers;
+  /** A fault in our own HTTP/2 or gRPC code while serving (that connection is closed). */
+  readonly onInternalError?: (err: unknown) => void;
 }
 
 export interface SidecarServer {
@@ -48,25 +51,27 @@ function methods(opts: SidecarServerOptions): Map<string, UnaryMethod> {
 
 /** Serves on a fresh socket at `socketPath`; a stale socket there is replaced, anything else refused. */
 export async function startSidecarServer(opts: SidecarServerOptions): Promise<SidecarServer> {
-  const server = createUnaryGrpcServer(methods(opts));
+  const server = createUnaryGrpcServer(methods(opts), undefined, opts.onInternalError);
   removeStaleSocket(opts.socketPath);
   const unix = await listenUnixSocket(opts.socketPath, LISTEN_SOCKET_MODE);
-  unix.on('connection', (socket) => server.http2.emit('connection', socket));
+  unix.on('connection', (socket) => server.accept(socket));
   let tcp: NetServer | null = null;
 
   const stop = async (graceMs: number): Promise<void> => {
     unix.close(); // Node unlinks the socket file it bound
+    tcp?.close();
     await server.stop(graceMs);
   };
   return {
     listenTcp: (address) =>
       new Promise<number>((resolve, reject) => {
-        tcp = server.http2;
+        const listener = createNetServer((socket) => server.accept(socket));
+        tcp = listener;
         const onError = (err: Error) => reject(err);
-        tcp.once('error', onError);
-        tcp.listen({ host: address.host ?? '::', port: address.port }, () => {
-          tcp?.off('error', onError);
-          const bound = tcp?.address();
+        listener.once('error', onError);
+        listener.listen({ host: address.host ?? '::', port: address.port }, () => {
+          listener.off('error', onError);
+          const bound = listener.address();
           resolve(typeof bound === 'object' && bound !== null ? bound.port : address.port);
         });
       }),

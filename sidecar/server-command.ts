@@ -93,6 +93,7 @@ export async function runServer(cmd: ServerCommand, stopRequest: AbortSignal): P
           metrics,
         }),
         healthz: createHealthzHandlers(() => policySync.isReady),
+        onInternalError: (err) => log.error({ err }, 'internal error serving a connection; closed it'),
       });
       return { ...started, close: () => started.stop(SHUTDOWN_GRACE_MS) };
     });

@@ -1,21 +1,18 @@
-// Unary gRPC calls served on Node's own HTTP/2 (node:http2 does the framing, HPACK and flow
-// control); this file only speaks gRPC's layer on top, the way grpc-js's server does for a unary
-// method: one length-prefixed message in, one out, then `grpc-status` / `grpc-message` trailers.
-// It keeps grpc-js's answers for every edge: a content type that is not application/grpc* gets
-// HTTP 415; an unknown path UNIMPLEMENTED; `grpc-timeout` a deadline (DEADLINE_EXCEEDED, or
-// INTERNAL for a malformed value); a message over the limit RESOURCE_EXHAUSTED; a compressed
-// message is inflated for gzip and deflate and UNIMPLEMENTED for other encodings; no message or
-// a second one UNIMPLEMENTED; undecodable bytes INTERNAL. Errors before any answer are sent
-// trailers-only. Built for the sidecar's Check, which answers synchronously from the bytes.
-import {
-  createServer,
-  type Http2Server,
-  type Http2Session,
-  type IncomingHttpHeaders,
-  type ServerHttp2Stream,
-} from 'node:http2';
+// Unary gRPC calls served on our own HTTP/2 connection (http2/server-connection.ts: framing,
+// HPACK, flow control); this file speaks gRPC's layer on top, the way grpc-js's server does for a
+// unary method: one length-prefixed message in, one out, then `grpc-status` / `grpc-message`
+// trailers. It keeps grpc-js's answers for every edge: a content type that is not
+// application/grpc* gets HTTP 415; an unknown path UNIMPLEMENTED; `grpc-timeout` a deadline
+// (DEADLINE_EXCEEDED, or INTERNAL for a malformed value); a message over the limit
+// RESOURCE_EXHAUSTED; a compressed message is inflated for gzip and deflate and UNIMPLEMENTED for
+// other encodings; no message or a second one UNIMPLEMENTED; undecodable bytes INTERNAL. Errors
+// before any answer are sent trailers-only. Built for the sidecar's Check, which answers
+// synchronously from the bytes: every answer's header blocks are encoded once, at load.
+import type { Socket } from 'node:net';
 import { gunzip, inflate } from 'node:zlib';
 import { frameMessage, MessageReader, MessageTooLargeError, Status } from './grpc-frames.js';
+import { encodeHeaderBlock } from './http2/hpack.js';
+import { ServerConnection, type ServerStream, type StreamListener } from './http2/server-connection.js';
 
 /** A unary method: request bytes in, response bytes out; throws when the request cannot be decoded. */
 export type UnaryMethod = (request: Buffer) => Buffer;
@@ -23,13 +20,17 @@ export type UnaryMethod = (request: Buffer) => Buffer;
 /** grpc-js's default limit for a received message. */
 export const DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
 
-const RESPONSE_HEADERS = {
-  ':status': 200,
-  'content-type': 'application/grpc+proto',
-  'grpc-accept-encoding': 'identity,deflate,gzip',
-  'grpc-encoding': 'identity',
-};
-const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
+const RESPONSE_HEADERS = encodeHeaderBlock([
+  [':status', '200'],
+  ['content-type', 'application/grpc+proto'],
+  ['grpc-accept-encoding', 'identity,deflate,gzip'],
+  ['grpc-encoding', 'identity'],
+]);
+const OK_TRAILERS = encodeHeaderBlock([
+  ['grpc-status', '0'],
+  ['grpc-message', 'OK'],
+]);
+const UNSUPPORTED_MEDIA_TYPE = encodeHeaderBlock([[':status', '415']]);
 const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
 const DEADLINE_UNIT_MS: Readonly<Record<string, number>> = {
   H: 3_600_000,
@@ -53,45 +54,21 @@ function frame(message: Buffer): Buffer {
 }
 
 /** Answers sent with a status only (errors before any message). */
-function trailersOnly(stream: ServerHttp2Stream, code: number, message: string): void {
-  if (stream.destroyed || stream.closed || stream.headersSent) return;
+function trailersOnly(stream: ServerStream, code: number, message: string): void {
   stream.respond(
-    {
-      ':status': 200,
-      'content-type': 'application/grpc+proto',
-      'grpc-status': String(code),
-      'grpc-message': encodeURI(message),
-    },
-    RESPOND_END,
+    encodeHeaderBlock([
+      [':status', '200'],
+      ['content-type', 'application/grpc+proto'],
+      ['grpc-status', String(code)],
+      ['grpc-message', encodeURI(message)],
+    ]),
+    null,
+    null,
   );
 }
 
-// Options objects and listeners shared by every call: a call allocates its state object and
-// nothing else per request (no closures, no Date header: gRPC does not use it).
-const RESPOND_END = { endStream: true, sendDate: false };
-const RESPOND_WITH_TRAILERS = { waitForTrailers: true, sendDate: false };
-const kCall = Symbol('unary call');
-
-interface CallStream extends ServerHttp2Stream {
-  [kCall]?: UnaryCall;
-}
-
-function ignoreError(): void {} // a reset stream: its call is over
-function sendOkTrailers(this: ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS);
-}
-function onCallData(this: CallStream, chunk: Buffer): void {
-  this[kCall]!.onData(chunk);
-}
-function onCallEnd(this: CallStream): void {
-  this[kCall]!.onEnd();
-}
-function onCallClose(this: CallStream): void {
-  this[kCall]!.finish();
-}
-
 /** One unary call: collects the request message, then answers exactly once. */
-class UnaryCall extends MessageReader {
+class UnaryCall extends MessageReader implements StreamListener {
   /** The request message once it is whole, and its compressed flag. */
   #message: Buffer | null = null;
   #flag = 0;
@@ -99,7 +76,7 @@ class UnaryCall extends MessageReader {
   #timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly stream: ServerHttp2Stream,
+    private readonly stream: ServerStream,
     private readonly path: string,
     private readonly method: UnaryMethod,
     private readonly encoding: string,
@@ -109,7 +86,6 @@ class UnaryCall extends MessageReader {
   }
 
   start(timeoutHeader: string | undefined): void {
-    const stream = this.stream as CallStream;
     if (timeoutHeader !== undefined) {
       const m = DEADLINE_REGEX.exec(timeoutHeader);
       if (m === null) {
@@ -118,11 +94,8 @@ class UnaryCall extends MessageReader {
       }
       const ms = (Number(m[1]) * DEADLINE_UNIT_MS[m[2]!]!) | 0;
       this.#timer = setTimeout(() => this.#fail(Status.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
-      stream.on('close', onCallClose); // only a timer needs clearing when the stream goes early
     }
-    stream[kCall] = this;
-    stream.on('data', onCallData);
-    stream.on('end', onCallEnd);
+    this.stream.listener = this;
   }
 
   onData(chunk: Buffer): void {
@@ -192,15 +165,16 @@ class UnaryCall extends MessageReader {
       this.#fail(Status.INTERNAL, 'Error deserializing request');
       return;
     }
-    const stream = this.stream;
-    if (!this.finish() || stream.destroyed || stream.closed) return;
-    stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
-    stream.on('wantTrailers', sendOkTrailers);
-    stream.end(frame(response));
+    if (this.finish()) this.stream.respond(RESPONSE_HEADERS, frame(response), OK_TRAILERS);
   }
 
   #fail(code: number, message: string): void {
     if (this.finish()) trailersOnly(this.stream, code, message);
+  }
+
+  /** The stream was reset or its connection lost before the answer. */
+  onAbort(): void {
+    this.finish();
   }
 
   /** Marks the call answered; false if it already was. */
@@ -215,73 +189,80 @@ class UnaryCall extends MessageReader {
 }
 
 export interface UnaryGrpcServer {
-  /** The HTTP/2 server: listen() it on TCP, or emit('connection', socket) for accepted sockets. */
-  readonly http2: Http2Server;
+  /** Serves HTTP/2 (h2c with prior knowledge, as gRPC clients speak it) on an accepted socket. */
+  accept(socket: Socket): void;
   /**
-   * Graceful stop: GOAWAY on every session (calls already started finish, new ones are refused
-   * as UNAVAILABLE), then resolves when all sessions have closed, or destroys them after `graceMs`.
+   * Graceful stop: GOAWAY on every connection (calls already started finish, new ones are
+   * refused), then resolves when all have closed, or destroys them after `graceMs`.
    */
   stop(graceMs: number): Promise<void>;
+}
+
+/** Looks up a request header in the connection's name, value, name, value… list. */
+function header(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return undefined;
 }
 
 export function createUnaryGrpcServer(
   methods: ReadonlyMap<string, UnaryMethod>,
   maxReceiveBytes = DEFAULT_MAX_RECEIVE_BYTES,
+  onInternalError: (err: unknown) => void = () => {},
 ): UnaryGrpcServer {
-  // As grpc-js: no cap on the memory a session may buffer (the default, 10 MB, makes Node refuse
-  // streams under a burst of Checks with large headers).
-  const http2 = createServer({ maxSessionMemory: Number.MAX_SAFE_INTEGER });
-  const sessions = new Set<Http2Session>();
-  http2.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-    session.on('error', () => {}); // the session closes; nothing else to do
-  });
-  http2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-    stream.on('error', ignoreError);
-    const contentType = headers['content-type'];
-    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-      stream.respond({ ':status': 415 }, RESPOND_END);
+  const connections = new Set<ServerConnection>();
+  let stopping = false;
+
+  const onRequest = (stream: ServerStream, headers: readonly string[]): void => {
+    const contentType = header(headers, 'content-type');
+    if (contentType === undefined || !contentType.startsWith('application/grpc')) {
+      stream.respond(UNSUPPORTED_MEDIA_TYPE, null, null);
       return;
     }
-    const path = headers[':path'] ?? '';
+    const path = header(headers, ':path') ?? '';
     const method = methods.get(path);
     if (method === undefined) {
       trailersOnly(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${path}`);
       return;
     }
-    const encoding = headers['grpc-encoding'];
-    const timeout = headers['grpc-timeout'];
     new UnaryCall(
       stream,
       path,
       method,
-      typeof encoding === 'string' ? encoding : 'identity',
+      header(headers, 'grpc-encoding') ?? 'identity',
       maxReceiveBytes,
-    ).start(typeof timeout === 'string' ? timeout : undefined);
-  });
+    ).start(header(headers, 'grpc-timeout'));
+  };
 
   return {
-    http2,
+    accept(socket) {
+      const connection = new ServerConnection(socket, onRequest);
+      connection.onInternalError = onInternalError;
+      connections.add(connection);
+      connection.onClose = () => connections.delete(connection);
+      if (stopping) connection.goAway();
+    },
     stop: (graceMs) =>
       new Promise<void>((resolve) => {
-        http2.close();
-        if (sessions.size === 0) {
+        stopping = true;
+        if (connections.size === 0) {
           resolve();
           return;
         }
         const timer = setTimeout(() => {
-          for (const s of sessions) s.destroy();
+          for (const c of connections) c.destroy();
         }, graceMs);
-        let open = sessions.size;
-        for (const s of sessions) {
-          s.once('close', () => {
+        const closing = [...connections];
+        let open = closing.length;
+        for (const c of closing) {
+          const previous = c.onClose;
+          c.onClose = () => {
+            previous();
             if (--open === 0) {
               clearTimeout(timer);
               resolve();
             }
-          });
-          s.close();
+          };
+          c.goAway();
         }
       }),
   };
