@@ -81,30 +81,39 @@ export interface Rule {
   readonly ruleId: string;
 }
 
-/** A rule that matches everything, with the given action; the base for building rules in code. */
-export function emptyRule(action: string): Rule {
+/**
+ * A rule that matches everything, with the given action; the base for building rules in code.
+ * A decoder filling thousands of rules may pass one shared empty list and annotation map, for
+ * the fields it will replace rather than push to. Every rule is one object literal, so all share
+ * one shape.
+ */
+export function emptyRule(
+  action: string,
+  emptyList?: readonly never[],
+  noAnnotations?: ReadonlyMap<string, string>,
+): Rule {
   return {
     action,
     ipVersion: 0,
     protocol: null,
     notProtocol: null,
-    srcNet: [],
-    srcPorts: [],
-    srcNamedPortIpSetIds: [],
-    srcIpSetIds: [],
-    notSrcNet: [],
-    notSrcPorts: [],
-    notSrcIpSetIds: [],
-    notSrcNamedPortIpSetIds: [],
-    dstNet: [],
-    dstPorts: [],
-    dstNamedPortIpSetIds: [],
-    dstIpSetIds: [],
-    dstIpPortSetIds: [],
-    notDstNet: [],
-    notDstPorts: [],
-    notDstIpSetIds: [],
-    notDstNamedPortIpSetIds: [],
+    srcNet: emptyList ?? [],
+    srcPorts: emptyList ?? [],
+    srcNamedPortIpSetIds: emptyList ?? [],
+    srcIpSetIds: emptyList ?? [],
+    notSrcNet: emptyList ?? [],
+    notSrcPorts: emptyList ?? [],
+    notSrcIpSetIds: emptyList ?? [],
+    notSrcNamedPortIpSetIds: emptyList ?? [],
+    dstNet: emptyList ?? [],
+    dstPorts: emptyList ?? [],
+    dstNamedPortIpSetIds: emptyList ?? [],
+    dstIpSetIds: emptyList ?? [],
+    dstIpPortSetIds: emptyList ?? [],
+    notDstNet: emptyList ?? [],
+    notDstPorts: emptyList ?? [],
+    notDstIpSetIds: emptyList ?? [],
+    notDstNamedPortIpSetIds: emptyList ?? [],
     icmp: null,
     notIcmp: null,
     originalSrcSelector: '',
@@ -120,7 +129,7 @@ export function emptyRule(action: string): Rule {
     srcServiceAccountMatch: null,
     dstServiceAccountMatch: null,
     httpMatch: null,
-    annotations: new Map(),
+    annotations: noAnnotations ?? new Map(),
     ruleId: '',
   };
 }
