@@ -236,7 +236,8 @@ export class ServerConnection {
       this.#connectionError(ErrorCode.PROTOCOL_ERROR, 'a header block was interrupted');
       return;
     }
-    if (!this.#settingsSeen && type !== FrameType.SETTINGS) {
+    // The client's own SETTINGS, not an ACK of ours: an ACK first is a peer not speaking HTTP/2.
+    if (!this.#settingsSeen && (type !== FrameType.SETTINGS || (flags & Flag.ACK) !== 0)) {
       this.#connectionError(ErrorCode.PROTOCOL_ERROR, 'the client preface must start with SETTINGS');
       return;
     }
