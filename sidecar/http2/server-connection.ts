@@ -280,15 +280,25 @@ export class ServerConnection {
     }
   }
 
-  /** The payload without its padding, or null after a connection error. */
+  /**
+   * The payload without its pad length, `skip` bytes of fixed fields (HEADERS' priority) and
+   * padding, or null after a connection error.
+   */
   #unpadded(flags: number, payload: Buffer, skip: number): Buffer | null {
-    if ((flags & Flag.PADDED) === 0) return skip === 0 ? payload : payload.subarray(skip);
-    const padding = payload.length > 0 ? payload[0]! : 0;
-    if (payload.length === 0 || 1 + skip + padding > payload.length) {
+    const padded = (flags & Flag.PADDED) !== 0;
+    const fixed = (padded ? 1 : 0) + skip;
+    if (payload.length < fixed) {
+      // RFC 9113 §4.2: too small for its mandatory fields, in a frame that changes connection state.
+      this.#connectionError(ErrorCode.FRAME_SIZE_ERROR, 'frame too short for its fields');
+      return null;
+    }
+    if (!padded) return skip === 0 ? payload : payload.subarray(skip);
+    const padding = payload[0]!;
+    if (fixed + padding > payload.length) {
       this.#connectionError(ErrorCode.PROTOCOL_ERROR, 'padding longer than the frame');
       return null;
     }
-    return payload.subarray(1 + skip, payload.length - padding);
+    return payload.subarray(fixed, payload.length - padding);
   }
 
   #dataFrame(flags: number, id: number, payload: Buffer): void {
