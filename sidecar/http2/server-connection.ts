@@ -39,7 +39,10 @@ export type RequestHandler = (stream: ServerStream, headers: readonly string[]) 
 export interface ConnectionLimits {
   /** SETTINGS_MAX_HEADER_LIST_SIZE we advertise and enforce (a larger request gets 431). */
   readonly maxHeaderListSize: number;
-  /** Compressed header block bytes (HEADERS + CONTINUATION) before the connection is refused. */
+  /**
+   * Bytes of one header block's HEADERS and CONTINUATION frames, their 9-byte frame headers
+   * included (so endless empty CONTINUATIONs meet it too), before the connection is refused.
+   */
   readonly maxHeaderBlockBytes: number;
   /** The receive window of each stream (SETTINGS_INITIAL_WINDOW_SIZE) and of the connection. */
   readonly streamWindow: number;
@@ -129,6 +132,7 @@ export class ServerConnection {
   #headersStream = 0;
   #headersFlags = 0;
   #headerParts: Buffer[] = [];
+  /** Counted against maxHeaderBlockBytes: the block's frames, headers and all. */
   #headerBytes = 0;
   #recvWindow: number;
   #recvUnacked = 0;
@@ -357,7 +361,7 @@ export class ServerConnection {
     this.#headersStream = id;
     this.#headersFlags = flags;
     this.#headerParts = [Buffer.from(block)]; // copied: the read's buffer is not kept
-    this.#headerBytes = block.length;
+    this.#headerBytes = FRAME_HEADER_BYTES + payload.length;
   }
 
   #continuationFrame(flags: number, id: number, payload: Buffer): void {
@@ -365,14 +369,14 @@ export class ServerConnection {
       this.#connectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without a header block');
       return;
     }
-    this.#headerBytes += payload.length;
+    this.#headerBytes += FRAME_HEADER_BYTES + payload.length;
     if (this.#headerBytes > this.#limits.maxHeaderBlockBytes) {
       this.#connectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
       return;
     }
-    this.#headerParts.push(Buffer.from(payload));
+    if (payload.length > 0) this.#headerParts.push(Buffer.from(payload));
     if ((flags & Flag.END_HEADERS) === 0) return;
-    const block = Buffer.concat(this.#headerParts, this.#headerBytes);
+    const block = Buffer.concat(this.#headerParts);
     this.#headersStream = 0;
     this.#headerParts = [];
     this.#headerBytes = 0;
