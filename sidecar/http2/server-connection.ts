@@ -39,7 +39,10 @@ export type RequestHandler = (stream: ServerStream, headers: readonly string[]) 
 export interface ConnectionLimits {
   /** SETTINGS_MAX_HEADER_LIST_SIZE we advertise and enforce (a larger request gets 431). */
   readonly maxHeaderListSize: number;
-  /** Compressed header block bytes (HEADERS + CONTINUATION) before the connection is refused. */
+  /**
+   * Bytes of one header block's HEADERS and CONTINUATION frames, their 9-byte frame headers
+   * included (so endless empty CONTINUATIONs meet it too), before the connection is refused.
+   */
   readonly maxHeaderBlockBytes: number;
   /** The receive window of each stream (SETTINGS_INITIAL_WINDOW_SIZE) and of the connection. */
   readonly streamWindow: number;
@@ -129,6 +132,7 @@ export class ServerConnection {
   #headersStream = 0;
   #headersFlags = 0;
   #headerParts: Buffer[] = [];
+  /** Counted against maxHeaderBlockBytes: the block's frames, headers and all. */
   #headerBytes = 0;
   #recvWindow: number;
   #recvUnacked = 0;
@@ -236,7 +240,8 @@ export class ServerConnection {
       this.#connectionError(ErrorCode.PROTOCOL_ERROR, 'a header block was interrupted');
       return;
     }
-    if (!this.#settingsSeen && type !== FrameType.SETTINGS) {
+    // The client's own SETTINGS, not an ACK of ours: an ACK first is a peer not speaking HTTP/2.
+    if (!this.#settingsSeen && (type !== FrameType.SETTINGS || (flags & Flag.ACK) !== 0)) {
       this.#connectionError(ErrorCode.PROTOCOL_ERROR, 'the client preface must start with SETTINGS');
       return;
     }
@@ -279,15 +284,25 @@ export class ServerConnection {
     }
   }
 
-  /** The payload without its padding, or null after a connection error. */
+  /**
+   * The payload without its pad length, `skip` bytes of fixed fields (HEADERS' priority) and
+   * padding, or null after a connection error.
+   */
   #unpadded(flags: number, payload: Buffer, skip: number): Buffer | null {
-    if ((flags & Flag.PADDED) === 0) return skip === 0 ? payload : payload.subarray(skip);
-    const padding = payload.length > 0 ? payload[0]! : 0;
-    if (payload.length === 0 || 1 + skip + padding > payload.length) {
+    const padded = (flags & Flag.PADDED) !== 0;
+    const fixed = (padded ? 1 : 0) + skip;
+    if (payload.length < fixed) {
+      // RFC 9113 §4.2: too small for its mandatory fields, in a frame that changes connection state.
+      this.#connectionError(ErrorCode.FRAME_SIZE_ERROR, 'frame too short for its fields');
+      return null;
+    }
+    if (!padded) return skip === 0 ? payload : payload.subarray(skip);
+    const padding = payload[0]!;
+    if (fixed + padding > payload.length) {
       this.#connectionError(ErrorCode.PROTOCOL_ERROR, 'padding longer than the frame');
       return null;
     }
-    return payload.subarray(1 + skip, payload.length - padding);
+    return payload.subarray(fixed, payload.length - padding);
   }
 
   #dataFrame(flags: number, id: number, payload: Buffer): void {
@@ -346,7 +361,7 @@ export class ServerConnection {
     this.#headersStream = id;
     this.#headersFlags = flags;
     this.#headerParts = [Buffer.from(block)]; // copied: the read's buffer is not kept
-    this.#headerBytes = block.length;
+    this.#headerBytes = FRAME_HEADER_BYTES + payload.length;
   }
 
   #continuationFrame(flags: number, id: number, payload: Buffer): void {
@@ -354,14 +369,14 @@ export class ServerConnection {
       this.#connectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without a header block');
       return;
     }
-    this.#headerBytes += payload.length;
+    this.#headerBytes += FRAME_HEADER_BYTES + payload.length;
     if (this.#headerBytes > this.#limits.maxHeaderBlockBytes) {
       this.#connectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
       return;
     }
-    this.#headerParts.push(Buffer.from(payload));
+    if (payload.length > 0) this.#headerParts.push(Buffer.from(payload));
     if ((flags & Flag.END_HEADERS) === 0) return;
-    const block = Buffer.concat(this.#headerParts, this.#headerBytes);
+    const block = Buffer.concat(this.#headerParts);
     this.#headersStream = 0;
     this.#headerParts = [];
     this.#headerBytes = 0;
