@@ -31,6 +31,8 @@ const OK_TRAILERS = encodeHeaderBlock([
   ['grpc-message', 'OK'],
 ]);
 const UNSUPPORTED_MEDIA_TYPE = encodeHeaderBlock([[':status', '415']]);
+/** The longest delay setTimeout keeps (2^31 − 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEADLINE_REGEX = /(\d{1,8})\s*([HMSmun])/;
 const DEADLINE_UNIT_MS: Readonly<Record<string, number>> = {
   H: 3_600_000,
@@ -92,8 +94,11 @@ class UnaryCall extends MessageReader implements StreamListener {
         this.#fail(Status.INTERNAL, `Invalid grpc-timeout value "${timeoutHeader}"`);
         return;
       }
-      const ms = (Number(m[1]) * DEADLINE_UNIT_MS[m[2]!]!) | 0;
-      this.#timer = setTimeout(() => this.#fail(Status.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
+      // Up to 99,999,999 hours may be sent; Node's timers hold at most ~24.8 days (longer ones fire
+      // at once), and grpc-js's `| 0` wraps them negative: a deadline beyond a timer's reach is none.
+      const ms = Math.ceil(Number(m[1]) * DEADLINE_UNIT_MS[m[2]!]!);
+      if (ms <= MAX_TIMER_MS)
+        this.#timer = setTimeout(() => this.#fail(Status.DEADLINE_EXCEEDED, 'Deadline exceeded'), ms);
     }
     this.stream.listener = this;
   }

@@ -468,7 +468,14 @@ export class ServerConnection {
         }
         const delta = value - this.#peerStreamWindow;
         this.#peerStreamWindow = value;
-        for (const stream of this.#streams.values()) stream.sendWindow += delta;
+        for (const stream of this.#streams.values()) {
+          stream.sendWindow += delta;
+          if (stream.sendWindow > MAX_WINDOW) {
+            // RFC 9113 §6.9.2: a change that takes a stream's window past the maximum.
+            this.#connectionError(ErrorCode.FLOW_CONTROL_ERROR, 'a stream window passed 2^31 - 1');
+            return;
+          }
+        }
       } else if (key === Setting.MAX_FRAME_SIZE) {
         if (value < DEFAULT_MAX_FRAME_SIZE || value > MAX_FRAME_SIZE_LIMIT) {
           this.#connectionError(ErrorCode.PROTOCOL_ERROR, 'invalid SETTINGS_MAX_FRAME_SIZE');

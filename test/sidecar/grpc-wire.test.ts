@@ -115,6 +115,25 @@ describe('the sidecar on the wire (node:http2 with grpc-js answers)', () => {
       { endStream: false },
     );
     expect(grpcStatus(late)).toEqual({ code: 4, message: 'Deadline exceeded' });
+    // Longer than Node's timers can wait (~24.8 days): no deadline, not one that fires at once.
+    const body = frame(check().requestSerialize(httpCheckRequest({ path: '/public' })));
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': CHECK,
+      'content-type': 'application/grpc',
+      'grpc-timeout': '3000H',
+    });
+    // grpc-status from the trailers, or from the headers of a trailers-only answer.
+    let status: unknown;
+    stream.on('response', (h) => (status ??= h['grpc-status']));
+    stream.on('trailers', (t) => (status = t['grpc-status']));
+    const ended = new Promise((resolve) => stream.on('close', resolve));
+    stream.on('data', () => {});
+    stream.write(body.subarray(0, 3));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    stream.end(body.subarray(3));
+    await ended;
+    expect(status).toBe('0');
   });
 
   it('answers a message over 4 MiB RESOURCE_EXHAUSTED from its length prefix', async () => {

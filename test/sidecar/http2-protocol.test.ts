@@ -703,6 +703,11 @@ describe('connection errors: GOAWAY with the code and last stream id, then close
       settings([[S.INITIAL_WINDOW_SIZE, 2 ** 31]]),
       E.FLOW_CONTROL_ERROR,
     ],
+    [
+      "a SETTINGS_INITIAL_WINDOW_SIZE that takes open stream 1's window past 2^31-1",
+      Buffer.concat([windowUpdate(1, MAX_WINDOW - 65_535), settings([[S.INITIAL_WINDOW_SIZE, 65_536]])]),
+      E.FLOW_CONTROL_ERROR,
+    ],
     ['SETTINGS_MAX_FRAME_SIZE under 16,384', settings([[S.MAX_FRAME_SIZE, 16_383]]), E.PROTOCOL_ERROR],
     ['SETTINGS_MAX_FRAME_SIZE over 2^24-1', settings([[S.MAX_FRAME_SIZE, 2 ** 24]]), E.PROTOCOL_ERROR],
     ['SETTINGS_ENABLE_PUSH of 2', settings([[S.ENABLE_PUSH, 2]]), E.PROTOCOL_ERROR],
