@@ -139,6 +139,7 @@ async function startComponents(
     components.push({ name: 'policy-sync-prefetch', close: () => early.close() });
   }
   let wireguard: WireguardHandle | null = null;
+  let startingWireguard: Promise<WireguardHandle> | null = null;
   if (kubeConfig === null) {
     log.warn('no Kubernetes API configured: the WireGuard mesh manager is off (file datastore only)');
   } else {
@@ -157,9 +158,14 @@ async function startComponents(
       name: 'wireguard',
       close: async () => (await starting.catch(() => null))?.close(),
     });
-    wireguard = await unlessShutdown(starting, signal);
+    startingWireguard = starting;
   }
-  const felix = await watchFelixLayers(opts, kubeConfig, log, registry, components, signal);
+  // WireGuard's keys and devices and the FelixConfigurations are read side by side: the
+  // calculation waits for the settings, and under load each took hundreds of ms.
+  const readingFelix = watchFelixLayers(opts, kubeConfig, log, registry, components, signal);
+  readingFelix.catch(() => undefined); // awaited below, unless WireGuard's start fails first
+  if (startingWireguard !== null) wireguard = await unlessShutdown(startingWireguard, signal);
+  const felix = await readingFelix;
   const syncSettings = policySyncSettings({ env: process.env, felixLayers: felix.layers });
   if (!syncSettings.ok) throw new Error(syncSettings.error);
   const settings = syncSettings.value;
