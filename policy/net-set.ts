@@ -269,6 +269,18 @@ export class NetMembers {
     else this.#prefixes6.remove(c);
   }
 
+  /**
+   * Room for `count` more /32 additions without regrowing the buffer: an update says how many
+   * members it carries, and doubling from 16 cost a copy and a discarded array at each step.
+   */
+  reserveV4Hosts(count: number): void {
+    const needed = this.#pendingCount + count;
+    if (needed <= this.#pendingAdds.length) return;
+    const grown = new Uint32Array(needed);
+    grown.set(this.#pendingAdds.subarray(0, this.#pendingCount));
+    this.#pendingAdds = grown;
+  }
+
   /** `network` has its host bits clear. */
   addV4(network: number, len: number): void {
     if (len === 32) {
@@ -330,7 +342,17 @@ export class NetMembers {
   #merge(): void {
     const removes = this.#pendingRemoves;
     if (!this.#dirty) return;
-    if (this.#pendingCount > 0 || removes.size > 0) {
+    if (this.#hostCount === 0 && this.#pendingCount > 0) {
+      // A new set (a snapshot's): its sorted additions, duplicates squeezed out in place, are
+      // the hosts, without a second array.
+      const fresh = this.#pendingAdds.subarray(0, this.#pendingCount).sort();
+      let k = 1;
+      for (let j = 1; j < fresh.length; j++) if (fresh[j] !== fresh[k - 1]) fresh[k++] = fresh[j]!;
+      this.#hosts = k === this.#pendingAdds.length ? this.#pendingAdds : this.#pendingAdds.slice(0, k);
+      this.#hostCount = k;
+      this.#pendingAdds = EMPTY;
+      this.#pendingCount = 0;
+    } else if (this.#pendingCount > 0 || removes.size > 0) {
       const fresh = this.#pendingAdds.subarray(0, this.#pendingCount).sort();
       const old = this.#hosts;
       const oldCount = this.#hostCount;
