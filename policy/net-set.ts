@@ -41,39 +41,38 @@ export function parsePlainV4CidrBytes(bytes: Uint8Array, start: number, end: num
 }
 
 function parsePlainV4CidrAt<T>(s: T, start: number, n: number, at: (s: T, i: number) => number): number {
-  let addr = 0;
-  let value = 0;
-  let digits = 0;
-  let field = 0;
+  // Octet by octet (1-3 digits, a 0 only alone, then '.' or, after the fourth, '/'): about half
+  // the branches of a character-by-character state machine, on a million members a snapshot.
   let i = start;
-  for (; i < n; i++) {
-    const c = at(s, i);
-    if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && value === 0) return -1; // leading zero
-      value = value * 10 + (c - 0x30);
-      if (++digits > 3 || value > 255) return -1;
-    } else if (c === 0x2e || c === 0x2f) {
-      if (digits === 0) return -1;
-      addr = addr * 256 + value;
-      value = 0;
-      digits = 0;
-      field++;
-      if (c === 0x2f) break;
-      if (field > 3) return -1;
-    } else {
-      return -1;
+  let addr = 0;
+  for (let field = 0; field < 4; field++) {
+    if (i >= n) return -1;
+    let d = at(s, i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    let octet = d;
+    i++;
+    if (octet !== 0 && i < n && (d = at(s, i) - 0x30) >= 0 && d <= 9) {
+      octet = octet * 10 + d;
+      i++;
+      if (i < n && (d = at(s, i) - 0x30) >= 0 && d <= 9) {
+        octet = octet * 10 + d;
+        i++;
+        if (octet > 255) return -1;
+      }
     }
+    addr = ((addr << 8) | octet) >>> 0;
+    if (i >= n || at(s, i) !== (field === 3 ? 0x2f : 0x2e)) return -1;
+    i++;
   }
-  if (field !== 4 || i === n) return -1;
+  if (i >= n) return -1; // empty length
   // The prefix length: Go's dtoi allows leading zeros.
   let len = 0;
-  for (i++; i < n; i++) {
-    const c = at(s, i);
-    if (c < 0x30 || c > 0x39) return -1;
-    len = len * 10 + (c - 0x30);
+  for (; i < n; i++) {
+    const d = at(s, i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    len = len * 10 + d;
     if (len > 32) return -1;
   }
-  if (at(s, n - 1) === 0x2f) return -1; // empty length
   const network = len === 0 ? 0 : (addr & (0xffffffff << (32 - len))) >>> 0;
   return network * 64 + len;
 }
