@@ -70,6 +70,7 @@ function addWireMembers(set: IpSet, wire: WireMembers, warnings: MemberWarnings)
   const { buf, offsets } = wire;
   const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const net = set instanceof NetSet ? set : null;
+  net?.reserveV4Hosts(offsets.length / 2);
   for (let i = 0; i < offsets.length; i += 2) {
     const start = offsets[i]!;
     const end = offsets[i + 1]!;

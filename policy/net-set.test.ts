@@ -135,6 +135,23 @@ describe('NetMembers', () => {
     expect(set.size).toBe(1499);
   });
 
+  it('holds the same members with room reserved, whether the room is used up or not', () => {
+    const hosts = ['10.0.0.9', '10.0.0.1', '192.168.3.4', '10.0.0.1', '10.0.0.9'];
+    const set = new NetMembers();
+    set.addCidr(parseCidr('172.16.0.1/32')!); // pending before the reservation
+    set.reserveV4Hosts(hosts.length + 2); // more than the /32s that follow
+    for (const h of hosts) set.addCidr(parseCidr(`${h}/32`)!);
+    set.addCidr(parseCidr('10.1.0.0/16')!); // a prefix takes no host room
+    expect(set.size).toBe(5);
+    set.reserveV4Hosts(1); // a delta on the merged set
+    set.addCidr(parseCidr('10.0.0.5/32')!);
+    for (const a of ['172.16.0.1', '10.0.0.1', '10.0.0.5', '10.0.0.9', '192.168.3.4', '10.1.2.3'])
+      expect(set.containsIp(parseIp(a)!), a).toBe(true);
+    for (const a of ['10.0.0.2', '172.16.0.2', '10.2.0.0'])
+      expect(set.containsIp(parseIp(a)!), a).toBe(false);
+    expect(set.size).toBe(6);
+  });
+
   it('refuses addresses outside the covered range and finds the edges', () => {
     const set = new NetMembers();
     set.addCidr(parseCidr('10.0.0.5/32')!);

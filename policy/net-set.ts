@@ -14,6 +14,7 @@ import { ipFromBytes, parseCidr } from '../calico/ip.js';
 import type { IpSet } from './ip-set.js';
 
 const EMPTY = new Uint32Array(0);
+const NO_LENGTHS: readonly number[] = [];
 
 /**
  * `a.b.c.d/len` with no leading zeros in the address and len ≤ 32, as the network's address
@@ -41,39 +42,38 @@ export function parsePlainV4CidrBytes(bytes: Uint8Array, start: number, end: num
 }
 
 function parsePlainV4CidrAt<T>(s: T, start: number, n: number, at: (s: T, i: number) => number): number {
-  let addr = 0;
-  let value = 0;
-  let digits = 0;
-  let field = 0;
+  // Octet by octet (1-3 digits, a 0 only alone, then '.' or, after the fourth, '/'): about half
+  // the branches of a character-by-character state machine, on a million members a snapshot.
   let i = start;
-  for (; i < n; i++) {
-    const c = at(s, i);
-    if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && value === 0) return -1; // leading zero
-      value = value * 10 + (c - 0x30);
-      if (++digits > 3 || value > 255) return -1;
-    } else if (c === 0x2e || c === 0x2f) {
-      if (digits === 0) return -1;
-      addr = addr * 256 + value;
-      value = 0;
-      digits = 0;
-      field++;
-      if (c === 0x2f) break;
-      if (field > 3) return -1;
-    } else {
-      return -1;
+  let addr = 0;
+  for (let field = 0; field < 4; field++) {
+    if (i >= n) return -1;
+    let d = at(s, i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    let octet = d;
+    i++;
+    if (octet !== 0 && i < n && (d = at(s, i) - 0x30) >= 0 && d <= 9) {
+      octet = octet * 10 + d;
+      i++;
+      if (i < n && (d = at(s, i) - 0x30) >= 0 && d <= 9) {
+        octet = octet * 10 + d;
+        i++;
+        if (octet > 255) return -1;
+      }
     }
+    addr = ((addr << 8) | octet) >>> 0;
+    if (i >= n || at(s, i) !== (field === 3 ? 0x2f : 0x2e)) return -1;
+    i++;
   }
-  if (field !== 4 || i === n) return -1;
+  if (i >= n) return -1; // empty length
   // The prefix length: Go's dtoi allows leading zeros.
   let len = 0;
-  for (i++; i < n; i++) {
-    const c = at(s, i);
-    if (c < 0x30 || c > 0x39) return -1;
-    len = len * 10 + (c - 0x30);
+  for (; i < n; i++) {
+    const d = at(s, i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    len = len * 10 + d;
     if (len > 32) return -1;
   }
-  if (at(s, n - 1) === 0x2f) return -1; // empty length
   const network = len === 0 ? 0 : (addr & (0xffffffff << (32 - len))) >>> 0;
   return network * 64 + len;
 }
@@ -236,11 +236,14 @@ export class NetMembers {
    */
   #pendingAdds: Uint32Array = EMPTY;
   #pendingCount = 0;
+  // The tables below are made when first needed (null or shared empty until then): a snapshot
+  // has thousands of sets, nearly all /32s only, and six empty tables each were ~0.7 KB a set
+  // and their share of the snapshot's garbage collections.
   /** /32 members of #hosts removed since the last merge. */
-  #pendingRemoves = new Set<number>();
+  #pendingRemoves: Set<number> | null = null;
   /** v4 prefixes shorter than /32: prefix length → networks (as int32). */
-  readonly #prefixes4 = new Map<number, Set<number>>();
-  #prefixLengths4: number[] = [];
+  #prefixes4: Map<number, Set<number>> | null = null;
+  #prefixLengths4: readonly number[] = NO_LENGTHS;
   #prefix4Count = 0;
   /** Lowest and highest v4 address any member covers; min > max when there is none. */
   #min4 = 1;
@@ -248,32 +251,44 @@ export class NetMembers {
   /** Buffered changes or stale bounds: the next lookup merges first. */
   #dirty = false;
   /** IPv6: /128 members by canonical text, shorter prefixes in per-length tables. */
-  readonly #hosts6 = new Set<string>();
-  readonly #prefixes6 = new V6Prefixes();
+  #hosts6: Set<string> | null = null;
+  #prefixes6: V6Prefixes | null = null;
 
   get size(): number {
     this.#merge();
-    return this.#hostCount + this.#prefix4Count + this.#hosts6.size + this.#prefixes6.size;
+    return this.#hostCount + this.#prefix4Count + (this.#hosts6?.size ?? 0) + (this.#prefixes6?.size ?? 0);
   }
 
   /** Adds a parsed CIDR (family 4 or 6). */
   addCidr(c: Cidr): void {
     if (c.family === 4) this.addV4(v4OfCidr(c), c.prefixLength);
-    else if (c.prefixLength === 128) this.#hosts6.add(hostText(c));
-    else this.#prefixes6.add(c);
+    else if (c.prefixLength === 128) (this.#hosts6 ??= new Set()).add(hostText(c));
+    else (this.#prefixes6 ??= new V6Prefixes()).add(c);
   }
 
   removeCidr(c: Cidr): void {
     if (c.family === 4) this.removeV4(v4OfCidr(c), c.prefixLength);
-    else if (c.prefixLength === 128) this.#hosts6.delete(hostText(c));
-    else this.#prefixes6.remove(c);
+    else if (c.prefixLength === 128) this.#hosts6?.delete(hostText(c));
+    else this.#prefixes6?.remove(c);
+  }
+
+  /**
+   * Room for `count` more /32 additions without regrowing the buffer: an update says how many
+   * members it carries, and doubling from 16 cost a copy and a discarded array at each step.
+   */
+  reserveV4Hosts(count: number): void {
+    const needed = this.#pendingCount + count;
+    if (needed <= this.#pendingAdds.length) return;
+    const grown = new Uint32Array(needed);
+    grown.set(this.#pendingAdds.subarray(0, this.#pendingCount));
+    this.#pendingAdds = grown;
   }
 
   /** `network` has its host bits clear. */
   addV4(network: number, len: number): void {
     if (len === 32) {
       // A removal not merged yet is undone: the host is still in #hosts.
-      if (this.#pendingRemoves.size > 0 && this.#pendingRemoves.delete(network)) return;
+      if (this.#pendingRemoves !== null && this.#pendingRemoves.delete(network)) return;
       if (this.#pendingCount === this.#pendingAdds.length) {
         // 16 entries (64 bytes) still live on V8's heap; most sets have fewer members.
         const grown = new Uint32Array(Math.max(16, this.#pendingCount * 2));
@@ -284,11 +299,12 @@ export class NetMembers {
       this.#dirty = true;
       return;
     }
-    let nets = this.#prefixes4.get(len);
+    const prefixes = (this.#prefixes4 ??= new Map());
+    let nets = prefixes.get(len);
     if (nets === undefined) {
       nets = new Set();
-      this.#prefixes4.set(len, nets);
-      this.#prefixLengths4 = [...this.#prefixes4.keys()].sort((a, b) => a - b);
+      prefixes.set(len, nets);
+      this.#prefixLengths4 = [...prefixes.keys()].sort((a, b) => a - b);
     }
     if (nets.has(network | 0)) return;
     nets.add(network | 0);
@@ -300,17 +316,18 @@ export class NetMembers {
     if (len === 32) {
       this.#merge();
       if (search(this.#hosts, this.#hostCount, network) >= 0) {
-        this.#pendingRemoves.add(network);
+        (this.#pendingRemoves ??= new Set()).add(network);
         this.#dirty = true;
       }
       return;
     }
-    const nets = this.#prefixes4.get(len);
-    if (nets === undefined || !nets.delete(network | 0)) return;
+    const prefixes = this.#prefixes4;
+    const nets = prefixes?.get(len);
+    if (prefixes == null || nets === undefined || !nets.delete(network | 0)) return;
     this.#prefix4Count--;
     if (nets.size === 0) {
-      this.#prefixes4.delete(len);
-      this.#prefixLengths4 = [...this.#prefixes4.keys()].sort((a, b) => a - b);
+      prefixes.delete(len);
+      this.#prefixLengths4 = [...prefixes.keys()].sort((a, b) => a - b);
     }
     // The bounds may shrink: recomputed at the next merge.
     this.#dirty = true;
@@ -330,7 +347,17 @@ export class NetMembers {
   #merge(): void {
     const removes = this.#pendingRemoves;
     if (!this.#dirty) return;
-    if (this.#pendingCount > 0 || removes.size > 0) {
+    if (this.#hostCount === 0 && this.#pendingCount > 0) {
+      // A new set (a snapshot's): its sorted additions, duplicates squeezed out in place, are
+      // the hosts, without a second array.
+      const fresh = this.#pendingAdds.subarray(0, this.#pendingCount).sort();
+      let k = 1;
+      for (let j = 1; j < fresh.length; j++) if (fresh[j] !== fresh[k - 1]) fresh[k++] = fresh[j]!;
+      this.#hosts = k === this.#pendingAdds.length ? this.#pendingAdds : this.#pendingAdds.slice(0, k);
+      this.#hostCount = k;
+      this.#pendingAdds = EMPTY;
+      this.#pendingCount = 0;
+    } else if (this.#pendingCount > 0 || (removes !== null && removes.size > 0)) {
       const fresh = this.#pendingAdds.subarray(0, this.#pendingCount).sort();
       const old = this.#hosts;
       const oldCount = this.#hostCount;
@@ -343,7 +370,7 @@ export class NetMembers {
         let v: number;
         if (j >= fresh.length || (i < oldCount && old[i]! <= fresh[j]!)) {
           v = old[i++]!;
-          if (removes.size > 0 && removes.has(v)) continue;
+          if (removes !== null && removes.has(v)) continue;
         } else {
           v = fresh[j++]!;
         }
@@ -355,14 +382,16 @@ export class NetMembers {
       this.#hostCount = k;
       this.#pendingAdds = EMPTY;
       this.#pendingCount = 0;
-      if (removes.size > 0) this.#pendingRemoves = new Set();
+      this.#pendingRemoves = null;
     }
     this.#min4 = 1;
     this.#max4 = 0;
     if (this.#hostCount > 0) this.#widen(this.#hosts[0]!, this.#hosts[this.#hostCount - 1]!);
-    for (const [len, nets] of this.#prefixes4) {
-      const m = hostMask(len);
-      for (const n of nets) this.#widen(n >>> 0, ((n | ~m) >>> 0) >>> 0);
+    if (this.#prefixes4 !== null) {
+      for (const [len, nets] of this.#prefixes4) {
+        const m = hostMask(len);
+        for (const n of nets) this.#widen(n >>> 0, ((n | ~m) >>> 0) >>> 0);
+      }
     }
     this.#dirty = false;
   }
@@ -383,7 +412,7 @@ export class NetMembers {
   }
 
   containsIp(ip: Ip): boolean {
-    if (ip.family === 6) return this.#hosts6.has(ip.text) || this.#prefixes6.contains(ip);
+    if (ip.family === 6) return this.#hosts6?.has(ip.text) === true || this.#prefixes6?.contains(ip) === true;
     if (this.#dirty) this.#merge();
     const x = v4Of(ip);
     if (x < this.#min4 || x > this.#max4) return false;
@@ -391,7 +420,7 @@ export class NetMembers {
     const lengths = this.#prefixLengths4;
     for (let i = 0; i < lengths.length; i++) {
       const len = lengths[i]!;
-      if (this.#prefixes4.get(len)!.has((x & hostMask(len)) | 0)) return true;
+      if (this.#prefixes4!.get(len)!.has((x & hostMask(len)) | 0)) return true;
     }
     return false;
   }
@@ -402,10 +431,10 @@ export class NetMembers {
 export class NetSet extends NetMembers implements IpSet {
   readonly type = 'NET' as const;
   /** v4-mapped IPv6 prefixes, by canonical IPv4 text: members that never match. */
-  readonly #mapped = new Set<string>();
+  #mapped: Set<string> | null = null;
 
   override get size(): number {
-    return super.size + this.#mapped.size;
+    return super.size + (this.#mapped?.size ?? 0);
   }
 
   add(member: string): string | null {
@@ -417,7 +446,7 @@ export class NetSet extends NetMembers implements IpSet {
     }
     const cidr = parseCidr(member);
     if (cidr === null) return `not a CIDR: ${JSON.stringify(member)}`;
-    if (isMappedNet(member, cidr)) this.#mapped.add(cidr.text);
+    if (isMappedNet(member, cidr)) (this.#mapped ??= new Set()).add(cidr.text);
     else this.addCidr(cidr);
     return null;
   }
@@ -440,7 +469,7 @@ export class NetSet extends NetMembers implements IpSet {
     }
     const cidr = parseCidr(member);
     if (cidr === null) return;
-    if (isMappedNet(member, cidr)) this.#mapped.delete(cidr.text);
+    if (isMappedNet(member, cidr)) this.#mapped?.delete(cidr.text);
     else this.removeCidr(cidr);
   }
 
