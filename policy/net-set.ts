@@ -412,7 +412,12 @@ export class NetMembers {
   }
 
   containsIp(ip: Ip): boolean {
-    if (ip.family === 6) return this.#hosts6?.has(ip.text) === true || this.#prefixes6?.contains(ip) === true;
+    if (ip.family === 6) {
+      const hosts = this.#hosts6;
+      if (hosts !== null && hosts.has(ip.text)) return true;
+      const prefixes = this.#prefixes6;
+      return prefixes !== null && prefixes.contains(ip);
+    }
     if (this.#dirty) this.#merge();
     const x = v4Of(ip);
     if (x < this.#min4 || x > this.#max4) return false;
