@@ -379,10 +379,31 @@ interface Started {
   readonly probeFile: string | null;
 }
 
-/** Starts `target` on a fresh scripted Felix and waits for its first correct verdict. */
+/**
+ * Starts `target` on a fresh scripted Felix and waits for its first correct verdict. If that
+ * fails, what was started is stopped and its directory (sockets, log) removed before rethrowing.
+ */
 async function startSynced(target: SidecarTarget, store: BenchStore): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'alp-bench-sidecar-'));
   const felix = new ScriptedFelix(join(dir, 'felix.sock'));
+  const spawned: { sidecar?: Started['sidecar'] } = {};
+  try {
+    return await syncFresh(target, store, dir, felix, spawned);
+  } catch (err) {
+    await spawned.sidecar?.stop().catch(() => {});
+    await felix.stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function syncFresh(
+  target: SidecarTarget,
+  store: BenchStore,
+  dir: string,
+  felix: ScriptedFelix,
+  spawned: { sidecar?: Started['sidecar'] },
+): Promise<Started> {
   const probeFile = memoryProbe && target.isNode === true ? join(dir, 'memory.jsonl') : null;
   // Probed, the snapshot is held back until the sidecar's memory before any policy is read.
   const holdSnapshot = probeFile !== null && !target.answersOkOnly;
@@ -400,6 +421,7 @@ async function startSynced(target: SidecarTarget, store: BenchStore): Promise<St
           ALP_MEMORY_PROBE_OUT: probeFile,
         };
   const sidecar = await startTarget(target, listen, felix.socketPath, join(dir, 'sidecar.log'), env);
+  spawned.sidecar = sidecar;
   // Snapshot streamed → first correct verdict: from the moment the stream opens.
   if (!target.answersOkOnly) await felix.waitForConnections(1, 60_000);
   if (holdSnapshot) {
