@@ -134,7 +134,7 @@ export class ServerConnection {
   #headerParts: Buffer[] = [];
   /** Counted against maxHeaderBlockBytes: the block's frames, headers and all. */
   #headerBytes = 0;
-  #recvWindow: number;
+  /** DATA bytes received since we last opened the connection's window (its use, so to say). */
   #recvUnacked = 0;
   readonly #decoded: string[] = [];
 
@@ -157,7 +157,6 @@ export class ServerConnection {
     this.#socket = socket;
     this.#onRequest = onRequest;
     this.#limits = limits;
-    this.#recvWindow = limits.connectionWindow;
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => socket.resume());
@@ -311,9 +310,8 @@ export class ServerConnection {
       return;
     }
     // Flow control counts the whole frame, padding included, whatever becomes of the stream.
-    this.#recvWindow -= payload.length;
     this.#recvUnacked += payload.length;
-    if (this.#recvWindow < 0) {
+    if (this.#recvUnacked > this.#limits.connectionWindow) {
       this.#connectionError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
       return;
     }
@@ -525,9 +523,8 @@ export class ServerConnection {
 
   /** Opens the connection's receive window again once half of it is used. */
   #ackReceived(): void {
-    if (this.#dead || this.#recvWindow >= this.#limits.connectionWindow / 2) return;
+    if (this.#dead || this.#recvUnacked <= this.#limits.connectionWindow / 2) return;
     this.#writeWindowUpdate(0, this.#recvUnacked);
-    this.#recvWindow += this.#recvUnacked;
     this.#recvUnacked = 0;
   }
 
@@ -681,16 +678,11 @@ export class ServerConnection {
   }
 
   #writeRst(id: number, code: number): void {
-    const payload = Buffer.allocUnsafe(4);
-    payload.writeUInt32BE(code, 0);
-    this.#writeFrame(FrameType.RST_STREAM, 0, id, payload);
+    this.#writeFrame(FrameType.RST_STREAM, 0, id, null, code);
   }
 
   #writeWindowUpdate(id: number, increment: number): void {
-    if (increment <= 0) return;
-    const payload = Buffer.allocUnsafe(4);
-    payload.writeUInt32BE(increment, 0);
-    this.#writeFrame(FrameType.WINDOW_UPDATE, 0, id, payload);
+    if (increment > 0) this.#writeFrame(FrameType.WINDOW_UPDATE, 0, id, null, increment);
   }
 
   #writeGoAway(code: number, debug: string): void {
@@ -703,8 +695,9 @@ export class ServerConnection {
     this.#scheduleFlush();
   }
 
-  #writeFrame(type: number, flags: number, id: number, payload: Buffer | null): void {
-    const length = payload === null ? 0 : payload.length;
+  /** A frame whose payload is `payload`, or the one 32-bit number `u32` (RST_STREAM, WINDOW_UPDATE). */
+  #writeFrame(type: number, flags: number, id: number, payload: Buffer | null, u32?: number): void {
+    const length = payload !== null ? payload.length : u32 !== undefined ? 4 : 0;
     const need = FRAME_HEADER_BYTES + length;
     if (this.#out.length - this.#outEnd < need) {
       // Bytes handed to the socket stay where they are; what is pending moves to a new buffer.
@@ -717,6 +710,7 @@ export class ServerConnection {
     }
     writeFrameHeader(this.#out, this.#outEnd, length, type, flags, id);
     if (payload !== null) payload.copy(this.#out, this.#outEnd + FRAME_HEADER_BYTES);
+    else if (u32 !== undefined) this.#out.writeUInt32BE(u32, this.#outEnd + FRAME_HEADER_BYTES);
     this.#outEnd += need;
   }
 
