@@ -322,8 +322,9 @@ export class NetMembers {
       return;
     }
     const prefixes = this.#prefixes4;
-    const nets = prefixes?.get(len);
-    if (prefixes == null || nets === undefined || !nets.delete(network | 0)) return;
+    if (prefixes === null) return;
+    const nets = prefixes.get(len);
+    if (nets === undefined || !nets.delete(network | 0)) return;
     this.#prefix4Count--;
     if (nets.size === 0) {
       prefixes.delete(len);
