@@ -74,43 +74,59 @@ function call(session: ClientHttp2Session, body: Buffer): Promise<Buffer> {
 }
 
 /**
- * One Check on a fresh connection: the grpc-status and, when OK, the CheckResponse's status code;
- * null when the sidecar cannot be reached or does not answer within `timeoutMs`.
+ * Checks on one connection, reopened after a failure, as a sidecar's Envoy keeps one: each answer
+ * is the grpc-status and, when OK, the CheckResponse's status code; null when the sidecar cannot
+ * be reached or does not answer within `timeoutMs`.
  */
-export async function probeCheck(
-  socketPath: string,
-  request: CheckRequest,
-  timeoutMs = 2_000,
-): Promise<{ grpcStatus: number; code: number } | null> {
-  const check = loadExtAuthz().envoy.service.auth.v3.Authorization.service.Check;
-  const session = connect('http://localhost', { createConnection: () => netConnect(socketPath) });
-  session.on('error', () => {});
-  const timer = setTimeout(() => session.destroy(), timeoutMs);
-  try {
-    const answer = await new Promise<{ grpcStatus: number; body: Buffer }>((resolve, reject) => {
-      const stream = session.request(CHECK_HEADERS);
-      const chunks: Buffer[] = [];
-      let grpcStatus = -1;
-      stream.on('response', (h) => {
-        if (h['grpc-status'] !== undefined) grpcStatus = Number(h['grpc-status']);
+export class CheckProbe {
+  private session: ClientHttp2Session | null = null;
+
+  constructor(private readonly socketPath: string) {}
+
+  async check(
+    request: CheckRequest,
+    timeoutMs = 2_000,
+  ): Promise<{ grpcStatus: number; code: number } | null> {
+    const check = loadExtAuthz().envoy.service.auth.v3.Authorization.service.Check;
+    if (this.session === null || this.session.destroyed || this.session.closed) {
+      const session = connect('http://localhost', { createConnection: () => netConnect(this.socketPath) });
+      session.on('error', () => {});
+      this.session = session;
+    }
+    const session = this.session;
+    const timer = setTimeout(() => session.destroy(), timeoutMs);
+    try {
+      const answer = await new Promise<{ grpcStatus: number; body: Buffer }>((resolve, reject) => {
+        const stream = session.request(CHECK_HEADERS);
+        const chunks: Buffer[] = [];
+        let grpcStatus = -1;
+        stream.on('response', (h) => {
+          if (h['grpc-status'] !== undefined) grpcStatus = Number(h['grpc-status']);
+        });
+        stream.on('trailers', (t) => (grpcStatus = Number(t['grpc-status'])));
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => resolve({ grpcStatus, body: Buffer.concat(chunks) }));
+        stream.on('error', reject);
+        stream.on('close', () => reject(new Error('stream closed')));
+        stream.end(frame(check.requestSerialize(request)));
       });
-      stream.on('trailers', (t) => (grpcStatus = Number(t['grpc-status'])));
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => resolve({ grpcStatus, body: Buffer.concat(chunks) }));
-      stream.on('error', reject);
-      stream.on('close', () => reject(new Error('stream closed')));
-      stream.end(frame(check.requestSerialize(request)));
-    });
-    if (answer.grpcStatus !== 0 || answer.body.length < 5) return { grpcStatus: answer.grpcStatus, code: -1 };
-    return {
-      grpcStatus: 0,
-      code: check.responseDeserialize(answer.body.subarray(5)).status?.code ?? 0,
-    };
-  } catch {
-    return null;
-  } finally {
-    clearTimeout(timer);
-    session.destroy();
+      if (answer.grpcStatus !== 0 || answer.body.length < 5)
+        return { grpcStatus: answer.grpcStatus, code: -1 };
+      return {
+        grpcStatus: 0,
+        code: check.responseDeserialize(answer.body.subarray(5)).status?.code ?? 0,
+      };
+    } catch {
+      session.destroy();
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): void {
+    this.session?.destroy();
+    this.session = null;
   }
 }
 

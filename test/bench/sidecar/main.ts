@@ -5,8 +5,8 @@
 //                         [--memory-probe]
 // Runs alp-mesh's sidecar (and, with --compare, any Dikastes-compatible binary, e.g. Calico's
 // Dikastes built from source) through the same stores, the same requests and the same load client
-// in one run, and prints the ratios. Each sidecar is a real process fed by a scripted Felix over a
-// real PolicySync stream; its CPU and RSS are read from /proc/<its pid>, the client's CPU is
+// in one run, and prints the ratios. Each sidecar is a real process fed over a real PolicySync
+// stream by a Felix that sends the snapshot's bytes encoded once (bulk-felix.ts); its CPU and RSS are read from /proc/<its pid>, the client's CPU is
 // reported beside it (all share the machine's cores). alp-mesh runs as deployed: bin/dikastes
 // executed, with its launcher's V8 flags; --node-flags runs `node <flags> bin/dikastes` instead.
 //   one-policy store: a GNP denying /admin in a Pass tier, an allow-all profile;
@@ -46,9 +46,9 @@ import { buildScaleBenchStore, type ScaleRequest } from '../../../testing/scale-
 import { httpCheckRequest } from '../../harness/ext-authz-client.js';
 import { denyAdminSnapshot } from '../../harness/felix-messages.js';
 import { REPO_ROOT } from '../../harness/process.js';
-import { ScriptedFelix } from '../../harness/scripted-felix.js';
+import { BulkFelix, encodeSyncMessages } from './bulk-felix.js';
 import { cpuSeconds, peakRssMiB, percentile, report, rssMiB, type BenchRow } from '../bench-report.js';
-import { probeCheck, runH2Load, type LoadResult } from './h2-load.js';
+import { CheckProbe, runH2Load, type LoadResult } from './h2-load.js';
 import { hasH2load, runH2loadTool } from './h2load-tool.js';
 import type { MemoryBreakdown } from './memory-probe.js';
 import {
@@ -351,23 +351,40 @@ interface TargetRun {
   readonly rssAfterLoadMiB: number;
 }
 
+/** Probes on one connection until the sidecar gives `r`'s expected answer. */
 async function waitForVerdict(socket: string, r: ScaleRequest, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const answer = await probeCheck(socket, r.request);
-    if (answer?.grpcStatus === 0 && answer.code === r.expectedCode) return;
-    if (performance.now() > deadline)
-      throw new Error(
-        `${r.name}: no ${r.expectedCode} answer within ${timeoutMs} ms (last ${JSON.stringify(answer)})`,
-      );
-    await new Promise((res) => setTimeout(res, 2));
+  const probe = new CheckProbe(socket);
+  try {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const answer = await probe.check(r.request);
+      if (answer?.grpcStatus === 0 && answer.code === r.expectedCode) return;
+      if (performance.now() > deadline)
+        throw new Error(
+          `${r.name}: no ${r.expectedCode} answer within ${timeoutMs} ms (last ${JSON.stringify(answer)})`,
+        );
+      await new Promise((res) => setTimeout(res, 2));
+    }
+  } finally {
+    probe.close();
   }
+}
+
+/** Each store's snapshot and InSync, encoded once for every fresh start. */
+const encodedSnapshots = new WeakMap<BenchStore, Buffer>();
+function snapshotBytes(store: BenchStore): Buffer {
+  let bytes = encodedSnapshots.get(store);
+  if (bytes === undefined) {
+    bytes = encodeSyncMessages([...store.messages, { in_sync: {} }]);
+    encodedSnapshots.set(store, bytes);
+  }
+  return bytes;
 }
 
 interface Started {
   readonly target: SidecarTarget;
   readonly dir: string;
-  readonly felix: ScriptedFelix;
+  readonly felix: BulkFelix;
   readonly listen: string;
   readonly sidecar: RunningSidecar;
   /** Snapshot streamed → first correct verdict, ms. */
@@ -380,12 +397,12 @@ interface Started {
 }
 
 /**
- * Starts `target` on a fresh scripted Felix and waits for its first correct verdict. If that
+ * Starts `target` on a fresh PolicySync server and waits for its first correct verdict. If that
  * fails, what was started is stopped and its directory (sockets, log) removed before rethrowing.
  */
 async function startSynced(target: SidecarTarget, store: BenchStore): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'alp-bench-sidecar-'));
-  const felix = new ScriptedFelix(join(dir, 'felix.sock'));
+  const felix = new BulkFelix(join(dir, 'felix.sock'));
   const spawned: { sidecar?: Started['sidecar'] } = {};
   try {
     return await syncFresh(target, store, dir, felix, spawned);
@@ -401,14 +418,13 @@ async function syncFresh(
   target: SidecarTarget,
   store: BenchStore,
   dir: string,
-  felix: ScriptedFelix,
+  felix: BulkFelix,
   spawned: { sidecar?: Started['sidecar'] },
 ): Promise<Started> {
   const probeFile = memoryProbe && target.isNode === true ? join(dir, 'memory.jsonl') : null;
   // Probed, the snapshot is held back until the sidecar's memory before any policy is read.
   const holdSnapshot = probeFile !== null && !target.answersOkOnly;
-  felix.snapshot = holdSnapshot ? [] : store.messages;
-  felix.sendInSyncOnJoin = !holdSnapshot;
+  felix.snapshot = holdSnapshot ? Buffer.alloc(0) : snapshotBytes(store);
   await felix.start();
   const listen = join(dir, 'dikastes.sock');
   const probe = join(REPO_ROOT, 'dist-test', 'test', 'bench', 'sidecar', 'memory-probe.js');
@@ -427,7 +443,7 @@ async function syncFresh(
   if (holdSnapshot) {
     await new Promise((res) => setTimeout(res, 1000));
     await probeMemory({ target, sidecar, probeFile }, 'before policy');
-    felix.send(...store.messages, { in_sync: {} });
+    felix.send(snapshotBytes(store));
   }
   const t0 = performance.now();
   const cpu0 = cpuSeconds(sidecar.pid);
