@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { rmSync } from 'node:fs';
 import { loadFelix } from '../../proto/load.js';
+import { ConnectionCount } from './connection-count.js';
 import type { ToDataplane } from '../../proto/gen/felix/ToDataplane.js';
 import type { SyncRequest__Output } from '../../proto/gen/felix/SyncRequest.js';
 
@@ -11,11 +12,10 @@ type SyncStream = grpc.ServerWritableStream<SyncRequest__Output, ToDataplane>;
 export class ScriptedFelix {
   private server: grpc.Server | null = null;
   private readonly streams = new Set<SyncStream>();
-  private readonly waiters: (() => void)[] = [];
+  private readonly count = new ConnectionCount();
   /** Messages every new stream receives first (a snapshot), then InSync if `sendInSyncOnJoin`. */
   snapshot: ToDataplane[] = [];
   sendInSyncOnJoin = true;
-  connections = 0;
 
   constructor(readonly socketPath: string) {}
 
@@ -23,13 +23,12 @@ export class ScriptedFelix {
     const server = new grpc.Server({ 'grpc.max_send_message_length': -1 });
     server.addService(loadFelix().felix.PolicySync.service, {
       Sync: (call: SyncStream) => {
-        this.connections += 1;
         this.streams.add(call);
         call.on('cancelled', () => this.streams.delete(call));
         call.on('close', () => this.streams.delete(call));
         for (const msg of this.snapshot) call.write(msg);
         if (this.sendInSyncOnJoin) call.write({ in_sync: {} });
-        for (const w of this.waiters.splice(0)) w();
+        this.count.add();
       },
       Report: (_call: unknown, cb: grpc.sendUnaryData<{ successful: boolean }>) =>
         cb(null, { successful: false }),
@@ -43,17 +42,14 @@ export class ScriptedFelix {
     this.server = server;
   }
 
+  /** Sync streams opened in total. */
+  get connections(): number {
+    return this.count.total;
+  }
+
   /** Resolves once at least `n` Sync streams have been opened in total. */
-  async waitForConnections(n: number, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.connections < n) {
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${n} PolicySync connections (have ${this.connections})`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
+  waitForConnections(n: number, timeoutMs = 30_000): Promise<void> {
+    return this.count.waitFor(n, 'PolicySync connections', timeoutMs);
   }
 
   get openStreams(): number {

@@ -8,6 +8,7 @@ import { createServer, constants, type Http2Server, type ServerHttp2Stream } fro
 import { rmSync } from 'node:fs';
 import { loadFelix } from '../../../proto/load.js';
 import type { ToDataplane } from '../../../proto/gen/felix/ToDataplane.js';
+import { ConnectionCount } from '../../harness/connection-count.js';
 
 const SYNC_PATH = '/felix.PolicySync/Sync';
 
@@ -27,10 +28,9 @@ export function encodeSyncMessages(messages: readonly ToDataplane[]): Buffer {
 export class BulkFelix {
   private server: Http2Server | null = null;
   private readonly streams = new Set<ServerHttp2Stream>();
-  private readonly waiters: (() => void)[] = [];
+  private readonly count = new ConnectionCount();
   /** Bytes every new Sync stream receives first (encodeSyncMessages of the snapshot and InSync). */
   snapshot: Buffer = Buffer.alloc(0);
-  connections = 0;
 
   constructor(readonly socketPath: string) {}
 
@@ -53,8 +53,7 @@ export class BulkFelix {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
       if (this.snapshot.length > 0) stream.write(this.snapshot);
       this.streams.add(stream);
-      this.connections += 1;
-      for (const w of this.waiters.splice(0)) w();
+      this.count.add();
     });
     server.on('sessionError', () => {});
     rmSync(this.socketPath, { force: true });
@@ -66,16 +65,8 @@ export class BulkFelix {
   }
 
   /** Resolves once at least `n` Sync streams have been opened in total. */
-  async waitForConnections(n: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.connections < n) {
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${n} PolicySync connections (have ${this.connections})`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 100);
-      });
-    }
+  waitForConnections(n: number, timeoutMs: number): Promise<void> {
+    return this.count.waitFor(n, 'PolicySync connections', timeoutMs);
   }
 
   /** Writes encoded messages to every open Sync stream. */
