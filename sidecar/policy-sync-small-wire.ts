@@ -22,13 +22,20 @@ interface Field {
   readonly of?: Shape;
 }
 
-/** One message type of felixbackend.proto: field number → field, all length-delimited. */
+/**
+ * One message type of felixbackend.proto: its fields (all length-delimited) by number, and its
+ * defaults as proto-loader fills them in, made by an object literal so that every message of a
+ * type has one hidden class (built field by field, reading them was slower than protobufjs).
+ */
 interface Shape {
-  readonly fields: ReadonlyMap<number, Field>;
+  readonly byNumber: readonly (Field | undefined)[];
+  readonly defaults: () => Record<string, unknown>;
 }
 
-function shape(fields: Record<number, Field>): Shape {
-  return { fields: new Map(Object.entries(fields).map(([n, f]) => [Number(n), f])) };
+function shape(fields: Record<number, Field>, defaults: () => Record<string, unknown>): Shape {
+  const byNumber: (Field | undefined)[] = [];
+  for (const [n, f] of Object.entries(fields)) byNumber[Number(n)] = f;
+  return { byNumber, defaults };
 }
 
 const str = (name: string): Field => ({ name, kind: 'string' });
@@ -37,46 +44,77 @@ const msg = (name: string, of: Shape): Field => ({ name, kind: 'message', of });
 const msgs = (name: string, of: Shape): Field => ({ name, kind: 'messages', of });
 const map = (name: string): Field => ({ name, kind: 'map' });
 
-const POLICY_ID = shape({ 2: str('name'), 3: str('namespace'), 4: str('kind') });
-const PROFILE_ID = shape({ 1: str('name') });
-const ENDPOINT_ID = shape({ 2: str('orchestrator_id'), 3: str('workload_id'), 4: str('endpoint_id') });
-const TIER_INFO = shape({
-  1: str('name'),
-  2: msgs('ingress_policies', POLICY_ID),
-  3: msgs('egress_policies', POLICY_ID),
-  4: str('default_action'),
-});
-const ENDPOINT = shape({
-  1: str('state'),
-  2: str('name'),
-  3: str('mac'),
-  4: strs('profile_ids'),
-  5: strs('ipv4_nets'),
-  6: strs('ipv6_nets'),
-  7: msgs('tiers', TIER_INFO),
-  11: map('annotations'),
-});
-const ACCOUNT_ID = shape({ 1: str('namespace'), 2: str('name') });
-const NAMESPACE_ID = shape({ 1: str('name') });
+const POLICY_ID = shape({ 2: str('name'), 3: str('namespace'), 4: str('kind') }, () => ({
+  name: '',
+  namespace: '',
+  kind: '',
+}));
+const PROFILE_ID = shape({ 1: str('name') }, () => ({ name: '' }));
+const ENDPOINT_ID = shape(
+  { 2: str('orchestrator_id'), 3: str('workload_id'), 4: str('endpoint_id') },
+  () => ({ orchestrator_id: '', workload_id: '', endpoint_id: '' }),
+);
+const TIER_INFO = shape(
+  {
+    1: str('name'),
+    2: msgs('ingress_policies', POLICY_ID),
+    3: msgs('egress_policies', POLICY_ID),
+    4: str('default_action'),
+  },
+  () => ({ name: '', ingress_policies: [], egress_policies: [], default_action: '' }),
+);
+const ENDPOINT = shape(
+  {
+    1: str('state'),
+    2: str('name'),
+    3: str('mac'),
+    4: strs('profile_ids'),
+    5: strs('ipv4_nets'),
+    6: strs('ipv6_nets'),
+    7: msgs('tiers', TIER_INFO),
+    11: map('annotations'),
+  },
+  () => ({
+    state: '',
+    name: '',
+    mac: '',
+    profile_ids: [],
+    ipv4_nets: [],
+    ipv6_nets: [],
+    tiers: [],
+    annotations: {},
+  }),
+);
+const ACCOUNT_ID = shape({ 1: str('namespace'), 2: str('name') }, () => ({ namespace: '', name: '' }));
+const NAMESPACE_ID = shape({ 1: str('name') }, () => ({ name: '' }));
+
+/** A message whose one field is `id`, of shape `of`. */
+const withId = (of: Shape): Shape => shape({ 1: msg('id', of) }, () => ({ id: null }));
+/** A message of an `id` (field 1) and `labels` (2). */
+const labelled = (of: Shape): Shape =>
+  shape({ 1: msg('id', of), 2: map('labels') }, () => ({ id: null, labels: {} }));
 
 /** ToDataplane's payload field number → its name and shape, for the payloads read here. */
 export const SMALL_PAYLOADS: ReadonlyMap<number, { name: string; shape: Shape }> = new Map([
-  [1, { name: 'in_sync', shape: shape({}) }],
-  [4, { name: 'ipset_remove', shape: shape({ 1: str('id') }) }],
-  [6, { name: 'active_profile_remove', shape: shape({ 1: msg('id', PROFILE_ID) }) }],
-  [8, { name: 'active_policy_remove', shape: shape({ 1: msg('id', POLICY_ID) }) }],
+  [1, { name: 'in_sync', shape: shape({}, () => ({})) }],
+  [4, { name: 'ipset_remove', shape: shape({ 1: str('id') }, () => ({ id: '' })) }],
+  [6, { name: 'active_profile_remove', shape: withId(PROFILE_ID) }],
+  [8, { name: 'active_policy_remove', shape: withId(POLICY_ID) }],
   [
     11,
     {
       name: 'workload_endpoint_update',
-      shape: shape({ 1: msg('id', ENDPOINT_ID), 5: msg('endpoint', ENDPOINT) }),
+      shape: shape({ 1: msg('id', ENDPOINT_ID), 5: msg('endpoint', ENDPOINT) }, () => ({
+        id: null,
+        endpoint: null,
+      })),
     },
   ],
-  [12, { name: 'workload_endpoint_remove', shape: shape({ 1: msg('id', ENDPOINT_ID) }) }],
-  [19, { name: 'service_account_update', shape: shape({ 1: msg('id', ACCOUNT_ID), 2: map('labels') }) }],
-  [20, { name: 'service_account_remove', shape: shape({ 1: msg('id', ACCOUNT_ID) }) }],
-  [21, { name: 'namespace_update', shape: shape({ 1: msg('id', NAMESPACE_ID), 2: map('labels') }) }],
-  [22, { name: 'namespace_remove', shape: shape({ 1: msg('id', NAMESPACE_ID) }) }],
+  [12, { name: 'workload_endpoint_remove', shape: withId(ENDPOINT_ID) }],
+  [19, { name: 'service_account_update', shape: labelled(ACCOUNT_ID) }],
+  [20, { name: 'service_account_remove', shape: withId(ACCOUNT_ID) }],
+  [21, { name: 'namespace_update', shape: labelled(NAMESPACE_ID) }],
+  [22, { name: 'namespace_remove', shape: withId(NAMESPACE_ID) }],
 ]);
 
 const WIRE_VARINT = 0;
@@ -129,24 +167,15 @@ function readMapEntry(c: Cursor, into: Record<string, string>): boolean {
   return true;
 }
 
-function defaults(s: Shape): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of s.fields.values()) {
-    out[f.name] =
-      f.kind === 'string' ? '' : f.kind === 'message' ? null : f.kind === 'map' ? {} : ([] as unknown[]);
-  }
-  return out;
-}
-
 /** One message of shape `s` as proto-loader's object; null to give up. */
 function readMessage(c: Cursor, s: Shape): Record<string, unknown> | null {
-  const out = defaults(s);
-  const seen = new Set<number>();
+  const out = s.defaults();
+  let seen = 0; // a bit per singular message field read (their numbers are below 32)
   while (c.pos < c.end) {
     const tag = c.varint();
     if (tag < 8) return null; // cut off, or field 0
     const number = tag >>> 3;
-    const field = s.fields.get(number);
+    const field = s.byNumber[number];
     if (field === undefined) {
       if (!skipValue(c, tag & 7)) return null;
       continue;
@@ -169,8 +198,10 @@ function readMessage(c: Cursor, s: Shape): Record<string, unknown> | null {
       continue;
     }
     // Given twice, protobufjs keeps the last where protobuf merges: left to proto-loader.
-    if (field.kind === 'message' && seen.has(number)) return null;
-    seen.add(number);
+    if (field.kind === 'message') {
+      if ((seen & (1 << number)) !== 0) return null;
+      seen |= 1 << number;
+    }
     const value = readMessage(inner, field.of!);
     if (value === null) return null;
     if (field.kind === 'message') out[field.name] = value;
@@ -188,9 +219,8 @@ export function readSmallPayload(c: Cursor, field: number, sequence: number): To
   if (payload === undefined) return null;
   const value = readMessage(c, payload.shape);
   if (value === null) return null;
-  return {
-    sequence_number: sequence,
-    [payload.name]: value,
-    payload: payload.name,
-  } as unknown as ToDataplane__Output;
+  // Not an object literal with a computed key: V8 builds those slowly.
+  const out: Record<string, unknown> = { sequence_number: sequence, payload: payload.name };
+  out[payload.name] = value;
+  return out as unknown as ToDataplane__Output;
 }
