@@ -4,6 +4,7 @@
 // the reason is only put in the body when --deny-details is on.
 import type { CheckResponse } from '../proto/gen/envoy/service/auth/v3/CheckResponse.js';
 import { loadExtAuthz } from '../proto/load.js';
+import { encodeCheckResponse } from './check-response-wire.js';
 import { describeDecision, type Verdict } from '../policy/decide.js';
 
 export const DECISION_HEADER = 'x-alp-decision';
@@ -29,18 +30,28 @@ export function checkResponseFor(verdict: Verdict, denyDetails: boolean): CheckR
 const MAX_CACHED_ANSWERS = 256;
 
 /**
+ * The answer's bytes: written by check-response-wire.ts, which covers what checkResponseFor makes
+ * without making protobufjs generate code; through proto-loader for anything it leaves.
+ */
+function serialize(response: CheckResponse): Buffer {
+  return (
+    encodeCheckResponse(response) ??
+    loadExtAuthz().envoy.service.auth.v3.Authorization.service.Check.responseSerialize(response)
+  );
+}
+
+/**
  * Verdicts to serialized CheckResponses. The answers repeat (OK, a policy deny, a few failure
  * messages), so each distinct one is serialized once and its bytes reused; with --deny-details
  * the body names the deciding rule, so the cache is bounded and starts over when full.
  */
 export class CheckResponseEncoder {
-  readonly #serialize = loadExtAuthz().envoy.service.auth.v3.Authorization.service.Check.responseSerialize;
   readonly #ok: Buffer;
   readonly #answers = new Map<string, Buffer>();
 
   constructor(private readonly denyDetails: boolean) {
     // What checkResponseFor gives every allowed verdict.
-    this.#ok = this.#serialize({ status: { code: 0, message: '' } });
+    this.#ok = serialize({ status: { code: 0, message: '' } });
   }
 
   encode(verdict: Verdict): Buffer {
@@ -50,7 +61,7 @@ export class CheckResponseEncoder {
       : `${verdict.code}\u0000${verdict.message}`;
     let bytes = this.#answers.get(key);
     if (bytes === undefined) {
-      bytes = this.#serialize(checkResponseFor(verdict, this.denyDetails));
+      bytes = serialize(checkResponseFor(verdict, this.denyDetails));
       if (this.#answers.size >= MAX_CACHED_ANSWERS) this.#answers.clear();
       this.#answers.set(key, bytes);
     }

@@ -1,10 +1,12 @@
-// The fast path of policy-sync-wire.ts (IP sets, policies, profiles) against @grpc/proto-loader
+// The fast path of policy-sync-wire.ts (IP sets, policies, profiles, and the small payloads of
+// policy-sync-small-wire.ts) against @grpc/proto-loader
 // on the same .proto: for generated messages and damaged or concatenated bytes, whatever the fast
 // path returns equals proto-loader's decoding (and its rules equal ruleFromWire of proto-loader's),
 // it returns null wherever proto-loader refuses, and it does take the plain messages.
 import { describe, expect, it } from 'vitest';
 import { loadFelix } from '../proto/load.js';
 import type { ToDataplane } from '../proto/gen/felix/ToDataplane.js';
+import type { WorkloadEndpoint } from '../proto/gen/felix/WorkloadEndpoint.js';
 import { seededRandom, type SeededRandom } from '../testing/seeded-random.js';
 import { parseIp } from '../calico/ip.js';
 import { applyUpdate } from '../policy/apply-update.js';
@@ -14,6 +16,7 @@ import type { Rule } from '../proto/gen/felix/Rule.js';
 import type { Rule__Output } from '../proto/gen/felix/Rule.js';
 import type { ToDataplane__Output } from '../proto/gen/felix/ToDataplane.js';
 import { inboundRulesOf } from '../policy/wire-rules.js';
+import { SMALL_PAYLOADS } from './policy-sync-small-wire.js';
 import { decodeSyncMessage } from './policy-sync-wire.js';
 
 const sync = () => loadFelix().felix.PolicySync.service.Sync;
@@ -91,9 +94,13 @@ describe('decodeSyncMessage on IP-set messages', () => {
     expect(JSON.parse(JSON.stringify(decodeFast(delta)))).toEqual(viaProtoLoader(delta));
   });
 
-  it('leaves other payloads, undeclared enum values and long varints to proto-loader', () => {
-    expect(decodeFast(sync().responseSerialize({ in_sync: {} }))).toBeNull();
-    expect(decodeFast(sync().responseSerialize({ ipset_remove: { id: 'x' } }))).toBeNull();
+  it('leaves two payloads, undeclared enum values and long varints to proto-loader', () => {
+    const twoPayloads = Buffer.concat([
+      sync().responseSerialize({ in_sync: {} }),
+      sync().responseSerialize({ ipset_remove: { id: 'x' } }),
+    ]);
+    expect(viaProtoLoader(twoPayloads)).not.toBe('refused');
+    expect(decodeFast(twoPayloads)).toBeNull();
     // IPSetUpdate{type = 5}: a number proto-loader passes through.
     expect(decodeFast(Buffer.from([0x12, 0x02, 0x18, 0x05]))).toBeNull();
     // sequence_number = 2^63 - 1 needs ten varint bytes.
@@ -383,5 +390,253 @@ describe('decodeSyncMessage on policy and profile updates', () => {
     }
     expect(taken).toBeGreaterThan(1_200);
     expect(withRules).toBeGreaterThan(600);
+  });
+});
+
+const KEYS = [
+  '',
+  'a',
+  'b',
+  'é',
+  '1',
+  '10',
+  'app.kubernetes.io/name',
+  'constructor',
+  'toString',
+  'x'.repeat(150),
+];
+
+function labels(rnd: SeededRandom): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let n = rnd.int(5); n > 0; n--) out[pick(rnd, KEYS)] = pick(rnd, TEXTS);
+  return out;
+}
+
+function policyIds(rnd: SeededRandom): { name?: string; namespace?: string; kind?: string }[] {
+  return Array.from({ length: rnd.int(3) }, () =>
+    rnd.int(5) === 0
+      ? {}
+      : { name: pick(rnd, TEXTS), namespace: pick(rnd, TEXTS), kind: pick(rnd, ['', 'NetworkPolicy', 'é']) },
+  );
+}
+
+function generatedEndpoint(rnd: SeededRandom): WorkloadEndpoint {
+  return {
+    ...(rnd.int(3) === 0 ? {} : { state: pick(rnd, ['active', '', 'é']), name: pick(rnd, TEXTS) }),
+    ...(rnd.int(2) === 0 ? {} : { mac: 'ee:ee:ee:ee:ee:ee' }),
+    profile_ids: texts(rnd),
+    ipv4_nets: rnd.int(2) === 0 ? [] : ['10.65.0.2/32'],
+    ipv6_nets: texts(rnd),
+    tiers: Array.from({ length: rnd.int(3) }, () => ({
+      ...(rnd.int(4) === 0 ? {} : { name: pick(rnd, TEXTS) }),
+      ingress_policies: policyIds(rnd),
+      egress_policies: policyIds(rnd),
+      ...(rnd.int(4) === 0 ? {} : { default_action: pick(rnd, ['Deny', 'Pass', '', 'é']) }),
+    })),
+    annotations: labels(rnd),
+  };
+}
+
+/** A ToDataplane with one of the payloads policy-sync-small-wire.ts reads, fields at random. */
+function generatedSmallMessage(rnd: SeededRandom): ToDataplane {
+  const seq = rnd.int(3) === 0 ? {} : { sequence_number: rnd.int(1000) };
+  const maybe = <T>(value: () => T): T | undefined => (rnd.int(5) === 0 ? undefined : value());
+  const endpointId = () => ({
+    orchestrator_id: pick(rnd, ['k8s', '', 'é']),
+    workload_id: pick(rnd, TEXTS),
+    endpoint_id: pick(rnd, ['eth0', '']),
+  });
+  const accountId = () => (rnd.int(4) === 0 ? {} : { namespace: pick(rnd, TEXTS), name: pick(rnd, TEXTS) });
+  const policyId = () => ({ name: pick(rnd, TEXTS), namespace: pick(rnd, TEXTS), kind: pick(rnd, TEXTS) });
+  switch (rnd.int(10)) {
+    case 0:
+      return { ...seq, in_sync: {} };
+    case 1:
+      return { ...seq, ipset_remove: rnd.int(4) === 0 ? {} : { id: pick(rnd, TEXTS) } };
+    case 2:
+      return { ...seq, active_profile_remove: { id: maybe(() => ({ name: pick(rnd, TEXTS) })) } };
+    case 3:
+      return { ...seq, active_policy_remove: { id: maybe(policyId) } };
+    case 4:
+      return { ...seq, workload_endpoint_remove: { id: maybe(endpointId) } };
+    case 5:
+      return { ...seq, service_account_update: { id: maybe(accountId), labels: labels(rnd) } };
+    case 6:
+      return { ...seq, service_account_remove: { id: maybe(accountId) } };
+    case 7:
+      return {
+        ...seq,
+        namespace_update: { id: maybe(() => ({ name: pick(rnd, TEXTS) })), labels: labels(rnd) },
+      };
+    case 8:
+      return { ...seq, namespace_remove: { id: maybe(() => ({ name: pick(rnd, TEXTS) })) } };
+    default:
+      return {
+        ...seq,
+        workload_endpoint_update: { id: maybe(endpointId), endpoint: maybe(() => generatedEndpoint(rnd)) },
+      };
+  }
+}
+
+/** The content of a message's first field, whose tag is one byte (the payload, or its first field). */
+function firstFieldContent(b: Buffer): Buffer {
+  let pos = 1;
+  let len = 0;
+  for (let scale = 1; ; scale *= 128) {
+    const x = b[pos++]!;
+    len += (x & 0x7f) * scale;
+    if (x < 0x80) break;
+  }
+  return b.subarray(pos, pos + len);
+}
+
+/** A field this subset of felixbackend.proto does not declare (Felix's has more), or a group. */
+function unknownField(rnd: SeededRandom): Buffer {
+  switch (rnd.int(6)) {
+    case 0:
+      return Buffer.from([0x40, ...varintBytes(rnd.int(2 ** 31))]); // field 8, varint
+    case 1:
+      return Buffer.from([0x49, 1, 2, 3, 4, 5, 6, 7, 8]); // field 9, fixed64
+    case 2:
+      return Buffer.from([0x55, 1, 2, 3, 4]); // field 10, fixed32
+    case 3:
+      return delimitedField(0x62, Buffer.from(pick(rnd, TEXTS))); // field 12, bytes
+    case 4:
+      return Buffer.from([0x40, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]); // an 11-byte varint
+    default:
+      return Buffer.from([0x6b, 0x40, 0x01, 0x6c]); // field 13, a group
+  }
+}
+
+/**
+ * A workload endpoint update or a namespace update whose endpoint (or one label entry) carries
+ * undeclared fields, as Felix's fuller messages do.
+ */
+function withUnknownFields(rnd: SeededRandom): Buffer {
+  if (rnd.int(2) === 0) {
+    const endpoint = generatedEndpoint(rnd);
+    const bytes = sync().responseSerialize({ workload_endpoint_update: { endpoint } });
+    const content = firstFieldContent(firstFieldContent(bytes));
+    const extra = Array.from({ length: 1 + rnd.int(2) }, () => unknownField(rnd));
+    const at = rnd.int(2) === 0 ? content.length : 0;
+    const mixed = Buffer.concat([content.subarray(0, at), ...extra, content.subarray(at)]);
+    return delimitedField(0x5a, delimitedField(0x2a, mixed));
+  }
+  const entry = Buffer.concat([
+    delimitedField(0x0a, Buffer.from(pick(rnd, KEYS))),
+    unknownField(rnd),
+    delimitedField(0x12, Buffer.from(pick(rnd, TEXTS))),
+  ]);
+  return Buffer.concat([
+    Buffer.from([0xaa, 0x01, ...varintBytes(entry.length + 2)]),
+    delimitedField(0x12, entry),
+  ]);
+}
+
+const SMALL = new Set([...SMALL_PAYLOADS.values()].map((p) => p.name));
+
+/** The map fields' keys in order: toStrictEqual does not compare the order of keys. */
+function mapKeyOrder(msg: ToDataplane__Output): string {
+  return JSON.stringify([
+    Object.keys(msg.workload_endpoint_update?.endpoint?.annotations ?? {}),
+    Object.keys(msg.service_account_update?.labels ?? {}),
+    Object.keys(msg.namespace_update?.labels ?? {}),
+  ]);
+}
+
+describe('decodeSyncMessage on the small payloads', () => {
+  it('takes each of them plainly sent, and gives exactly what proto-loader gives', () => {
+    const messages: ToDataplane[] = [
+      { in_sync: {} },
+      { sequence_number: 3, ipset_remove: { id: 's:1' } },
+      { active_profile_remove: { id: { name: 'kns.default' } } },
+      { active_policy_remove: { id: { name: 'p', kind: 'GlobalNetworkPolicy' } } },
+      { active_policy_remove: {} },
+      {
+        workload_endpoint_update: {
+          id: { orchestrator_id: 'k8s', workload_id: 'default/pod', endpoint_id: 'eth0' },
+          endpoint: {
+            state: 'active',
+            profile_ids: ['kns.default', 'ksa.default.default'],
+            ipv4_nets: ['10.65.0.2/32'],
+            tiers: [
+              {
+                name: 'default',
+                ingress_policies: [{ name: 'default.p', namespace: 'default', kind: 'NetworkPolicy' }],
+                default_action: 'Deny',
+              },
+            ],
+            annotations: { b: '1', a: '2', '10': 'x', '1': 'y' },
+          },
+        },
+      },
+      { workload_endpoint_remove: { id: { workload_id: 'default/pod' } } },
+      { service_account_update: { id: { namespace: 'default', name: 'sa' }, labels: { app: 'web' } } },
+      { service_account_remove: { id: { namespace: 'default', name: 'sa' } } },
+      { namespace_update: { id: { name: 'default' }, labels: {} } },
+      { namespace_remove: { id: { name: 'default' } } },
+    ];
+    for (const m of messages) {
+      const bytes = sync().responseSerialize(m);
+      const fast = decodeFast(bytes);
+      expect(fast, JSON.stringify(m)).not.toBeNull();
+      expect(fast).toStrictEqual(slow(bytes));
+      expect(mapKeyOrder(fast!)).toBe(mapKeyOrder(slow(bytes)));
+    }
+  });
+
+  it('skips undeclared fields as protobufjs does, and leaves the unusual to proto-loader', () => {
+    // Endpoint{state = "a", field 8 = varint 5, field 9 = fixed64, field 10 = fixed32, field 12 = "zz"}.
+    const endpoint = Buffer.from([
+      0x0a, 0x01, 0x61, 0x40, 0x05, 0x49, 1, 2, 3, 4, 5, 6, 7, 8, 0x55, 1, 2, 3, 4, 0x62, 0x02, 0x7a, 0x7a,
+    ]);
+    const unknown = delimitedField(0x5a, delimitedField(0x2a, endpoint));
+    expect(decodeFast(unknown)).toStrictEqual(slow(unknown));
+    expect(decodeFast(unknown)?.workload_endpoint_update?.endpoint?.state).toBe('a');
+    // NamespaceUpdate{labels{"__proto__": "x"}}: protobufjs makes it an own property.
+    const proto = sync().responseSerialize({ namespace_update: { labels: JSON.parse('{"__proto__":"x"}') } });
+    expect(Object.keys(slow(proto).namespace_update!.labels)).toEqual(['__proto__']);
+    expect(decodeFast(proto)).toBeNull();
+    // NamespaceUpdate{id{name = "a"}, id{name = "b"}}: protobufjs keeps the last id.
+    const twice = Buffer.from([0xaa, 0x01, 0x0a, 0x0a, 0x03, 0x0a, 0x01, 0x61, 0x0a, 0x03, 0x0a, 0x01, 0x62]);
+    expect(slow(twice).namespace_update?.id?.name).toBe('b');
+    expect(decodeFast(twice)).toBeNull();
+    // IPSetRemove{id as varint 1}: protobufjs reads a string anyway.
+    const wrongWireType = Buffer.from([0x22, 0x02, 0x08, 0x01]);
+    expect(decodeFast(wrongWireType)).toBeNull();
+    // InSync{a group}.
+    expect(decodeFast(Buffer.from([0x0a, 0x02, 0x0b, 0x0c]))).toBeNull();
+  });
+
+  it('on 20,000 generated, damaged, concatenated and extended messages: equal to proto-loader whenever it answers', () => {
+    const rnd = seededRandom(19);
+    let taken = 0;
+    const payloads = new Set<string>();
+    let withUnknown = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const bytes = sync().responseSerialize(generatedSmallMessage(rnd));
+      const input = [
+        bytes,
+        damaged(rnd, bytes),
+        Buffer.concat([bytes, sync().responseSerialize(generatedSmallMessage(rnd))]),
+        withUnknownFields(rnd),
+      ][i % 4]!;
+      const fast = decodeFast(input);
+      if (fast === null) continue;
+      const expected = slow(input); // throws if proto-loader refuses: a failure
+      if (!SMALL.has(fast.payload!)) {
+        // Damage made it another payload: compared as in the tests above.
+        expect(JSON.parse(JSON.stringify(fast))).toEqual(viaProtoLoader(input));
+        continue;
+      }
+      taken++;
+      payloads.add(fast.payload!);
+      if (i % 4 === 3) withUnknown++;
+      expect(fast, `message ${i}: ${input.toString('hex')}`).toStrictEqual(expected);
+      expect(mapKeyOrder(fast), `message ${i}: ${input.toString('hex')}`).toBe(mapKeyOrder(expected));
+    }
+    expect(taken).toBeGreaterThan(8_000);
+    expect(withUnknown).toBeGreaterThan(1_000);
+    expect(payloads.size).toBe(10);
   });
 });

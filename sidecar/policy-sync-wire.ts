@@ -1,10 +1,11 @@
-// PolicySync's bulk messages read straight from their protobuf bytes. A production snapshot is
+// PolicySync's messages read straight from their protobuf bytes. A production snapshot is
 // mostly IPSetUpdate / IPSetDeltaUpdate messages carrying about a million member strings, then the
 // policies' ~20,000 rules; decoding them through proto-loader (reflection decode, then toObject)
 // was most of the time from stream to store. Only the plain shape is read here: `sequence_number`
 // (field 15) and one `ipset_update` (2), `ipset_delta_update` (3), `active_profile_update` (5) or
 // `active_policy_update` (7, both in policy-sync-rules-wire.ts) whose fields are the declared
-// ones with their declared wire types. Anything else (another payload, an unknown field, an enum
+// ones with their declared wire types; the other payloads are read by policy-sync-small-wire.ts,
+// so no message makes protobufjs generate code. Anything else (two payloads, an unknown field, an enum
 // value that is not declared, a varint protobufjs would read differently, bytes that end early)
 // returns null and the caller decodes the message through proto-loader, so what reaches the store
 // is always what proto-loader gives (policy-sync-wire.test.ts compares the two). The members of an
@@ -19,7 +20,11 @@ import {
   readActiveProfileUpdate,
   type SlowDecode,
 } from './policy-sync-rules-wire.js';
+import { readSmallPayload, SMALL_PAYLOADS } from './policy-sync-small-wire.js';
 import { Cursor, type Utf8Sliceable } from './wire-cursor.js';
+
+/** ToDataplane's payload fields read here: the bulk ones below, the rest in policy-sync-small-wire.ts. */
+const PAYLOAD_FIELDS: ReadonlySet<number> = new Set([2, 3, 5, 7, ...SMALL_PAYLOADS.keys()]);
 
 const IP_SET_TYPES = ['IP', 'IP_AND_PORT', 'NET'] as const;
 
@@ -132,7 +137,8 @@ function readIpSetDelta(c: Cursor): IPSetDeltaUpdate__Output | null {
 /**
  * The message as proto-loader decodes it (our loader options), or null to let proto-loader do it.
  * Taken: IP-set updates and deltas here, policy and profile updates in policy-sync-rules-wire.ts
- * (whose rule lists are made by `slow`, proto-loader's decoder, if something reads them).
+ * (whose rule lists are made by `slow`, proto-loader's decoder, if something reads them), every
+ * other payload in policy-sync-small-wire.ts.
  */
 export function decodeSyncMessage(buf: Buffer, slow: SlowDecode): ToDataplane__Output | null {
   const c = new Cursor(buf, 0, buf.length);
@@ -145,7 +151,7 @@ export function decodeSyncMessage(buf: Buffer, slow: SlowDecode): ToDataplane__O
     if (tag === 0x78) {
       sequence = c.varint64();
       if (sequence < 0) return null;
-    } else if ((tag === 0x12 || tag === 0x1a || tag === 0x2a || tag === 0x3a) && field === 0) {
+    } else if ((tag & 7) === 2 && field === 0 && PAYLOAD_FIELDS.has(tag >>> 3)) {
       field = tag >>> 3;
       end = c.delimited();
       if (end < 0) return null;
@@ -172,11 +178,13 @@ export function decodeSyncMessage(buf: Buffer, slow: SlowDecode): ToDataplane__O
         ? null
         : { sequence_number: sequence, active_profile_update: u, payload: 'active_profile_update' };
     }
-    default: {
+    case 7: {
       const u = readActivePolicyUpdate(inner, buf, slow);
       return u === null
         ? null
         : { sequence_number: sequence, active_policy_update: u, payload: 'active_policy_update' };
     }
+    default:
+      return readSmallPayload(inner, field, sequence);
   }
 }
