@@ -13,24 +13,19 @@ import { decodeSyncMessage } from './policy-sync-wire.js';
 
 const SYNC_PATH = '/felix.PolicySync/Sync';
 
-interface SyncCodec {
-  readonly request: Buffer;
-  readonly decode: (message: Buffer) => ToDataplane__Output;
-}
-
 /**
- * Sync's request (an empty SyncRequest) and its responses' decoder: policy-sync-wire.ts where it
- * can (the IP-set, policy and profile updates: nearly all of a snapshot), proto-loader otherwise.
+ * Decodes one Sync response: policy-sync-wire.ts reads every payload the store uses from its
+ * bytes; proto-loader only decodes what it leaves (a shape it would read differently), and is
+ * loaded the first time that happens: parsing felixbackend.proto was ~60 ms of every start.
  */
-function syncCodec(): SyncCodec {
-  const sync = loadFelix().felix.PolicySync.service.Sync;
-  const protoLoaderDecode = sync.responseDeserialize as (buf: Buffer) => ToDataplane__Output;
-  return {
-    request: sync.requestSerialize({}),
-    decode: (buf) => decodeSyncMessage(buf, protoLoaderDecode) ?? protoLoaderDecode(buf),
-  };
+function decodeSync(buf: Buffer): ToDataplane__Output {
+  return decodeSyncMessage(buf, protoLoaderDecode) ?? protoLoaderDecode(buf);
 }
-let codec: SyncCodec | null = null;
+function protoLoaderDecode(buf: Buffer): ToDataplane__Output {
+  return loadFelix().felix.PolicySync.service.Sync.responseDeserialize(buf) as ToDataplane__Output;
+}
+/** An empty SyncRequest: no fields, no bytes. */
+export const SYNC_REQUEST = Buffer.alloc(0);
 
 export interface PolicySyncClientOptions {
   /** Path of the PolicySync Unix socket. */
@@ -89,16 +84,15 @@ export class PolicySyncClient {
 
   private connect(): void {
     if (this.closed) return;
-    codec ??= syncCodec();
     const store = new PolicyStore();
     this.pending = store;
     this.log.info({ dial: this.opts.dial, attempt: this.attempt }, 'connecting to policy sync');
     const call: ServerStreamingCall = startServerStreamingCall({
       socketPath: this.opts.dial,
       path: SYNC_PATH,
-      request: codec.request,
+      request: SYNC_REQUEST,
       maxReceiveBytes: this.opts.maxMessageBytes,
-      decode: codec.decode,
+      decode: decodeSync,
       onMessage: (msg) => this.handle(store, msg),
       onStatus: (status) => {
         if (status.code !== Status.OK && !this.closed)
