@@ -5,7 +5,7 @@ import type { Logger } from '../daemon/log.js';
 import { WireguardController } from './shell/controller.js';
 import { Dataplane, type DeviceMode } from './shell/dataplane.js';
 import { KeyRotator } from './shell/key-rotation.js';
-import { loadOrCreateKeyPair } from './shell/key-store.js';
+import { loadOrCreateKeyPairs, type KeyLoad } from './shell/key-store.js';
 import { LinkWatcher } from './shell/link-watcher.js';
 import { WireguardMetrics } from './shell/metrics.js';
 import { createRunner } from './shell/runner.js';
@@ -61,10 +61,7 @@ export interface WireguardHandle {
  */
 export async function startWireguard(opts: WireguardOptions): Promise<WireguardHandle> {
   const log = opts.log.child({ component: 'wireguard' });
-  const [v4, v6] = await Promise.all([
-    loadOrCreateKeyPair(opts.stateDir, 4),
-    loadOrCreateKeyPair(opts.stateDir, 6),
-  ]);
+  const [v4, v6] = (await loadOrCreateKeyPairs(opts.stateDir, [4, 6])) as [KeyLoad, KeyLoad];
   for (const [family, load] of [
     ['v4', v4],
     ['v6', v6],
