@@ -70,6 +70,13 @@ export function settingsProblem(settings: EnforcementSettings): string | null {
   return enforcementConfigProblem(configOf(settings, null));
 }
 
+/** WireGuard's pieces of a table, as logged: the secrets-free shape, with the CIDRs counted. */
+function wireguardSummary(fw: WireguardFirewall | null): Record<string, unknown> | null {
+  return fw === null
+    ? null
+    : { device: fw.interfaceName, port: fw.listenPort, strict: fw.strict, peerCidrs: fw.peerPodCidrs.length };
+}
+
 export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforcement {
   const { log, calculator: calc } = opts;
   let config = configOf(opts.settings, opts.wireguard ?? null);
@@ -149,20 +156,7 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
         return;
       }
       config = next;
-      log.info(
-        {
-          wireguard:
-            fw === null
-              ? null
-              : {
-                  device: fw.interfaceName,
-                  port: fw.listenPort,
-                  strict: fw.strict,
-                  peerCidrs: fw.peerPodCidrs.length,
-                },
-        },
-        'WireGuard firewall changed',
-      );
+      log.info({ wireguard: wireguardSummary(fw) }, 'WireGuard firewall changed');
       isDirty = true;
       schedule();
     },
@@ -187,6 +181,7 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
           table: `inet ${config.tableName}`,
           endpoints: initial.endpoints.size,
           policies: initial.policies.size,
+          wireguard: wireguardSummary(config.wireguard),
         },
         'enforcing policy with nftables',
       );
