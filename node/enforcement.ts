@@ -50,6 +50,8 @@ export interface NodeEnforcementOptions {
   readonly registry: Registry;
   /** WireGuard's firewall pieces at start; default none (see setWireguard). */
   readonly wireguard?: WireguardFirewall | null;
+  /** Whether nft works here, asked ahead (default: asked by start()). */
+  readonly nftAvailability?: Promise<string | null>;
 }
 
 function endpointNets(state: DataplaneState): WorkloadEndpointNets[] {
@@ -106,6 +108,7 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
     log,
     registry: opts.registry,
     resyncIntervalMs: opts.settings.refreshIntervalMs,
+    ...(opts.nftAvailability === undefined ? {} : { nftAvailability: opts.nftAvailability }),
   });
   registerRuleMetrics(opts.registry, {
     readTable: () => channel.read(['-j', 'list', 'table', 'inet', config.tableName]),

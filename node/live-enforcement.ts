@@ -16,6 +16,7 @@ import { backoffDelayMs } from '../daemon/backoff.js';
 import type { Logger } from '../daemon/log.js';
 import type { WireguardFirewall } from '../dataplane/core/index.js';
 import { enforcementChange, type EnforcementSettings } from './enforcement-config.js';
+import { nftUnavailableReason } from '../dataplane/shell/nft-channel.js';
 import {
   createNodeEnforcement,
   removeLeftoverTable,
@@ -190,6 +191,8 @@ export class LiveEnforcement {
 
   private async enable(settings: EnforcementSettings): Promise<void> {
     // The calculation and WireGuard's start run side by side; the first transaction needs both.
+    // nft's check needs neither, so it runs meanwhile (and forks while the heap is still small).
+    const nftAvailability = nftUnavailableReason();
     const ready = Promise.all([this.opts.calculator(), this.opts.wireguardKnown]);
     ready.catch(() => undefined); // not awaited when close() comes first
     const outcome = await Promise.race([ready, this.closed.then(() => null)]);
@@ -201,6 +204,7 @@ export class LiveEnforcement {
       log: this.opts.log,
       registry: this.opts.registry,
       wireguard: this.wireguard,
+      nftAvailability,
     });
     this.current = enforcement;
     try {
