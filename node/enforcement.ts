@@ -50,6 +50,8 @@ export interface NodeEnforcementOptions {
   readonly registry: Registry;
   /** WireGuard's firewall pieces at start; default none (see setWireguard). */
   readonly wireguard?: WireguardFirewall | null;
+  /** Whether nft works here, asked ahead (default: asked by start()). */
+  readonly nftAvailability?: Promise<string | null>;
 }
 
 function endpointNets(state: DataplaneState): WorkloadEndpointNets[] {
@@ -68,6 +70,13 @@ function configOf(settings: EnforcementSettings, wireguard: WireguardFirewall | 
 /** Why these settings cannot be enforced (WireGuard aside), or null. */
 export function settingsProblem(settings: EnforcementSettings): string | null {
   return enforcementConfigProblem(configOf(settings, null));
+}
+
+/** WireGuard's pieces of a table, as logged: the secrets-free shape, with the CIDRs counted. */
+function wireguardSummary(fw: WireguardFirewall | null): Record<string, unknown> | null {
+  return fw === null
+    ? null
+    : { device: fw.interfaceName, port: fw.listenPort, strict: fw.strict, peerCidrs: fw.peerPodCidrs.length };
 }
 
 export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforcement {
@@ -99,6 +108,7 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
     log,
     registry: opts.registry,
     resyncIntervalMs: opts.settings.refreshIntervalMs,
+    ...(opts.nftAvailability === undefined ? {} : { nftAvailability: opts.nftAvailability }),
   });
   registerRuleMetrics(opts.registry, {
     readTable: () => channel.read(['-j', 'list', 'table', 'inet', config.tableName]),
@@ -149,20 +159,7 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
         return;
       }
       config = next;
-      log.info(
-        {
-          wireguard:
-            fw === null
-              ? null
-              : {
-                  device: fw.interfaceName,
-                  port: fw.listenPort,
-                  strict: fw.strict,
-                  peerCidrs: fw.peerPodCidrs.length,
-                },
-        },
-        'WireGuard firewall changed',
-      );
+      log.info({ wireguard: wireguardSummary(fw) }, 'WireGuard firewall changed');
       isDirty = true;
       schedule();
     },
@@ -187,6 +184,7 @@ export function createNodeEnforcement(opts: NodeEnforcementOptions): NodeEnforce
           table: `inet ${config.tableName}`,
           endpoints: initial.endpoints.size,
           policies: initial.policies.size,
+          wireguard: wireguardSummary(config.wireguard),
         },
         'enforcing policy with nftables',
       );

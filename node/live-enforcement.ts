@@ -16,6 +16,7 @@ import { backoffDelayMs } from '../daemon/backoff.js';
 import type { Logger } from '../daemon/log.js';
 import type { WireguardFirewall } from '../dataplane/core/index.js';
 import { enforcementChange, type EnforcementSettings } from './enforcement-config.js';
+import { nftUnavailableReason } from '../dataplane/shell/nft-channel.js';
 import {
   createNodeEnforcement,
   removeLeftoverTable,
@@ -30,8 +31,14 @@ export interface LiveEnforcementOptions {
   readonly registry: Registry;
   /** The calculation to enforce, in sync; asked for only when enforcement is (or turns) on. */
   readonly calculator: () => Promise<PolicyCalculator>;
-  /** WireGuard's firewall pieces at start (see setWireguard). */
+  /** WireGuard's firewall pieces at construction (see setWireguard). */
   readonly wireguard: WireguardFirewall | null;
+  /**
+   * Settles once setWireguard has been given WireGuard's pieces at start; until then enforcement
+   * programs nothing, so that its first transaction never goes without them. A rejection fails
+   * the start. Default: known at construction.
+   */
+  readonly wireguardKnown?: Promise<void>;
   /** Removes our table when enforcement is off (default removeLeftoverTable). */
   readonly removeTable?: (log: Logger) => Promise<void>;
 }
@@ -45,6 +52,11 @@ export class LiveEnforcement {
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private isClosed = false;
+  /** The start in progress, for close() to wait for (never rejects). */
+  private starting: Promise<void> = Promise.resolve();
+  private markClosed!: () => void;
+  /** Settles on close(): ends a start still waiting for the calculation or WireGuard. */
+  private readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
 
   constructor(private readonly opts: LiveEnforcementOptions) {
     this.wireguard = opts.wireguard;
@@ -54,7 +66,13 @@ export class LiveEnforcement {
    * Applies the start-up settings: programs the table when on, removes a leftover one when
    * explicitly off. Throws when enforcement cannot start (start-up then fails, as before).
    */
-  async start(settings: EnforcementSettings): Promise<void> {
+  start(settings: EnforcementSettings): Promise<void> {
+    const starting = this.applyAtStart(settings);
+    this.starting = starting.catch(() => undefined);
+    return starting;
+  }
+
+  private async applyAtStart(settings: EnforcementSettings): Promise<void> {
     const problem = settings.enabled ? settingsProblem(settings) : null;
     if (problem !== null) throw new Error(`cannot enforce policy: ${problem}`);
     this.desired = settings;
@@ -97,10 +115,12 @@ export class LiveEnforcement {
     while (this.running !== null) await this.running;
   }
 
-  /** Stops; the rules in force stay (as at any alp-node stop). */
+  /** Stops (a start still under way first ends); the rules in force stay (as at any alp-node stop). */
   async close(): Promise<void> {
     this.isClosed = true;
+    this.markClosed();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    await this.starting;
     await this.settled();
     const current = this.current;
     this.current = null;
@@ -170,14 +190,21 @@ export class LiveEnforcement {
   }
 
   private async enable(settings: EnforcementSettings): Promise<void> {
-    const calculator = await this.opts.calculator();
-    if (this.isClosed) return;
+    // The calculation and WireGuard's start run side by side; the first transaction needs both.
+    // nft's check needs neither, so it runs meanwhile (and forks while the heap is still small).
+    const nftAvailability = nftUnavailableReason();
+    const ready = Promise.all([this.opts.calculator(), this.opts.wireguardKnown]);
+    ready.catch(() => undefined); // not awaited when close() comes first
+    const outcome = await Promise.race([ready, this.closed.then(() => null)]);
+    if (outcome === null || this.isClosed) return;
+    const [calculator] = outcome;
     const enforcement = createNodeEnforcement({
       settings,
       calculator,
       log: this.opts.log,
       registry: this.opts.registry,
       wireguard: this.wireguard,
+      nftAvailability,
     });
     this.current = enforcement;
     try {

@@ -9,7 +9,7 @@ import { compactHeap } from '../daemon/compact-heap.js';
 import { createLogger, type Logger } from '../daemon/log.js';
 import { startMetricsServer } from '../daemon/metrics-server.js';
 import { packageVersion } from '../daemon/version.js';
-import { startWireguard, type WireguardHandle } from '../wireguard/index.js';
+import { isWireguardOnBy, startWireguard, type WireguardHandle } from '../wireguard/index.js';
 import { parseAlpNodeArgs, type AlpNodeOptions } from './cli.js';
 import { openDatastore } from '../agent/datastore/open-datastore.js';
 import { PrefetchedDatastore } from '../agent/datastore/prefetched.js';
@@ -64,6 +64,8 @@ function unlessShutdown<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 interface FelixSettingsSource {
   /** The FelixConfigurations that apply to this node at start. */
   readonly layers: readonly FelixConfigLayer[];
+  /** False when none were read (file datastore, or the environment gives every setting). */
+  readonly isRead: boolean;
   /** Calls `listener` with the latest selection now and on every change; never when nothing is watched. */
   onChange(listener: (layers: readonly FelixConfigLayer[]) => void): void;
   /** A Kubernetes Event on the FelixConfiguration `name` saying why it was refused. */
@@ -82,7 +84,12 @@ async function watchFelixLayers(
   components: Component[],
   signal: AbortSignal,
 ): Promise<FelixSettingsSource> {
-  const none: FelixSettingsSource = { layers: [], onChange: () => undefined, reportInvalid: () => undefined };
+  const none: FelixSettingsSource = {
+    layers: [],
+    isRead: false,
+    onChange: () => undefined,
+    reportInvalid: () => undefined,
+  };
   if (process.env.DATASTORE_TYPE === 'file' || kubeConfig === null) return none;
   // The environment wins over FelixConfiguration: when it gives everything, there is nothing to read.
   if ((process.env.FELIX_POLICYSYNCPATHPREFIX ?? '') !== '' && enforcementSettledByEnv(process.env))
@@ -96,6 +103,7 @@ async function watchFelixLayers(
   for (const p of selection.problems) log.warn(p, 'selector-scoped FelixConfiguration not applied');
   return {
     layers: selection.layers,
+    isRead: true,
     onChange(listener) {
       watch.onChange((read) => {
         for (const p of read.selection.problems)
@@ -138,7 +146,6 @@ async function startComponents(
     prefetched = early;
     components.push({ name: 'policy-sync-prefetch', close: () => early.close() });
   }
-  let wireguard: WireguardHandle | null = null;
   let startingWireguard: Promise<WireguardHandle> | null = null;
   if (kubeConfig === null) {
     log.warn('no Kubernetes API configured: the WireGuard mesh manager is off (file datastore only)');
@@ -158,14 +165,13 @@ async function startComponents(
       name: 'wireguard',
       close: async () => (await starting.catch(() => null))?.close(),
     });
+    starting.catch(() => undefined); // awaited below, after the reads the calculation waits for
     startingWireguard = starting;
   }
-  // WireGuard's keys and devices and the FelixConfigurations are read side by side: the
-  // calculation waits for the settings, and under load each took hundreds of ms.
-  const readingFelix = watchFelixLayers(opts, kubeConfig, log, registry, components, signal);
-  readingFelix.catch(() => undefined); // awaited below, unless WireGuard's start fails first
-  if (startingWireguard !== null) wireguard = await unlessShutdown(startingWireguard, signal);
-  const felix = await readingFelix;
+  // Only the FelixConfigurations hold up the calculation: WireGuard's start (its key files, its
+  // own reads of the API server, 0.75-2.4 s under load) goes on beside it. Enforcement's first
+  // transaction waits for whichever of the two ends last when WireGuard is on (below).
+  const felix = await watchFelixLayers(opts, kubeConfig, log, registry, components, signal);
   const syncSettings = policySyncSettings({ env: process.env, felixLayers: felix.layers });
   if (!syncSettings.ok) throw new Error(syncSettings.error);
   const settings = syncSettings.value;
@@ -183,12 +189,39 @@ async function startComponents(
   // The calculation runs when PolicySync is served or enforcement is on: from the start, or from
   // when a FelixConfiguration switches enforcement on.
   let agentStart: Promise<PolicySyncAgent> | null = null;
+  // WireGuard's firewall pieces follow its manager from the moment it has started; what its
+  // first reconcile found is what enforcement's first transaction carries, so that one never
+  // goes without WireGuard's accept rules or strict drops. With WireGuard off at start (as the
+  // FelixConfigurations just read say) there is nothing to wait for: its start goes on beside.
   const wgFirewallOpts = { strict: opts.wireguardStrict };
+  let unfollowWireguard: (() => void) | null = null;
+  let isWireguardFirewallClosed = false;
+  const followWireguard = async (starting: Promise<WireguardHandle>): Promise<void> => {
+    const wg = await starting;
+    if (isWireguardFirewallClosed) return;
+    const catchUp = (): void => live.setWireguard(wireguardFirewall(wg.firewallFacts(), wgFirewallOpts));
+    unfollowWireguard = wg.onFirewallFacts(catchUp);
+    await wg.firewallFactsKnown();
+    if (!isWireguardFirewallClosed) catchUp();
+  };
+  const followingWireguard = startingWireguard === null ? null : followWireguard(startingWireguard);
+  followingWireguard?.catch(() => undefined); // WireGuard's failed start is reported below
+  components.push({
+    name: 'wireguard-firewall',
+    close: () => {
+      isWireguardFirewallClosed = true;
+      unfollowWireguard?.();
+      return Promise.resolve();
+    },
+  });
+  const isWireguardOnAtStart =
+    followingWireguard !== null && (!felix.isRead || isWireguardOnBy(felix.layers));
   const live = new LiveEnforcement({
     log: enforcementLog,
     registry,
     calculator: async () => (await startAgent()).calculator,
-    wireguard: wireguard === null ? null : wireguardFirewall(wireguard.firewallFacts(), wgFirewallOpts),
+    wireguard: null,
+    ...(isWireguardOnAtStart ? { wireguardKnown: followingWireguard } : {}),
   });
   const startAgent = (): Promise<PolicySyncAgent> => {
     if (agentStart !== null) return agentStart;
@@ -238,25 +271,12 @@ async function startComponents(
   } else {
     await unlessShutdown(startAgent(), signal);
   }
-  if (wireguard !== null) {
-    const unsubscribe = wireguard.onFirewallFacts((facts) =>
-      live.setWireguard(wireguardFirewall(facts, wgFirewallOpts)),
-    );
-    components.push({ name: 'wireguard-firewall', close: () => Promise.resolve(void unsubscribe()) });
-  }
   // The calculation is in sync before enforcement starts: its first transaction enforces the
   // whole picture. Listed before the calculation it may start, so that a shutdown stops that
-  // first (ending a start that waits for the API server).
-  let startingEnforcement: Promise<void> = Promise.resolve();
-  components.push({
-    name: 'enforcement',
-    close: async () => {
-      await startingEnforcement.catch(() => undefined);
-      await live.close();
-    },
-  });
-  startingEnforcement = live.start(enforcing.value);
-  await unlessShutdown(startingEnforcement, signal);
+  // first (ending a start that waits for the API server); its own close ends a start that waits.
+  components.push({ name: 'enforcement', close: () => live.close() });
+  // A WireGuard start that fails (an unusable state directory) fails ours, as soon as it does.
+  await unlessShutdown(Promise.all([live.start(enforcing.value), startingWireguard]), signal);
   if (prefetched !== null) {
     // Neither PolicySync nor enforcement wanted the calculation: stop the lists started for it.
     const unused: PrefetchedDatastore = prefetched;

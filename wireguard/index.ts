@@ -1,11 +1,13 @@
 // The WireGuard mesh manager's public API: start it for one node, close it on shutdown.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
+import type { FelixConfigLayer } from '../calico/felix-configuration.js';
 import type { Logger } from '../daemon/log.js';
+import { computeWireguardConfig, isWireguardOn } from './core/config.js';
 import { WireguardController } from './shell/controller.js';
 import { Dataplane, type DeviceMode } from './shell/dataplane.js';
 import { KeyRotator } from './shell/key-rotation.js';
-import { loadOrCreateKeyPair } from './shell/key-store.js';
+import { loadOrCreateKeyPairs, type KeyLoad } from './shell/key-store.js';
 import { LinkWatcher } from './shell/link-watcher.js';
 import { WireguardMetrics } from './shell/metrics.js';
 import { createRunner } from './shell/runner.js';
@@ -48,8 +50,25 @@ export interface WireguardHandle {
   idle(): Promise<void>;
   /** What a node firewall needs to know about WireGuard now (no families while it is off). */
   firewallFacts(): WireguardFirewallFacts;
+  /**
+   * Resolves once firewallFacts() says what the first reconcile of each family on at start
+   * found (at once when WireGuard starts off; also when stopped): a firewall's first rules wait
+   * for it. Until then firewallFacts() has no families.
+   */
+  firewallFactsKnown(): Promise<void>;
   /** Calls `listener` on every change of firewallFacts(); returns the unsubscribe function. */
   onFirewallFacts(listener: (facts: WireguardFirewallFacts) => void): () => void;
+}
+
+/**
+ * Whether WireGuard is on for either family with these FelixConfigurations (those that apply to
+ * the node) and FELIX_* variables, as startWireguard's own start reads them.
+ */
+export function isWireguardOnBy(
+  layers: readonly FelixConfigLayer[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): boolean {
+  return isWireguardOn(computeWireguardConfig({ layers, env }, null).config);
 }
 
 /**
@@ -61,10 +80,7 @@ export interface WireguardHandle {
  */
 export async function startWireguard(opts: WireguardOptions): Promise<WireguardHandle> {
   const log = opts.log.child({ component: 'wireguard' });
-  const [v4, v6] = await Promise.all([
-    loadOrCreateKeyPair(opts.stateDir, 4),
-    loadOrCreateKeyPair(opts.stateDir, 6),
-  ]);
+  const [v4, v6] = (await loadOrCreateKeyPairs(opts.stateDir, [4, 6])) as [KeyLoad, KeyLoad];
   for (const [family, load] of [
     ['v4', v4],
     ['v6', v6],
@@ -133,6 +149,7 @@ export async function startWireguard(opts: WireguardOptions): Promise<WireguardH
     },
     idle: () => ctl.idle(),
     firewallFacts: () => ctl.firewallFacts(),
+    firewallFactsKnown: () => ctl.firewallFactsKnown(),
     onFirewallFacts: (listener) => ctl.onFirewallFacts(listener),
   };
 }

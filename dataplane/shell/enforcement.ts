@@ -36,6 +36,11 @@ export interface EnforcementOptions<S> {
   readonly now?: () => number;
   /** Called after each successful apply (tests and metrics of rule counters). */
   readonly onApplied?: (state: S, kind: 'full' | 'incremental') => void;
+  /**
+   * nftUnavailableReason's answer, asked before the first state was there to render (default:
+   * asked by start(), beside that render).
+   */
+  readonly nftAvailability?: Promise<string | null>;
 }
 
 const DEFAULT_RESYNC_MS = 60_000;
@@ -110,7 +115,7 @@ export class Enforcement<S> {
   async start(initial: S, nftCommand?: readonly string[]): Promise<void> {
     const startedAt = process.hrtime.bigint();
     // The check's nft runs while the table is rendered (tens of ms each at scale).
-    const checking = nftUnavailableReason(nftCommand);
+    const checking = this.opts.nftAvailability ?? nftUnavailableReason(nftCommand);
     const renderStart = performance.now();
     const text = this.opts.renderer.renderFull(initial);
     const checkStart = performance.now();

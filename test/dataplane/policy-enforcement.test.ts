@@ -496,6 +496,30 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       expect(failures).toEqual([]);
       await expectMatrix(cluster, pods, overview);
     });
+
+    it('with every setting from the environment (no FelixConfiguration read), enforces from the start', async () => {
+      // Nothing then says whether WireGuard is on, so enforcement waits for the WireGuard manager's
+      // own start, which finds it off: that must not hold the first transaction up. The overview's
+      // policies are still there from the test before.
+      const node = cluster.node(1);
+      expect(await node.alpNode!.stop()).toBe(0);
+      await cluster.nft(1, ['delete', 'table', 'inet', 'alp-mesh']); // so that only a new start enforces
+      const prefix = join(cluster.tempDir, 'policysync');
+      mkdirSync(prefix, { recursive: true });
+      const started = cluster.startAlpNode(1, {
+        FELIX_POLICYSYNCPATHPREFIX: prefix,
+        FELIX_NFTABLESMODE: 'Enabled',
+        FELIX_INTERFACEPREFIX: 'cali',
+        FELIX_DEFAULTENDPOINTTOHOSTACTION: 'Drop',
+        FELIX_IPTABLESREFRESHINTERVAL: '1',
+      });
+      await cluster.waitEnforcing(1);
+      expect(started.lines.some((l) => l.includes('component=felix-configuration'))).toBe(false);
+      expect(started.lines.find((l) => l.includes('enforcing policy with nftables'))).toContain(
+        'wireguard=null',
+      );
+      await expectMatrix(cluster, pods, overview);
+    });
   });
   describeWithNft('two nodes', () => {
     let cluster: EnforcedCluster;

@@ -51,6 +51,12 @@ describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envt
         },
         { timeoutMs: 60_000 },
       );
+    /** WireGuard's pieces in node i's first transaction, as its "enforcing" line tells them. */
+    const firstWireguardPieces = (i: number): unknown => {
+      const line = cluster.node(i).alpNode?.lines.find((l) => l.includes('enforcing policy with nftables'));
+      const m = / wireguard=(null|\{[^}]*\})/.exec(line ?? '');
+      return m === null ? undefined : JSON.parse(m[1] as string);
+    };
     const strictDrops = async (i: number): Promise<number> => {
       const line = (await table(i))
         .split('\n')
@@ -104,6 +110,11 @@ describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envt
       await own?.stop();
     });
 
+    it('enforcement starts with the WireGuard port already in its first transaction', () => {
+      // Enforcement waits for WireGuard's first reconcile: no window without the port's accept.
+      for (const i of [1, 2]) expect(firstWireguardPieces(i)).toMatchObject({ port: 51820, strict: false });
+    });
+
     it('accepts the WireGuard port and carries pod traffic through the tunnel, not in plaintext', async () => {
       const text = await waitWireguardRules(1, false);
       expect(text).not.toContain('wireguard strict');
@@ -135,6 +146,9 @@ describeWithApiServer('WireGuard firewall pieces and strict mode (alp-node, envt
     it('with --wireguard-strict, that traffic is dropped and counted instead, and tunnelled traffic still flows', async () => {
       await cluster.node(1).alpNode?.stop();
       await start(1, true); // its first full resync puts the rule back
+      // Strict from the first transaction on: the drops for the peer's CIDRs are in it already.
+      expect(firstWireguardPieces(1)).toMatchObject({ port: 51820, strict: true });
+      expect((firstWireguardPieces(1) as { peerCidrs: number }).peerCidrs).toBeGreaterThan(0);
       await waitWireguardRules(1, true);
       await waitTalking();
       expect(await strictDrops(1)).toBe(0);

@@ -240,6 +240,11 @@ export function familyConfig(config: WireguardConfig, family: IpFamily): FamilyC
       };
 }
 
+/** Whether either family runs WireGuard under `config`. */
+export function isWireguardOn(config: WireguardConfig): boolean {
+  return familyConfig(config, 4).enabled || familyConfig(config, 6).enabled;
+}
+
 function upperCaseEnv(env: Readonly<Record<string, string | undefined>>): Map<string, string> {
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out.set(k.toUpperCase(), v);

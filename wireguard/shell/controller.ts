@@ -18,6 +18,7 @@ import { annotationChanges } from '../core/annotations.js';
 import {
   computeWireguardConfig,
   familyConfig,
+  isWireguardOn,
   type ConfigProblem,
   type WireguardConfig,
 } from '../core/config.js';
@@ -95,6 +96,10 @@ export class WireguardController {
   private readonly firewallListeners = new Set<(facts: WireguardFirewallFacts) => void>();
   /** Ends the publisher's requests in flight on close(), rather than waiting out their deadline. */
   private readonly closing = new AbortController();
+  /** Families on at the initial sync whose first reconcile has not ended yet; null before it. */
+  private firstRunsPending: Set<IpFamily> | null = null;
+  private markFactsKnown!: () => void;
+  private readonly factsKnown = new Promise<void>((resolve) => (this.markFactsKnown = resolve));
 
   constructor(private readonly opts: ControllerOptions) {
     const { log } = opts;
@@ -111,6 +116,7 @@ export class WireguardController {
             onError: (family, err) => {
               opts.metrics.failed(family);
               this.updateFirewall();
+              this.onFirstRunEnded(family);
               log.error(
                 { family: `v${family}`, err: err instanceof Error ? err.message : String(err) },
                 'reconcile failed; will resync',
@@ -139,18 +145,36 @@ export class WireguardController {
 
   /** Bootstraps, then starts watching; the first (full) reconcile runs once Nodes have been listed. */
   async start(): Promise<void> {
-    await this.bootstrap();
-    if (this.isClosed) return;
     try {
-      await this.informers.start();
+      await this.bootstrap();
+      if (this.isClosed) return;
+      try {
+        await this.informers.start();
+      } catch (err) {
+        if (this.isClosed) return; // stopped before the first list: nothing to do
+        throw err;
+      }
     } catch (err) {
-      if (this.isClosed) return; // stopped before the first list: nothing to do
+      // No facts will come: a firewall waiting for them goes on without.
+      this.markFactsKnown();
       throw err;
     }
     if (this.isClosed) return;
     this.isSynced = true;
     this.opts.log.info({ nodes: this.nodes.size, blocks: this.blocks.size }, 'initial sync done');
     this.recompute();
+    this.firstRunsPending = new Set(this.reconcilers.filter((r) => r.isEnabled()).map((r) => r.family));
+    if (this.firstRunsPending.size === 0) this.markFactsKnown();
+  }
+
+  /**
+   * Resolves once firewallFacts() holds what the first reconcile of each family on at the initial
+   * sync computed (whether its device was then programmed or failed); at once when the start finds
+   * WireGuard off for both families; and when the controller stops or fails to start. A firewall
+   * waits for it before its first rules, so that they never go without WireGuard's pieces.
+   */
+  firewallFactsKnown(): Promise<void> {
+    return this.factsKnown;
   }
 
   /**
@@ -171,6 +195,8 @@ export class WireguardController {
     if (state === null) return;
     const { selection, node } = state;
     const config = computeWireguardConfig({ layers: selection.layers, env: this.opts.env }, null).config;
+    // Off at start: no facts to wait for (a change of mind later arrives as any change does).
+    if (!isWireguardOn(config)) this.markFactsKnown();
     if (!config.enabledV4 && !config.enabledV6 && this.opts.startedElsewhere !== undefined) {
       await this.untilClosedOr(this.opts.startedElsewhere);
       if (this.isClosed) return;
@@ -316,6 +342,7 @@ export class WireguardController {
 
   async close(): Promise<void> {
     this.isClosed = true;
+    this.markFactsKnown();
     for (const t of this.linkTimers.values()) clearTimeout(t);
     this.closing.abort();
     await this.informers.close();
@@ -418,6 +445,7 @@ export class WireguardController {
     const previous = this.statuses.get(status.family);
     this.statuses.set(status.family, status);
     this.updateFirewall();
+    this.onFirstRunEnded(status.family);
     // A rotation is over once the device carries the key published ahead of it.
     if (!status.enabled || this.pendingKeys.get(status.family) === status.publicKey)
       this.pendingKeys.delete(status.family);
@@ -459,6 +487,11 @@ export class WireguardController {
         this.opts.log.error({ err: String(err) }, 'WireGuard firewall listener failed');
       }
     }
+  }
+
+  private onFirstRunEnded(family: IpFamily): void {
+    if (this.firstRunsPending === null || !this.firstRunsPending.delete(family)) return;
+    if (this.firstRunsPending.size === 0) this.markFactsKnown();
   }
 
   private reconcilerFor(family: IpFamily): FamilyReconciler {

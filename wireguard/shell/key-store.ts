@@ -41,25 +41,66 @@ function nextKeyFilePath(stateDir: string, family: IpFamily): string {
  * with mode 0600 and renamed into place, so a crash never leaves a half-written key.
  */
 export async function loadOrCreateKeyPair(stateDir: string, family: IpFamily): Promise<KeyLoad> {
-  const path = keyFilePath(stateDir, family);
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  await removeLeftoverTempFiles(path);
-  const finishedRotation = await finishInterruptedRotation(stateDir, family);
-  let replaced: string | undefined;
+  const [load] = await loadOrCreateKeyPairs(stateDir, [family]);
+  return load as KeyLoad;
+}
+
+/**
+ * loadOrCreateKeyPair for several families at once. During a busy start each file-system call
+ * waits for the event loop before the next one can begin, so the families share what they can:
+ * one listing of the directory (which also says which files there are to read at all) and one
+ * sync of it, once every new key file has been renamed into place.
+ */
+export async function loadOrCreateKeyPairs(
+  stateDir: string,
+  families: readonly IpFamily[],
+): Promise<KeyLoad[]> {
+  const names = new Set(await listOrCreateDirectory(stateDir));
+  const loads = await Promise.all(families.map((family) => loadOrCreateListed(stateDir, family, names)));
+  // Every rename is durable once the directory is on disk; until then no key has been used.
+  if (loads.some((l) => l.kind === 'created')) await syncDirectory(stateDir);
+  return loads;
+}
+
+/** The names in `dir`, which is created (0700) when missing. */
+async function listOrCreateDirectory(dir: string): Promise<string[]> {
   try {
-    const keyPair = await readKeyFile(path);
-    if (keyPair !== null) {
-      await chmod(path, 0o600);
-      return finishedRotation
-        ? { kind: 'loaded', keyPair, path, finishedRotation }
-        : { kind: 'loaded', keyPair, path };
-    }
-    replaced = 'file does not hold a valid WireGuard private key';
+    return await readdir(dir);
   } catch (err: unknown) {
     if (!isNotFound(err)) throw err;
   }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return [];
+}
+
+/** One family's key, given the names the state directory held; a new file's rename is not synced. */
+async function loadOrCreateListed(
+  stateDir: string,
+  family: IpFamily,
+  names: ReadonlySet<string>,
+): Promise<KeyLoad> {
+  const path = keyFilePath(stateDir, family);
+  await removeLeftoverTempFiles(path, names);
+  const finishedRotation =
+    names.has(basename(nextKeyFilePath(stateDir, family))) &&
+    (await finishInterruptedRotation(stateDir, family));
+  let replaced: string | undefined;
+  if (finishedRotation || names.has(basename(path))) {
+    try {
+      // Tightened while it is read: a file that turns out unusable is replaced (renamed over) anyway.
+      const [keyPair] = await Promise.all([readKeyFile(path), chmod(path, 0o600)]);
+      if (keyPair !== null) {
+        return finishedRotation
+          ? { kind: 'loaded', keyPair, path, finishedRotation }
+          : { kind: 'loaded', keyPair, path };
+      }
+      replaced = 'file does not hold a valid WireGuard private key';
+    } catch (err: unknown) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
   const keyPair = generateKeyPair();
-  await writeKeyFile(path, keyPair);
+  await writeFileAtomically(path, `${keyPair.privateKey}\n`, { isDirectorySynced: false });
   return replaced === undefined
     ? { kind: 'created', keyPair, path }
     : { kind: 'created', keyPair, path, replaced };
@@ -171,9 +212,14 @@ async function writeKeyFile(path: string, keyPair: KeyPair): Promise<void> {
 /**
  * Writes a fresh 0600 file under a random name beside `path`, then renames it over `path`. The
  * exclusive create means the key never lands in a file someone else made (with their mode, or as
- * a symlink), even when a crashed run of the same pid left its temporary file behind.
+ * a symlink), even when a crashed run of the same pid left its temporary file behind. Unless the
+ * caller syncs the directory itself, the rename is synced before this returns.
  */
-async function writeFileAtomically(path: string, contents: string): Promise<void> {
+async function writeFileAtomically(
+  path: string,
+  contents: string,
+  { isDirectorySynced = true }: { isDirectorySynced?: boolean } = {},
+): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
   try {
     const handle = await open(tmp, 'wx', 0o600);
@@ -189,16 +235,15 @@ async function writeFileAtomically(path: string, contents: string): Promise<void
     throw err;
   }
   // The rename is only durable once the directory is on disk too.
-  await syncDirectory(dirname(path));
+  if (isDirectorySynced) await syncDirectory(dirname(path));
 }
 
 const TEMP_SUFFIX = '.tmp';
 
 /** A crash between writing and renaming leaves a private key in a temporary file; not for long. */
-async function removeLeftoverTempFiles(path: string): Promise<void> {
+async function removeLeftoverTempFiles(path: string, names: ReadonlySet<string>): Promise<void> {
   const prefix = `${basename(path)}.`;
-  const names = await readdir(dirname(path));
-  const leftovers = names.filter((n) => n.startsWith(prefix) && n.endsWith(TEMP_SUFFIX));
+  const leftovers = [...names].filter((n) => n.startsWith(prefix) && n.endsWith(TEMP_SUFFIX));
   await Promise.all(leftovers.map((n) => rm(join(dirname(path), n), { force: true })));
 }
 

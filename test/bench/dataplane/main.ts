@@ -49,8 +49,9 @@ const USAGE = `usage: npm run bench:dataplane -- [--pods N] [--local-pods N] [--
        [--alp-node-bin <launcher>[,<launcher>...]]
 Defaults are issue 11's: one node with 110 local pods in a 5,000-pod cluster, 500 policies.
 --starts N measures start → enforced N times (the daemon stopped and the node's nftables ruleset
-flushed between them; the rows give the median); --start-only stops there. --idle-each measures
-idle CPU and RSS after every start (5 s to settle, then --idle-seconds), so builds compared with
+flushed between them; the rows give the median; start n's log is kept as
+bench-results/dataplane-<kind>-start-<n>.log, the last one's as dataplane-<kind>.log); --start-only
+stops there. --idle-each measures idle CPU and RSS after every start (5 s to settle, then --idle-seconds), so builds compared with
 --alp-node-bin get their idle figures interleaved too. --node-options go to
 alp-node's node process, e.g. --node-options='--cpu-prof --cpu-prof-dir=/tmp/prof'. With several
 --alp-node-bin launchers (builds to compare), the starts take them in turn and each one's median
@@ -349,6 +350,11 @@ async function runScenario(
       if (daemon !== undefined) {
         // A stopped daemon leaves its rules in force: flush them, so the next start begins open.
         await daemon.stop();
+        mkdirSync(join(REPO_ROOT, 'bench-results'), { recursive: true });
+        writeFileSync(
+          join(REPO_ROOT, 'bench-results', `dataplane-${kind}-start-${n - 1}.log`),
+          daemon.proc.lines.join('\n') + '\n',
+        );
         await nsRun(topo.nodeNs, ['nft', 'flush', 'ruleset']);
         await untilMatrix(p, open, 30_000);
       }
