@@ -79,11 +79,18 @@ function randomV4(rand: ReturnType<typeof seededRandom>): string {
   return `10.${rand.int(2)}.${rand.int(4)}.${rand.int(256)}`;
 }
 
+/** IPv6 lengths on and beside each 32-bit word's edge, where the prefix tables split a network. */
+const V6_LENGTHS = [0, 1, 16, 31, 32, 33, 48, 53, 54, 63, 64, 65, 95, 96, 97, 120, 127, 128];
+
+function randomV6(rand: ReturnType<typeof seededRandom>): string {
+  // First words with the top bit clear and set (a signed 32-bit key is negative then).
+  const head = ['2001:db8', 'fd00:1', 'ffff:ffff'][rand.int(3)]!;
+  const middle = rand.int(2) === 0 ? '' : `${rand.int(2).toString(16)}:8000:`;
+  return `${head}:${rand.int(3)}::${middle}${rand.int(300).toString(16)}`;
+}
+
 function randomCidr(rand: ReturnType<typeof seededRandom>): string {
-  if (rand.int(5) === 0) {
-    const len = [48, 64, 120, 127, 128][rand.int(5)]!;
-    return `2001:db8:${rand.int(3)}::${rand.int(300).toString(16)}/${len}`;
-  }
+  if (rand.int(5) === 0) return `${randomV6(rand)}/${V6_LENGTHS[rand.int(V6_LENGTHS.length)]!}`;
   const len = rand.int(4) === 0 ? [0, 8, 16, 22, 24, 25, 30, 31][rand.int(8)]! : 32;
   return `${randomV4(rand)}/${len}`;
 }
@@ -107,8 +114,7 @@ describe('NetMembers', () => {
         } else if (op === 7) {
           set.seal();
         } else {
-          const ipText =
-            rand.int(5) === 0 ? `2001:db8:${rand.int(3)}::${rand.int(300).toString(16)}` : randomV4(rand);
+          const ipText = rand.int(5) === 0 ? randomV6(rand) : randomV4(rand);
           const ip = parseIp(ipText)!;
           const want = [...model.values()].some((m) => cidrContains(m, ip));
           expect(set.containsIp(ip), `seed ${seed} step ${step} ${ipText}`).toBe(want);
@@ -150,6 +156,22 @@ describe('NetMembers', () => {
     for (const a of ['10.0.0.2', '172.16.0.2', '10.2.0.0'])
       expect(set.containsIp(parseIp(a)!), a).toBe(false);
     expect(set.size).toBe(6);
+  });
+
+  it('keeps IPv6 networks that share words with one removed, and forgets the removed one', () => {
+    const members = ['2001:db8:1::/48', '2001:db8:2::/48', 'fd00:1:2:3::/64', 'fd00:1:2:4::/64', '::/0'];
+    const set = new NetMembers();
+    for (const m of members) set.addCidr(parseCidr(m)!);
+    set.removeCidr(parseCidr('::/0')!);
+    set.removeCidr(parseCidr('2001:db8:1::/48')!);
+    set.removeCidr(parseCidr('fd00:1:2:3::/64')!);
+    set.removeCidr(parseCidr('fd00:1:2:3::/64')!); // twice: nothing more goes
+    expect(set.size).toBe(2);
+    expect(set.containsIp(parseIp('2001:db8:2::9')!)).toBe(true);
+    expect(set.containsIp(parseIp('fd00:1:2:4::1')!)).toBe(true);
+    expect(set.containsIp(parseIp('2001:db8:1::9')!)).toBe(false);
+    expect(set.containsIp(parseIp('fd00:1:2:3::1')!)).toBe(false);
+    expect(set.containsIp(parseIp('2001:db9::1')!)).toBe(false);
   });
 
   it('refuses addresses outside the covered range and finds the edges', () => {
