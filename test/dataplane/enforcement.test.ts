@@ -5,10 +5,9 @@
 // transaction is followed by a full replace (and no tamper alarm is raised while it is pending),
 // close() leaves the rules, disable() removes them, and a missing nft is one clear error with
 // nothing programmed. Needs root.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../daemon/log.js';
 import {
@@ -17,7 +16,8 @@ import {
   type Renderer,
 } from '../../dataplane/shell/enforcement.js';
 import { NftChannel } from '../../dataplane/shell/nft-channel.js';
-import { cleanupPathAtExit, createNamespace, deleteNamespace, nsRun } from '../harness/netns.js';
+import { createNamespace, deleteNamespace, nsRun } from '../harness/netns.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import { waitFor } from '../harness/process.js';
 import { describeWithNft } from './nft-gate.js';
 
@@ -179,8 +179,9 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
     // nft wrapped so that, while `failing` exists, every `nft -f -` (the path of transactions
     // over 16 KiB) applies its input and then exits 1: the table holds the new state while the
     // controller has to assume nothing and retry a full replace, with back-off.
-    const failing = join(mkdtempSync(join(tmpdir(), 'alp-enf-')), 'failing');
-    cleanupPathAtExit(dirname(failing));
+    const dir = makeTempDir('alp-enf');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const failing = join(dir, 'failing');
     const script = `ip netns exec ${ns} nft "$@"; rc=$?; [ -e ${failing} ] && [ "$1" = "-f" ] && exit 1; exit $rc`;
     const wrapped = ['sh', '-c', script, 'nft'];
     const e = controller(wrapped);

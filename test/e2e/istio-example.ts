@@ -2,14 +2,13 @@
 // its Go package (istio-crds), `istioctl manifest generate` for the injector and mesh ConfigMaps,
 // and `istioctl kube-inject` with those files, i.e. Istio's own injector on our Deployments.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { E2eTools } from '../harness/e2e-tools.js';
 import { installCrdObjects, type CrdDocument } from '../harness/envtest/install-crds.js';
-import { cleanupPathAtExit } from '../harness/netns.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import { REPO_ROOT } from '../harness/repo-root.js';
 import type { Manifest } from './raw-apply.js';
 
@@ -72,9 +71,12 @@ export function runTool(
 
 /** istioctl with no cluster: a private HOME (it keeps a config there) and no KUBECONFIG. */
 export async function istioctl(tools: E2eTools, args: readonly string[], env: Record<string, string> = {}) {
-  const home = await mkdtemp(join(tmpdir(), 'alp-istioctl-'));
-  cleanupPathAtExit(home);
-  return runTool(tools.istioctl, args, { HOME: home, KUBECONFIG: join(home, 'none'), ...env });
+  const home = makeTempDir('alp-istioctl');
+  try {
+    return await runTool(tools.istioctl, args, { HOME: home, KUBECONFIG: join(home, 'none'), ...env });
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
 }
 
 /** Installs the pinned Istio's CRDs, as its `base` chart does, and waits until they serve. */
@@ -110,8 +112,8 @@ export async function generateIstio(tools: E2eTools, operatorFile: string): Prom
   const run = await istioctl(tools, ['manifest', 'generate', '-f', operatorFile]);
   if (run.code !== 0) throw new Error(`istioctl manifest generate failed (${run.code}): ${run.stderr}`);
   const objects = parseManifests(run.stdout, 'manifest generate');
-  const dir = await mkdtemp(join(tmpdir(), 'alp-istio-gen-'));
-  cleanupPathAtExit(dir);
+  // Removed by removeGenerated, in the caller's teardown.
+  const dir = makeTempDir('alp-istio-gen');
   const generated = {
     objects,
     injectConfig: configMapData(objects, 'istio-sidecar-injector', 'config'),
@@ -123,6 +125,11 @@ export async function generateIstio(tools: E2eTools, operatorFile: string): Prom
   await writeFile(join(dir, 'values.yaml'), generated.values);
   await writeFile(join(dir, 'mesh.yaml'), generated.mesh);
   return generated;
+}
+
+/** Removes what generateIstio wrote. */
+export async function removeGenerated(generated: GeneratedIstio | undefined): Promise<void> {
+  if (generated !== undefined) await rm(generated.dir, { recursive: true, force: true });
 }
 
 /**

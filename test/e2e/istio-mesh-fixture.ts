@@ -4,8 +4,7 @@
 // example's DaemonSet (its RBAC, an in-cluster token, WireGuard switched on by FelixConfiguration
 // `default`); and pods started by the test's kubelet from the pod specs that Istio's injector
 // produced. Istio's control plane is played by proxy-config.ts, Envoy by envoy-lite.
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
@@ -15,7 +14,6 @@ import type { Envtest } from '../harness/envtest/envtest.js';
 import { createNode, setPodStatus, waitFor } from '../harness/kube.js';
 import {
   captureUnderlay,
-  cleanupPathAtExit,
   createPod,
   createUnderlay,
   deleteNamespace,
@@ -27,9 +25,11 @@ import {
   type UnderlayNode,
 } from '../harness/netns.js';
 import { REPO_ROOT } from '../harness/repo-root.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import {
   exampleManifests,
   generateIstio,
+  removeGenerated,
   installIstioCrds,
   kubeInject,
   EXAMPLE_DIR,
@@ -100,8 +100,8 @@ export class IstioMesh {
   ) {}
 
   async start(workloads: readonly WorkloadSpec[]): Promise<void> {
-    this.dir = await mkdtemp(join(tmpdir(), 'alp-istio-e2e-'));
-    cleanupPathAtExit(this.dir);
+    // Holds the mesh CA's key, the nodes' WireGuard keys and packet captures: removed by stop().
+    this.dir = makeTempDir('alp-istio-e2e');
     // A private API server: FelixConfiguration `default` here switches WireGuard and PolicySync on
     // for every alp-node that reads it, which other suites sharing a server must not see.
     this.env = await this.api.startOwnEnvtest();
@@ -453,6 +453,8 @@ export class IstioMesh {
     for (const w of this.workloads.values()) await deleteNamespace(w.ns);
     await this.underlay?.destroy();
     await this.env?.stop();
+    await removeGenerated(this.generated);
+    if (this.dir !== '') await rm(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -3,19 +3,19 @@
 // own validation (istioctl validate); istioctl renders our IstioOperator into the injector and
 // mesh ConfigMaps, and Istio's real injector (kube-inject) turns the demo Deployments into pods
 // that have dikastes wired to Envoy, with and without native sidecars.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
 import { describeWithE2eTools, findE2eTools } from '../harness/e2e-tools.js';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
-import { cleanupPathAtExit } from '../harness/netns.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import {
   EXAMPLE_DIR,
   exampleFiles,
   exampleManifests,
   generateIstio,
+  removeGenerated,
   installIstioCrds,
   istioctl,
   kubeInject,
@@ -57,6 +57,8 @@ describeWithE2eTools('examples/istio manifests', tools, (t) => {
       generated = await generateIstio(t, join(EXAMPLE_DIR, 'istio', 'istio-operator.yaml'));
     });
 
+    afterAll(() => removeGenerated(generated));
+
     it('every object in every YAML file passes a server-side dry-run', async () => {
       const failures: string[] = [];
       let checked = 0;
@@ -84,8 +86,8 @@ describeWithE2eTools('examples/istio manifests', tools, (t) => {
       const [policy] = await exampleManifests('wiring-custom/authorization-policy.yaml');
       const broken = structuredClone(policy) as Manifest & { spec: Record<string, unknown> };
       delete broken.spec['provider'];
-      const dir = await mkdtemp(join(tmpdir(), 'alp-validate-'));
-      cleanupPathAtExit(dir);
+      const dir = makeTempDir('alp-validate');
+      onTestFinished(() => rm(dir, { recursive: true, force: true }));
       await writeFile(join(dir, 'broken.yaml'), JSON.stringify(broken));
       await raw.apply(broken, { dryRun: true });
       const run = await istioctl(t, ['validate', '-f', join(dir, 'broken.yaml')]);

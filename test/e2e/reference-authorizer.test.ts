@@ -3,15 +3,14 @@
 // (httpbin + curl, a CUSTOM policy on /headers, the in-pod gRPC provider): deny header → 403 with
 // the server's body, allow header → 200 with the server's header added, /ip never checked; the
 // sample server logs our CheckRequests with the fields Envoy would send.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { describeWithE2eTools, findE2eTools } from '../harness/e2e-tools.js';
 import { waitFor } from '../harness/kube.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import {
-  cleanupPathAtExit,
   createUnderlay,
   describeAsRoot,
   nsRun,
@@ -75,7 +74,7 @@ const MESH = {
 describeWithE2eTools('the stand-in proxy against Istio’s ext-authz sample server', tools, (t) => {
   describeAsRoot('istio.io External Authorization task, replayed (root, network namespaces)', () => {
     let underlay: Underlay;
-    let dir: string;
+    let dir = '';
     let authz: NsProcess;
     let serverProxy: NsProcess;
     const procs: NsProcess[] = [];
@@ -85,8 +84,7 @@ describeWithE2eTools('the stand-in proxy against Istio’s ext-authz sample serv
       curlThrough(client(), 'http://httpbin.foo:8000' + path, { headers });
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'alp-refauthz-'));
-      cleanupPathAtExit(dir);
+      dir = makeTempDir('alp-refauthz'); // holds the CA's and the pods' keys
       // Two "pods" on one bridge: curl at 192.0.2.1, httpbin at 192.0.2.2.
       underlay = await createUnderlay(2);
       const ca = await MeshCa.create(dir);
@@ -126,6 +124,7 @@ describeWithE2eTools('the stand-in proxy against Istio’s ext-authz sample serv
     afterAll(async () => {
       for (const p of procs) await p.stop(2_000);
       await underlay?.destroy();
+      if (dir !== '') await rm(dir, { recursive: true, force: true });
     });
 
     it('a path outside the CUSTOM rule is answered by the app, without a Check', async () => {
