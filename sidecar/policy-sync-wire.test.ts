@@ -79,6 +79,29 @@ function damaged(rnd: SeededRandom, bytes: Buffer): Buffer {
   }
 }
 
+/**
+ * The i-th input of a generated-message test, in turn: a message as sent, damaged, followed by a
+ * second one (protobuf merges them), or the test's own special case.
+ */
+function fuzzInput(
+  i: number,
+  rnd: SeededRandom,
+  generate: (rnd: SeededRandom) => ToDataplane,
+  special: (rnd: SeededRandom) => Buffer,
+): Buffer {
+  const bytes = sync().responseSerialize(generate(rnd));
+  switch (i % 4) {
+    case 0:
+      return bytes;
+    case 1:
+      return damaged(rnd, bytes);
+    case 2:
+      return Buffer.concat([bytes, sync().responseSerialize(generate(rnd))]);
+    default:
+      return special(rnd);
+  }
+}
+
 describe('decodeSyncMessage on IP-set messages', () => {
   it('takes plain IP-set updates and deltas, and gives what proto-loader gives', () => {
     const update = sync().responseSerialize({
@@ -370,13 +393,7 @@ describe('decodeSyncMessage on policy and profile updates', () => {
     let taken = 0;
     let withRules = 0;
     for (let i = 0; i < 5_000; i++) {
-      const bytes = sync().responseSerialize(generatedPolicyMessage(rnd));
-      const input = [
-        bytes,
-        damaged(rnd, bytes),
-        Buffer.concat([bytes, sync().responseSerialize(generatedPolicyMessage(rnd))]),
-        mergedRulesMessage(rnd),
-      ][i % 4]!;
+      const input = fuzzInput(i, rnd, generatedPolicyMessage, mergedRulesMessage);
       const fast = decodeFast(input);
       if (fast === null) continue;
       taken++;
@@ -614,13 +631,7 @@ describe('decodeSyncMessage on the small payloads', () => {
     const payloads = new Set<string>();
     let withUnknown = 0;
     for (let i = 0; i < 20_000; i++) {
-      const bytes = sync().responseSerialize(generatedSmallMessage(rnd));
-      const input = [
-        bytes,
-        damaged(rnd, bytes),
-        Buffer.concat([bytes, sync().responseSerialize(generatedSmallMessage(rnd))]),
-        withUnknownFields(rnd),
-      ][i % 4]!;
+      const input = fuzzInput(i, rnd, generatedSmallMessage, withUnknownFields);
       const fast = decodeFast(input);
       if (fast === null) continue;
       const expected = slow(input); // throws if proto-loader refuses: a failure
