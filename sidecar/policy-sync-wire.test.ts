@@ -319,16 +319,7 @@ function delimitedField(tag: number, content: Buffer): Buffer {
 /** The bytes of one felix.Rule: a policy update holding only `rule`, unwrapped three times. */
 function ruleBytes(rule: Rule): Buffer {
   let b = sync().responseSerialize({ active_policy_update: { policy: { inbound_rules: [rule] } } });
-  for (let depth = 0; depth < 3; depth++) {
-    let pos = 1;
-    let len = 0;
-    for (let scale = 1; ; scale *= 128) {
-      const x = b[pos++]!;
-      len += (x & 0x7f) * scale;
-      if (x < 0x80) break;
-    }
-    b = b.subarray(pos, pos + len);
-  }
+  for (let depth = 0; depth < 3; depth++) b = firstFieldContent(b);
   return b;
 }
 
