@@ -19,6 +19,7 @@ import { startPolicySyncAgent, type PolicySyncAgent } from '../agent/policy-sync
 import { policySyncSettings, type DatastoreSettings } from '../agent/policy-sync-config.js';
 import type { FelixConfigLayer } from '../calico/felix-configuration.js';
 import { LiveEnforcement } from './live-enforcement.js';
+import { warmStartPath } from './code-cache-warmup.js';
 import { wireguardFirewall } from './wireguard-firewall.js';
 import { enforcementSettings, enforcementSettledByEnv } from './enforcement-config.js';
 
@@ -352,6 +353,9 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(parsed.text);
       return 0;
     case 'version':
+      // The build's code-cache run (scripts/bundle.mjs) first takes the start's path once, so that
+      // the cache bin/alp-node writes next holds that path's compiled functions.
+      if (process.env.ALP_NODE_WRITE_CODE_CACHE === '1') warmStartPath();
       process.stdout.write(`alp-node ${packageVersion()}\n`);
       return 0;
     case 'usage-error':

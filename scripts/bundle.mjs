@@ -7,7 +7,9 @@
 // has none for ES modules, nor a module compile cache): compiling the 7 MB bundle was ~150 ms of
 // every start. The cache is made here, by running the bundle once (`--version`) with the Node.js
 // that builds, and written beside it as alp-node.cjs.cache; V8 refuses a cache from another
-// Node.js or another bundle, and then compiles from source as before.
+// Node.js or another bundle, and then compiles from source as before. That run first takes a small
+// cluster through the start's pure path (node/code-cache-warmup.ts), so the cache also holds the
+// functions a start runs, which V8 would otherwise compile from source at their first call.
 //
 // The .proto files are read at run time, so they are copied beside the bundles (dist/bundle/proto/),
 // where proto/load.ts looks for them. The bundles sit two levels below package.json, as dist/*/x.js
@@ -85,7 +87,7 @@ cpSync(join(root, 'proto'), join(outDir, 'proto'), {
   filter: (src) => !/\.ts$/.test(src) && !src.includes(`${join('proto', 'gen')}`),
 });
 
-// alp-node's code cache: bin/alp-node writes it after running the bundle's top level.
+// alp-node's code cache: bin/alp-node writes it after running the bundle's top level and the warm-up.
 const cacheRun = spawnSync(execPath, [join(root, 'bin', 'alp-node'), '--version'], {
   env: { ...env, ALP_NODE_WRITE_CODE_CACHE: '1' },
   encoding: 'utf8',
