@@ -84,6 +84,11 @@ export function readStringMap(
 ): Readonly<Record<string, string>> {
   const rec = readRecord(obj, key, path, issues);
   if (rec === null) return {};
+  // The object itself when it is all strings, as the API server's always are: a copy of every
+  // pod's labels and annotations was most of what reading a pod cost at start-up.
+  let isAllStrings = true;
+  for (const k in rec) if (typeof rec[k] !== 'string') isAllStrings = false;
+  if (isAllStrings) return rec as Readonly<Record<string, string>>;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(rec)) {
     if (typeof v === 'string') out[k] = v;

@@ -25,18 +25,30 @@ export function serviceAccountProfileName(namespace: string, serviceAccount: str
 }
 
 /** The labels a kns.<ns> profile applies: each namespace label prefixed pcns., plus the name. */
-export function namespaceProfileLabels(name: string, labels: Labels): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of labels) out.set(NAMESPACE_LABEL_PREFIX + k, v);
-  out.set(NAMESPACE_LABEL_PREFIX + LABEL_NAME, name);
-  return out;
+export function namespaceProfileLabels(name: string, labels: Labels): Labels {
+  return prefixedOnce(NAMESPACE_LABEL_PREFIX, name, labels);
 }
 
 /** The labels a ksa.<ns>.<sa> profile applies: each SA label prefixed pcsa., plus the name. */
-export function serviceAccountProfileLabels(name: string, labels: Labels): Map<string, string> {
+export function serviceAccountProfileLabels(name: string, labels: Labels): Labels {
+  return prefixedOnce(SERVICE_ACCOUNT_LABEL_PREFIX, name, labels);
+}
+
+/**
+ * Profile labels by the label map they came from: every pod of a namespace inherits the same
+ * ones, so they are built once per namespace (and per service account), not once per pod. A
+ * label map belongs to one object; the empty one (shared) is not cached, it is cheap to build.
+ */
+const prefixed = new WeakMap<Labels, { readonly key: string; readonly labels: Labels }>();
+
+function prefixedOnce(prefix: string, name: string, labels: Labels): Labels {
+  const key = prefix + name;
+  const cached = prefixed.get(labels);
+  if (cached !== undefined && cached.key === key) return cached.labels;
   const out = new Map<string, string>();
-  for (const [k, v] of labels) out.set(SERVICE_ACCOUNT_LABEL_PREFIX + k, v);
-  out.set(SERVICE_ACCOUNT_LABEL_PREFIX + LABEL_NAME, name);
+  for (const [k, v] of labels) out.set(prefix + k, v);
+  out.set(prefix + LABEL_NAME, name);
+  if (labels.size > 0) prefixed.set(labels, { key, labels: out });
   return out;
 }
 

@@ -34,6 +34,17 @@ describe('parsePod', () => {
     });
   });
 
+  it('refuses a pod whose labels or annotations are not all strings, naming each one', () => {
+    const r = parsePod(pod({ labels: { app: 'web', replicas: 3 }, annotations: { a: 'x', b: null } }));
+    expect(r).toEqual({
+      ok: false,
+      reason: 'metadata.labels.replicas: must be a string; metadata.annotations.b: must be a string',
+    });
+    // Labels that are all strings are read as they are.
+    const ok = parsePod(pod({ labels: { app: 'web', tier: '' } }));
+    expect(ok.ok && Object.fromEntries(ok.value.labels)).toEqual({ app: 'web', tier: '' });
+  });
+
   it.each([
     [
       'status.podIPs wins over podIP',
@@ -48,6 +59,19 @@ describe('parsePod', () => {
       ['10.0.0.7'],
     ],
     ['unparsable addresses are dropped', { podIP: '010.0.0.1' }, {}, []],
+    [
+      'an octet above 255 is unparsable',
+      { podIPs: [{ ip: '10.0.0.256' }, { ip: '10.0.0.255' }] },
+      {},
+      ['10.0.0.255'],
+    ],
+    [
+      'a host prefix and white space are cut',
+      { podIPs: [{ ip: ' 10.0.0.2/32' }, { ip: '0.0.0.0' }] },
+      {},
+      ['10.0.0.2', '0.0.0.0'],
+    ],
+    ['IPv6 is written canonically', { podIP: 'FD00:0::0:1' }, {}, ['fd00::1']],
   ])('IPs: %s', (_rule, status, meta, ips) => {
     const r = parsePod(pod(meta, status));
     expect(r.ok && r.value.ips).toEqual(ips);

@@ -87,10 +87,14 @@ function podIps(status: JsonRecord, annotations: Readonly<Record<string, string>
   else if (annotations[ANNOTATION_POD_IPS]) texts = annotations[ANNOTATION_POD_IPS].split(',');
   else if (annotations[ANNOTATION_POD_IP]) texts = [annotations[ANNOTATION_POD_IP]];
   return texts.flatMap((t) => {
+    if (CANONICAL_IPV4.test(t)) return [t]; // already what parseIp would give back
     const ip = parseIp(t.trim().replace(/\/(32|128)$/, ''));
     return ip === null ? [] : [ip.text];
   });
 }
+
+/** A dotted quad as status.podIP(s) has it, without leading zeros: its own canonical text. */
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 function namedPorts(container: unknown, issues: Issues): NamedPort[] {
   if (!isRecord(container)) return [];
