@@ -3,9 +3,15 @@
 // every field alp-node reads, and one full of fields it skips, each projected pod parses to
 // exactly the model its JSON gives, and a paginated list's metadata (resourceVersion, continue,
 // remainingItemCount) comes through the same.
-import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { CoreV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { PodInfo } from '../../agent/calc/cluster-model.js';
 import { parsePod } from '../../agent/datastore/k8s-objects.js';
+import { KubernetesDatastore } from '../../agent/datastore/kubernetes.js';
 import { objectRef } from '../../agent/datastore/parse-object.js';
 import { getBody, getJson } from '../../kube/api-client.js';
 import { listObject } from '../../kube/list-pages.js';
@@ -257,6 +263,139 @@ describeWithApiServer('pod lists as protobuf', (api) => {
       protoQuery = { limit: 5, continue: proto.metadata.continue };
     }
     expect(pages).toBe(3);
+  });
+
+  /**
+   * A plain-HTTP front for the API server that passes everything through, except that it can
+   * ignore protobuf (ask upstream for JSON only, as a JSON-only server or proxy would) or cut the
+   * last bytes off every protobuf pod list answer (a damaged body the HTTP layer cannot notice).
+   */
+  async function front(mode: 'json-only' | 'damage-pod-lists') {
+    const upstream = new URL(kc.getCurrentCluster()!.server);
+    const auth: RequestOptions = {};
+    await kc.applyToHTTPSOptions(auth);
+    const podListAccepts: string[] = [];
+    const server = createServer((req, res) => {
+      const isPodList = /^\/api\/v1\/pods(\?|$)/.test(req.url ?? '') && !(req.url ?? '').includes('watch=');
+      const headers: IncomingHttpHeaders = {
+        ...req.headers,
+        ...(auth.headers as IncomingHttpHeaders),
+        host: upstream.host,
+      };
+      if (isPodList) podListAccepts.push(String(req.headers.accept));
+      if (mode === 'json-only') headers.accept = 'application/json';
+      const up = httpsRequest(
+        {
+          ...auth,
+          hostname: upstream.hostname,
+          port: upstream.port,
+          path: req.url,
+          method: req.method,
+          headers,
+        },
+        (answer) => {
+          const isProtobuf = (answer.headers['content-type'] ?? '').startsWith(PROTOBUF_CONTENT_TYPE);
+          if (!(mode === 'damage-pod-lists' && isPodList && isProtobuf)) {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => chunks.push(c));
+          answer.on('end', () => {
+            const body = Buffer.concat(chunks);
+            const cut = body.subarray(0, body.length - 7);
+            res.writeHead(answer.statusCode ?? 502, {
+              'content-type': PROTOBUF_CONTENT_TYPE,
+              'content-length': cut.length,
+            });
+            res.end(cut);
+          });
+        },
+      );
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const frontKc = new KubeConfig();
+    frontKc.loadFromOptions({
+      clusters: [
+        {
+          name: 'front',
+          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          skipTLSVerify: true, // client-node's condition for plain HTTP
+        },
+      ],
+      users: [{ name: 'front' }],
+      contexts: [{ name: 'front', cluster: 'front', user: 'front' }],
+      currentContext: 'front',
+    });
+    return {
+      kc: frontKc,
+      podListAccepts,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  /** The pods of the fixture's namespace the datastore delivers from its first list, and its warnings. */
+  async function firstListThrough(through: KubeConfig) {
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const datastore = new KubernetesDatastore({
+      kubeConfig: through,
+      log,
+      nodeName: node,
+      reportEvents: false,
+    });
+    const pods = new Map<string, PodInfo>();
+    try {
+      await datastore.start({
+        onEvent: (e) => {
+          if (e.type === 'upsert' && e.resource.kind === 'Pod' && e.resource.pod.namespace === ns)
+            pods.set(e.resource.pod.name, e.resource.pod);
+        },
+        onRejected: (ref, reason) => {
+          throw new Error(`refused ${ref.name}: ${reason}`);
+        },
+        onWarning: () => undefined,
+      });
+    } finally {
+      await datastore.close();
+    }
+    return { pods, warnings };
+  }
+
+  async function podsFromJson() {
+    const json = await asJson({});
+    return new Map(json.items.map((p) => [String(p.metadata?.name), parsed(p)]));
+  }
+
+  it('a damaged protobuf list is listed again as JSON: every pod arrives, with a warning', async () => {
+    const f = await front('damage-pod-lists');
+    try {
+      const { pods, warnings } = await firstListThrough(f.kc);
+      expect(pods).toEqual(await podsFromJson());
+      expect(pods.size).toBe(11);
+      expect(warnings.join('\n')).toContain('cannot read the protobuf pod list; listing as JSON');
+      expect(f.podListAccepts).toEqual([`${PROTOBUF_CONTENT_TYPE}, application/json`, 'application/json']);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('a server that answers JSON only gets the same pods from its JSON', async () => {
+    const f = await front('json-only');
+    try {
+      const { pods, warnings } = await firstListThrough(f.kc);
+      expect(pods).toEqual(await podsFromJson());
+      expect(warnings).toEqual([]);
+    } finally {
+      await f.close();
+    }
   });
 
   it('an error answer to a protobuf request keeps its status and message', async () => {
