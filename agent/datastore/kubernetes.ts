@@ -93,7 +93,8 @@ export class KubernetesDatastore implements Datastore {
     const metrics = reflectorMetrics(this.opts.registry ?? new Registry());
     for (const k of this.kinds()) {
       // A list's items of built-in kinds carry no apiVersion and kind; stamp them so parsing can
-      // dispatch. The objects are fresh from JSON.parse and ours: stamped in place, not copied.
+      // dispatch (the protobuf pod reader already did). The objects are fresh and ours: stamped in
+      // place, not copied.
       const stamp = (o: KubernetesObject): KubernetesObject => {
         if (typeof o !== 'object' || o === null) return { apiVersion: k.apiVersion, kind: k.kind };
         if (o.apiVersion !== k.apiVersion || o.kind !== k.kind) {
