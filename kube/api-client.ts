@@ -3,7 +3,8 @@
 // never answers would hang start-up and every retry loop behind it. A request middleware (the
 // client's supported extension point) gives each call an AbortSignal that fires after the
 // deadline; it covers connecting, the response headers and reading the body. getJson is the
-// same request without a generated client, for lists that must stay the wire's plain JSON.
+// same request without a generated client, for lists that must stay the wire's plain JSON;
+// getBody gives the bytes, for answers decoded here (the pod list as protobuf).
 //
 // client-node makes a new https.Agent for every request, so each one opened its own connection:
 // a full TLS handshake and a new secure context each time (about twenty at alp-node's start).
@@ -23,6 +24,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { decodeStatusMessage, PROTOBUF_CONTENT_TYPE } from './pod-protobuf.js';
 
 /** Long enough for a 500-item list page from a busy server; short enough to notice a dead one. */
 export const API_REQUEST_TIMEOUT_MS = 30_000;
@@ -107,6 +109,27 @@ export async function getJson(
   query: Readonly<Record<string, string | number | undefined>>,
   options: ApiClientOptions = {},
 ): Promise<unknown> {
+  const { body } = await getBody(kc, path, query, 'application/json', options);
+  return JSON.parse(body.toString('utf8')) as unknown;
+}
+
+/** An answer's body as bytes, and its media type (lower case, without parameters). */
+export interface RawAnswer {
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
+/**
+ * As getJson, but asking for `accept` (an HTTP Accept header) and giving back the body's bytes
+ * and media type: for answers the caller decodes itself (the pod list as protobuf).
+ */
+export async function getBody(
+  kc: KubeConfig,
+  path: string,
+  query: Readonly<Record<string, string | number | undefined>>,
+  accept: string,
+  options: ApiClientOptions = {},
+): Promise<RawAnswer> {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig names no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
@@ -121,14 +144,14 @@ export async function getJson(
   const { status, headers, body } = await new Promise<{
     status: number;
     headers: Record<string, string>;
-    body: string;
+    body: Buffer;
   }>((resolve, reject) => {
     const req = send(
       url,
       {
         ...opts,
         method: 'GET',
-        headers: { ...opts.headers, Accept: 'application/json' },
+        headers: { ...opts.headers, Accept: accept },
         signal,
       },
       (res: IncomingMessage) => {
@@ -143,16 +166,32 @@ export async function getJson(
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(res.headers))
             if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') });
+          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
         });
       },
     );
     req.on('error', reject);
     req.end();
   });
+  const contentType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (status < 200 || status > 299)
-    throw new ApiException(status, `HTTP ${status} from GET ${url.pathname}`, body, headers);
-  return JSON.parse(body) as unknown;
+    throw new ApiException(
+      status,
+      `HTTP ${status} from GET ${url.pathname}`,
+      errorText(contentType, body),
+      headers,
+    );
+  return { contentType, body };
+}
+
+/**
+ * An error answer's body as text for ApiException: JSON as it came; a protobuf Status (the
+ * answer to a protobuf request) as a JSON object holding its message, so logs still say why.
+ */
+function errorText(contentType: string, body: Buffer): string {
+  if (contentType !== PROTOBUF_CONTENT_TYPE) return body.toString('utf8');
+  const message = decodeStatusMessage(body);
+  return message === null ? '' : JSON.stringify({ message });
 }
 
 /** The HTTP status of a failed API call (ApiException, or client-node's watch errors), if any. */

@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { apiErrorCode, describeApiError, getJson, makeApiClient } from '../../kube/api-client.js';
+import { apiErrorCode, describeApiError, getBody, getJson, makeApiClient } from '../../kube/api-client.js';
 import { listObject, type ListPage, type ListRequest } from '../../kube/list-pages.js';
+import { decodePodList, PodProtobufError, PROTOBUF_CONTENT_TYPE } from '../../kube/pod-protobuf.js';
 import { Reflector, reflectorMetrics, type ReflectorTuning } from '../../kube/reflector.js';
 import type { Logger } from '../../daemon/log.js';
 import type { Datastore, DatastoreCallbacks } from './object-tracker.js';
@@ -40,6 +41,9 @@ interface WatchedKind {
   /** Missing CRDs (e.g. staged kinds on an older Calico) are tolerated. */
   readonly optional: boolean;
 }
+
+/** Protobuf first, JSON as the fallback, as client-go asks for built-in kinds. */
+const POD_LIST_ACCEPT = `${PROTOBUF_CONTENT_TYPE}, application/json`;
 
 const CALICO_GROUP = 'crd.projectcalico.org';
 const CALICO_PLURALS: readonly [string, string, boolean][] = [
@@ -89,7 +93,8 @@ export class KubernetesDatastore implements Datastore {
     const metrics = reflectorMetrics(this.opts.registry ?? new Registry());
     for (const k of this.kinds()) {
       // A list's items of built-in kinds carry no apiVersion and kind; stamp them so parsing can
-      // dispatch. The objects are fresh from JSON.parse and ours: stamped in place, not copied.
+      // dispatch (the protobuf pod reader already did). The objects are fresh and ours: stamped in
+      // place, not copied.
       const stamp = (o: KubernetesObject): KubernetesObject => {
         if (typeof o !== 'object' || o === null) return { apiVersion: k.apiVersion, kind: k.kind };
         if (o.apiVersion !== k.apiVersion || o.kind !== k.kind) {
@@ -142,23 +147,36 @@ export class KubernetesDatastore implements Datastore {
     // Every kind is listed as the wire's plain JSON, as the watch delivers it: client-node's typed
     // models rename reserved words (`from` becomes `_from`), turn dates into Date objects and cost
     // a deserialization pass over every field of every object (most of a 5,000-pod list's time).
+    const query = (request: ListRequest) => ({
+      limit: request.limit,
+      continue: request._continue,
+      resourceVersion: request.resourceVersion,
+      resourceVersionMatch: request.resourceVersionMatch,
+    });
     const rawList =
       (path: string) =>
       async (request: ListRequest): Promise<KubernetesListObject<KubernetesObject>> =>
-        listObject(
-          await getJson(
-            this.kc,
-            path,
-            {
-              limit: request.limit,
-              continue: request._continue,
-              resourceVersion: request.resourceVersion,
-              resourceVersionMatch: request.resourceVersionMatch,
-            },
-            { signal },
-          ),
-          path,
-        );
+        listObject(await getJson(this.kc, path, query(request), { signal }), path);
+    // Pods, the bulk of a start, are listed as protobuf and read into the few fields alp-node
+    // uses (kube/pod-protobuf.ts): no JSON encoding on the server, no JSON.parse and its garbage
+    // here. JSON stays acceptable, as client-go asks: a server or proxy that ignores protobuf
+    // answers JSON, read as before.
+    const podList = async (request: ListRequest): Promise<KubernetesListObject<KubernetesObject>> => {
+      const path = '/api/v1/pods';
+      const answer = await getBody(this.kc, path, query(request), POD_LIST_ACCEPT, { signal });
+      if (answer.contentType === PROTOBUF_CONTENT_TYPE) {
+        try {
+          return decodePodList(answer.body) as unknown as KubernetesListObject<KubernetesObject>;
+        } catch (err) {
+          if (!(err instanceof PodProtobufError)) throw err;
+          // Fail closed but keep going: this page is asked for again as JSON (same query, same
+          // snapshot), so a server whose protobuf this reader cannot read still gets its pods in.
+          this.opts.log.warn({ err: err.message }, 'cannot read the protobuf pod list; listing as JSON');
+          return rawList(path)(request);
+        }
+      }
+      return listObject(JSON.parse(answer.body.toString('utf8')), path);
+    };
     const builtIn: readonly (readonly [apiVersion: string, kind: string, path: string])[] = [
       ['v1', 'Namespace', '/api/v1/namespaces'],
       ['v1', 'ServiceAccount', '/api/v1/serviceaccounts'],
@@ -169,7 +187,7 @@ export class KubernetesDatastore implements Datastore {
       apiVersion,
       kind,
       path,
-      list: rawList(path),
+      list: kind === 'Pod' ? podList : rawList(path),
       optional: false,
     }));
     for (const [kind, plural, optional] of CALICO_PLURALS) {
