@@ -115,6 +115,36 @@ function renderedIdOf(entry: PolicyEntry): string | null {
   return r;
 }
 
+const setsOfChain = new WeakMap<Chain, readonly string[]>();
+
+/** The sets a chain's rules look up (chains are reused by identity, so each is read once). */
+function setsReferencedBy(c: Chain): readonly string[] {
+  let names = setsOfChain.get(c);
+  if (names === undefined) {
+    const out: string[] = [];
+    for (const r of c.rules)
+      for (const m of r.matches) if (m.kind === 'addr-set' || m.kind === 'addr-port-set') out.push(m.set);
+    names = out;
+    setsOfChain.set(c, names);
+  }
+  return names;
+}
+
+/**
+ * Only the sets some rule looks up. Rules skip an empty set (they could match nothing), so in an
+ * IPv4 cluster every IPv6 set and each empty IP set is referenced by none: at issue 11's scale
+ * 254 of 306 sets, each a declaration nft and the kernel handle in every full transaction and an
+ * entry the kernel walks past at every set lookup while loading rules. A set a rebuilt chain
+ * starts to use is then new to the diff, which declares it (with its elements) before the chain.
+ */
+function setsInUse(sets: ReadonlyMap<string, SetDef>, chains: Iterable<Chain>): Map<string, SetDef> {
+  const used = new Set<string>();
+  for (const c of chains) for (const name of setsReferencedBy(c)) used.add(name);
+  const out = new Map<string, SetDef>();
+  for (const [name, def] of sets) if (used.has(name)) out.set(name, def);
+  return out;
+}
+
 /** Builds the whole program; pure and deterministic (same state, same program text). */
 export function buildProgram(state: DataplaneState, prev: Program | null = null): Program {
   const problems: string[] = [];
@@ -206,5 +236,5 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
   add(inputChain(config));
   add(forwardChain(config));
   for (const c of chains.values()) if (c.problems.length > 0) problems.push(...c.problems);
-  return { table: config.tableName, sets, maps, chains, problems };
+  return { table: config.tableName, sets: setsInUse(sets, chains.values()), maps, chains, problems };
 }

@@ -100,12 +100,13 @@ describe('renderFull', () => {
     );
   });
 
-  it('renders an IP set of pod addresses as one hash set per family (nft adds and deletes its elements cheaply)', () => {
+  it('renders an IP set of pod addresses as a hash set (nft adds and deletes its elements cheaply), only for a family some rule looks up', () => {
     const name = ipSetName('s:frontend', 4);
     expect(text).toContain(
       `set ${name} {\n\t\ttype ipv4_addr\n\t\telements = { 10.65.0.2,\n\t\t\t10.66.1.7 }`,
     );
-    expect(text).toContain(`set ${ipSetName('s:frontend', 6)} {\n\t\ttype ipv6_addr\n\t}`);
+    // No IPv6 members: no rule matches the empty IPv6 set, so it is not declared at all.
+    expect(text).not.toContain(ipSetName('s:frontend', 6));
   });
 
   it('renders an IP set that holds a network as an interval set', () => {
@@ -113,7 +114,7 @@ describe('renderFull', () => {
     expect(wide).toContain(
       `set ${ipSetName('s:frontend', 4)} {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.65.0.2,\n\t\t\t10.66.0.0/16 }`,
     );
-    expect(wide).toContain(`set ${ipSetName('s:frontend', 6)} {\n\t\ttype ipv6_addr\n\t}`);
+    expect(wide).not.toContain(ipSetName('s:frontend', 6));
   });
 
   it('skips staged policies in tiers and never renders their chains', () => {
@@ -204,7 +205,7 @@ describe('renderChanges', () => {
     expect(out).toBe(renderFull(hosts));
   });
 
-  it("a policy edit rewrites only that policy's chain", () => {
+  it("a policy edit rewrites only that policy's chain, and deletes a set no rule looks up any more", () => {
     const allow = knp('default', 'knp.default.allow-frontend');
     const policies = new Map(base.policies);
     const [key, entry] = policy(allow, [
@@ -220,9 +221,20 @@ describe('renderChanges', () => {
         '\t\tmeta l4proto 6 th dport 8080 counter meta mark set meta mark | 0x00010000 return comment "#0 allow"',
         '\t}',
         '}',
+        `delete set inet alp-mesh ${ipSetName('s:frontend', 4)}`,
         '',
       ].join('\n'),
     );
+    // Back again: the set is declared with its elements before the chain that looks it up.
+    const back = renderChanges({ ...base, policies }, base);
+    const declared = back.indexOf(`add set inet alp-mesh ${ipSetName('s:frontend', 4)} `);
+    expect(declared).toBeGreaterThanOrEqual(0);
+    expect(
+      back.indexOf(`add element inet alp-mesh ${ipSetName('s:frontend', 4)} { 10.65.0.2,`),
+    ).toBeGreaterThan(declared);
+    expect(
+      back.indexOf('flush chain inet alp-mesh pi-knp/default/knp.default.allow-frontend'),
+    ).toBeGreaterThan(declared);
   });
 
   it('a new pod gets its chains declared and filled before its dispatch entries', () => {
