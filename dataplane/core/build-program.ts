@@ -6,7 +6,7 @@
 // cheap key per endpoint).
 import { isStagedKind, renderPolicyId } from '../../calico/policy-id.js';
 import { endpointChains } from './endpoint-chains.js';
-import { dispatchChain, forwardChain, inputChain, preroutingChain } from './hook-chains.js';
+import { dispatchChain, forwardChain, inputChain, markChains, preroutingChain } from './hook-chains.js';
 import type { DataplaneEndpoint, DataplaneState, IpSetContent, PolicyEntry } from './model.js';
 import {
   CHAIN_FROM_WL_DISPATCH,
@@ -168,6 +168,8 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
 
   const chains = new Map<string, Chain>();
   const add = (c: Chain) => chains.set(c.name, c);
+  // First: every policy and endpoint chain may goto them.
+  markChains(config).forEach(add);
   // A policy's chain for a direction no endpoint lists it in is never jumped to (an ingress-only
   // policy's egress chain): left out, since every chain costs nft time in every transaction.
   const referenced = new Set<string>();

@@ -75,7 +75,7 @@ describe('renderFull', () => {
       'meta mark set meta mark & 0xfffdffff comment "tier default"',
       'meta mark & 0x00030000 == 0 jump pi-knp/default/knp.default.allow-frontend',
       'meta mark & 0x00030000 == 0 jump pi-knp/default/knp.default.deny-all-ingress',
-      'meta mark & 0x00010000 != 0 meta mark set meta mark & 0xfffcffff return',
+      'meta mark & 0x00010000 != 0 goto mark-clear-return',
       'meta mark & 0x00020000 == 0 limit rate 10/second log prefix "alp-drop end-of-tier default ingress "',
       'meta mark & 0x00020000 == 0 counter drop comment "end of tier default"',
     ]);
@@ -91,13 +91,25 @@ describe('renderFull', () => {
       'meta l4proto 17 th dport 4789 counter drop comment "VXLAN from a workload"',
       'meta l4proto 4 counter drop comment "IPIP from a workload"',
     ]);
-    expect(chain).toContain(
-      'jump pro-kns.default\n\t\tmeta mark & 0x00010000 != 0 meta mark set meta mark & 0xfffcffff return',
-    );
+    expect(chain).toContain('jump pro-kns.default\n\t\tmeta mark & 0x00010000 != 0 goto mark-clear-return');
     expect(chain).toContain('log prefix "alp-drop no-profile egress default/backend "\n\t\tcounter drop');
-    expect(text).toContain(
-      'chain pro-kns.default {\n\t\tcounter meta mark set meta mark | 0x00010000 return comment "#0 allow"',
-    );
+    expect(text).toContain('chain pro-kns.default {\n\t\tcounter goto mark-accept comment "#0 allow"');
+  });
+
+  it('ends an allow or pass in a goto to a shared mark chain, declared before any chain that uses it', () => {
+    // Falling off a chain reached by goto returns to the chain that jumped to the policy chain:
+    // the same as setting the mark and returning in place.
+    const marks = [
+      '\tchain mark-accept {\n\t\tmeta mark set meta mark | 0x00010000\n\t}',
+      '\tchain mark-pass {\n\t\tmeta mark set meta mark | 0x00020000\n\t}',
+      '\tchain mark-clear-return {\n\t\tmeta mark set meta mark & 0xfffcffff\n\t}',
+    ];
+    const firstUse = text.indexOf('\tchain p');
+    for (const m of marks) {
+      expect(text).toContain(m);
+      expect(text.indexOf(m)).toBeLessThan(firstUse);
+    }
+    expect(text).not.toMatch(/meta mark set meta mark [|&] 0x[0-9a-f]+ return/);
   });
 
   it('renders an IP set of pod addresses as a hash set (nft adds and deletes its elements cheaply), only for a family some rule looks up', () => {
@@ -218,7 +230,7 @@ describe('renderChanges', () => {
         'flush chain inet alp-mesh pi-knp/default/knp.default.allow-frontend',
         'table inet alp-mesh {',
         '\tchain pi-knp/default/knp.default.allow-frontend {',
-        '\t\tmeta l4proto 6 th dport 8080 counter meta mark set meta mark | 0x00010000 return comment "#0 allow"',
+        '\t\tmeta l4proto 6 th dport 8080 counter goto mark-accept comment "#0 allow"',
         '\t}',
         '}',
         `delete set inet alp-mesh ${ipSetName('s:frontend', 4)}`,
@@ -303,6 +315,9 @@ describe('renderChanges', () => {
         'hook-forward',
         'hook-input',
         'hook-prerouting',
+        'mark-accept',
+        'mark-clear-return',
+        'mark-pass',
         'pi-gnp/security.second',
         'to-wl-dispatch',
       ].sort(),
