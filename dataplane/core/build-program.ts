@@ -131,7 +131,7 @@ function setsReferencedBy(c: Chain): readonly string[] {
 }
 
 /**
- * Only the sets some rule looks up. Rules skip an empty set (they could match nothing), so in an
+ * Only the IP sets some rule looks up. Rules skip an empty set (they could match nothing), so in an
  * IPv4 cluster every IPv6 set and each empty IP set is referenced by none: at issue 11's scale
  * 254 of 306 sets, each a declaration nft and the kernel handle in every full transaction and an
  * entry the kernel walks past at every set lookup while loading rules. A set a rebuilt chain
@@ -141,7 +141,8 @@ function setsInUse(sets: ReadonlyMap<string, SetDef>, chains: Iterable<Chain>): 
   const used = new Set<string>();
   for (const c of chains) for (const name of setsReferencedBy(c)) used.add(name);
   const out = new Map<string, SetDef>();
-  for (const [name, def] of sets) if (used.has(name)) out.set(name, def);
+  // Our own sets (WireGuard's peer CIDRs) stay: the table shows them whether strict mode uses them or not.
+  for (const [name, def] of sets) if (def.ipSetId === '' || used.has(name)) out.set(name, def);
   return out;
 }
 
