@@ -6,7 +6,7 @@
 // cheap key per endpoint).
 import { isStagedKind, renderPolicyId } from '../../calico/policy-id.js';
 import { endpointChains } from './endpoint-chains.js';
-import { dispatchChain, forwardChain, inputChain, preroutingChain } from './hook-chains.js';
+import { dispatchChain, forwardChain, inputChain, markChains, preroutingChain } from './hook-chains.js';
 import type { DataplaneEndpoint, DataplaneState, IpSetContent, PolicyEntry } from './model.js';
 import {
   CHAIN_FROM_WL_DISPATCH,
@@ -115,6 +115,37 @@ function renderedIdOf(entry: PolicyEntry): string | null {
   return r;
 }
 
+const setsOfChain = new WeakMap<Chain, readonly string[]>();
+
+/** The sets a chain's rules look up (chains are reused by identity, so each is read once). */
+function setsReferencedBy(c: Chain): readonly string[] {
+  let names = setsOfChain.get(c);
+  if (names === undefined) {
+    const out: string[] = [];
+    for (const r of c.rules)
+      for (const m of r.matches) if (m.kind === 'addr-set' || m.kind === 'addr-port-set') out.push(m.set);
+    names = out;
+    setsOfChain.set(c, names);
+  }
+  return names;
+}
+
+/**
+ * Only the IP sets some rule looks up. Rules skip an empty set (they could match nothing), so in an
+ * IPv4 cluster every IPv6 set and each empty IP set is referenced by none: at issue 11's scale
+ * 254 of 306 sets, each a declaration nft and the kernel handle in every full transaction and an
+ * entry the kernel walks past at every set lookup while loading rules. A set a rebuilt chain
+ * starts to use is then new to the diff, which declares it (with its elements) before the chain.
+ */
+function setsInUse(sets: ReadonlyMap<string, SetDef>, chains: Iterable<Chain>): Map<string, SetDef> {
+  const used = new Set<string>();
+  for (const c of chains) for (const name of setsReferencedBy(c)) used.add(name);
+  const out = new Map<string, SetDef>();
+  // Our own sets (WireGuard's peer CIDRs) stay: the table shows them whether strict mode uses them or not.
+  for (const [name, def] of sets) if (def.ipSetId === '' || used.has(name)) out.set(name, def);
+  return out;
+}
+
 /** Builds the whole program; pure and deterministic (same state, same program text). */
 export function buildProgram(state: DataplaneState, prev: Program | null = null): Program {
   const problems: string[] = [];
@@ -138,6 +169,8 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
 
   const chains = new Map<string, Chain>();
   const add = (c: Chain) => chains.set(c.name, c);
+  // First: every policy and endpoint chain may goto them.
+  markChains(config).forEach(add);
   // A policy's chain for a direction no endpoint lists it in is never jumped to (an ingress-only
   // policy's egress chain): left out, since every chain costs nft time in every transaction.
   const referenced = new Set<string>();
@@ -206,5 +239,5 @@ export function buildProgram(state: DataplaneState, prev: Program | null = null)
   add(inputChain(config));
   add(forwardChain(config));
   for (const c of chains.values()) if (c.problems.length > 0) problems.push(...c.problems);
-  return { table: config.tableName, sets, maps, chains, problems };
+  return { table: config.tableName, sets: setsInUse(sets, chains.values()), maps, chains, problems };
 }

@@ -14,7 +14,13 @@ import { isStagedKind, policyKey, renderPolicyId } from '../../calico/policy-id.
 import { loggedDrop, PLUMBING, rule } from './chain-parts.js';
 import type { DataplaneEndpoint, DataplaneState, PolicyID } from './model.js';
 import { DEFAULT_WORKLOAD_ENCAP } from './model.js';
-import { endpointChainName, policyChainName, profileChainName, quoteSafe } from './names.js';
+import {
+  CHAIN_MARK_RETURN,
+  endpointChainName,
+  policyChainName,
+  profileChainName,
+  quoteSafe,
+} from './names.js';
 import type { Chain, Direction, Match, Program, Rule, RuleOrigin } from './program.js';
 
 function fullId(id: PolicyID) {
@@ -59,7 +65,8 @@ function build(
   const passClear: Match = { kind: 'mark', bits: pass, isSet: false };
   const undecided: Match = { kind: 'mark', bits: both, isSet: false };
   const accepted: Match = { kind: 'mark', bits: accept, isSet: true };
-  const returnIfAccepted = rule([accepted], [{ kind: 'clear-mark', bits: both }], { kind: 'return' });
+  // The mark chain clears both marks and, reached by goto, returns from this chain (markChains).
+  const returnIfAccepted = rule([accepted], [], { kind: 'goto', chain: CHAIN_MARK_RETURN });
   const rules: Rule[] = [rule([], [{ kind: 'clear-mark', bits: both }], null)];
   if (direction === 'egress') {
     const encap = state.config.workloadEncap ?? DEFAULT_WORKLOAD_ENCAP;

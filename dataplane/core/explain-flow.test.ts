@@ -254,7 +254,7 @@ describe('explainFlow evaluates the rendered program', () => {
     expect(e.iifname).toBe('cali0123456789a');
     expect(e.oifname).toBe('calib0b0b0b0b0b');
     expect(e.trace).toContain(`pi-${ALLOW_FRONTEND}: ${e.decidedBy?.rule ?? ''}`);
-    expect(e.decidedBy?.rule).toMatch(/th dport 80 counter meta mark set meta mark \| 0x00010000 return/);
+    expect(e.decidedBy?.rule).toMatch(/th dport 80 counter goto mark-accept/);
   });
 
   it('bad queries are denied with a reason, never thrown', () => {

@@ -225,7 +225,9 @@ function runChain(w: Walk, name: string, depth: number): Outcome {
     const decides =
       rule.origin.kind !== 'plumbing' &&
       rule.origin.kind !== 'ct-established' &&
-      (rule.verdict?.kind === 'drop' || rule.statements.some((s) => s.kind === 'set-mark'));
+      (rule.verdict?.kind === 'drop' ||
+        rule.statements.some((s) => s.kind === 'set-mark') ||
+        (rule.verdict?.kind === 'goto' && w.program.chains.get(rule.verdict.chain)?.owner.kind === 'mark'));
     if (decides) w.last = decisionOf(chain, rule);
     const v = rule.verdict;
     if (v === null) continue;

@@ -20,6 +20,9 @@ import {
   CHAIN_FORWARD,
   CHAIN_FROM_WL_DISPATCH,
   CHAIN_INPUT,
+  CHAIN_MARK_ACCEPT,
+  CHAIN_MARK_PASS,
+  CHAIN_MARK_RETURN,
   CHAIN_PREROUTING,
   CHAIN_TO_WL_DISPATCH,
   WG_PEERS_SET_PREFIX,
@@ -29,6 +32,32 @@ import type { Chain, Family, Match, Rule, RuleOrigin } from './program.js';
 const FAMILIES: readonly Family[] = [4, 6];
 /** Felix's ICMPv6Filter: multicast listener query/report/done, router and neighbour solicitation/advert. */
 const IPV6_ROUTER_ICMP = [130, 131, 132, 133, 135, 136];
+
+/**
+ * The shared tails of a decision: a policy rule that allows (passes) ends in `goto mark-accept`
+ * (`mark-pass`), an endpoint chain whose tier allowed in `goto mark-clear-return`. A chain reached
+ * by goto returns, at its end, to the chain that jumped to its caller, so each is the same as
+ * setting (clearing) the mark in place and returning, with one verdict where the rule had a mark
+ * load, an operation, a mark store and a return: ~1,800 rules at issue 11's scale, each cheaper
+ * for nft to load.
+ */
+export function markChains(config: EnforcementConfig): Chain[] {
+  const { accept, pass } = config.marks;
+  const chain = (name: string, s: Rule['statements'][number]): Chain => ({
+    name,
+    base: null,
+    owner: { kind: 'mark' },
+    source: '',
+    key: '',
+    problems: [],
+    rules: [rule([], [s], null)],
+  });
+  return [
+    chain(CHAIN_MARK_ACCEPT, { kind: 'set-mark', bits: accept }),
+    chain(CHAIN_MARK_PASS, { kind: 'set-mark', bits: pass }),
+    chain(CHAIN_MARK_RETURN, { kind: 'clear-mark', bits: accept | pass }),
+  ];
+}
 
 export function dispatchChain(name: string, key: 'iifname' | 'oifname', map: string): Chain {
   return {

@@ -53,6 +53,10 @@ export const CHAIN_INPUT = 'hook-input';
 export const CHAIN_PREROUTING = 'hook-prerouting';
 export const CHAIN_FROM_WL_DISPATCH = 'from-wl-dispatch';
 export const CHAIN_TO_WL_DISPATCH = 'to-wl-dispatch';
+/** Shared tails of a decision: set the accept or pass mark, or clear both, and return (mark chains). */
+export const CHAIN_MARK_ACCEPT = 'mark-accept';
+export const CHAIN_MARK_PASS = 'mark-pass';
+export const CHAIN_MARK_RETURN = 'mark-clear-return';
 export const MAP_FROM_WL = 'from-wl-map';
 export const MAP_TO_WL = 'to-wl-map';
 export const WG_PEERS_SET_PREFIX = 'wg-peer-cidrs-';

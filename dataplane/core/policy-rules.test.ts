@@ -26,7 +26,7 @@ function render(wire: RuleWire, index = 0): { lines: string[]; problems: string[
   return { lines: rules.map(ruleText), problems };
 }
 
-const ACCEPT = 'counter meta mark set meta mark | 0x00010000 return comment "#0 allow"';
+const ACCEPT = 'counter goto mark-accept comment "#0 allow"';
 const A4 = ipSetName('s:a', 4);
 const A6 = ipSetName('s:a', 6);
 const WEB4 = ipSetName('n:web', 4);
@@ -47,7 +47,7 @@ const cases: Case[] = [
   {
     rule: 'pass (and its v1 name next-tier) sets the pass mark and returns',
     wire: { action: 'next-tier' },
-    lines: ['counter meta mark set meta mark | 0x00020000 return comment "#0 pass"'],
+    lines: ['counter goto mark-pass comment "#0 pass"'],
   },
   {
     rule: 'deny logs at most 10 packets a second naming policy and rule, then drops with a counter',

@@ -99,6 +99,8 @@ export interface Rule {
 
 export type ChainOwner =
   | { readonly kind: 'base' | 'dispatch' }
+  /** A shared tail that only sets or clears marks (hook-chains.ts markChains). */
+  | { readonly kind: 'mark' }
   | {
       readonly kind: 'endpoint';
       readonly workloadId: string;

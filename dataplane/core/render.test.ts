@@ -75,7 +75,7 @@ describe('renderFull', () => {
       'meta mark set meta mark & 0xfffdffff comment "tier default"',
       'meta mark & 0x00030000 == 0 jump pi-knp/default/knp.default.allow-frontend',
       'meta mark & 0x00030000 == 0 jump pi-knp/default/knp.default.deny-all-ingress',
-      'meta mark & 0x00010000 != 0 meta mark set meta mark & 0xfffcffff return',
+      'meta mark & 0x00010000 != 0 goto mark-clear-return',
       'meta mark & 0x00020000 == 0 limit rate 10/second log prefix "alp-drop end-of-tier default ingress "',
       'meta mark & 0x00020000 == 0 counter drop comment "end of tier default"',
     ]);
@@ -91,21 +91,34 @@ describe('renderFull', () => {
       'meta l4proto 17 th dport 4789 counter drop comment "VXLAN from a workload"',
       'meta l4proto 4 counter drop comment "IPIP from a workload"',
     ]);
-    expect(chain).toContain(
-      'jump pro-kns.default\n\t\tmeta mark & 0x00010000 != 0 meta mark set meta mark & 0xfffcffff return',
-    );
+    expect(chain).toContain('jump pro-kns.default\n\t\tmeta mark & 0x00010000 != 0 goto mark-clear-return');
     expect(chain).toContain('log prefix "alp-drop no-profile egress default/backend "\n\t\tcounter drop');
-    expect(text).toContain(
-      'chain pro-kns.default {\n\t\tcounter meta mark set meta mark | 0x00010000 return comment "#0 allow"',
-    );
+    expect(text).toContain('chain pro-kns.default {\n\t\tcounter goto mark-accept comment "#0 allow"');
   });
 
-  it('renders an IP set of pod addresses as one hash set per family (nft adds and deletes its elements cheaply)', () => {
+  it('ends an allow or pass in a goto to a shared mark chain, declared before any chain that uses it', () => {
+    // Falling off a chain reached by goto returns to the chain that jumped to the policy chain:
+    // the same as setting the mark and returning in place.
+    const marks = [
+      '\tchain mark-accept {\n\t\tmeta mark set meta mark | 0x00010000\n\t}',
+      '\tchain mark-pass {\n\t\tmeta mark set meta mark | 0x00020000\n\t}',
+      '\tchain mark-clear-return {\n\t\tmeta mark set meta mark & 0xfffcffff\n\t}',
+    ];
+    const firstUse = text.indexOf('\tchain p');
+    for (const m of marks) {
+      expect(text).toContain(m);
+      expect(text.indexOf(m)).toBeLessThan(firstUse);
+    }
+    expect(text).not.toMatch(/meta mark set meta mark [|&] 0x[0-9a-f]+ return/);
+  });
+
+  it('renders an IP set of pod addresses as a hash set (nft adds and deletes its elements cheaply), only for a family some rule looks up', () => {
     const name = ipSetName('s:frontend', 4);
     expect(text).toContain(
       `set ${name} {\n\t\ttype ipv4_addr\n\t\telements = { 10.65.0.2,\n\t\t\t10.66.1.7 }`,
     );
-    expect(text).toContain(`set ${ipSetName('s:frontend', 6)} {\n\t\ttype ipv6_addr\n\t}`);
+    // No IPv6 members: no rule matches the empty IPv6 set, so it is not declared at all.
+    expect(text).not.toContain(ipSetName('s:frontend', 6));
   });
 
   it('renders an IP set that holds a network as an interval set', () => {
@@ -113,7 +126,7 @@ describe('renderFull', () => {
     expect(wide).toContain(
       `set ${ipSetName('s:frontend', 4)} {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.65.0.2,\n\t\t\t10.66.0.0/16 }`,
     );
-    expect(wide).toContain(`set ${ipSetName('s:frontend', 6)} {\n\t\ttype ipv6_addr\n\t}`);
+    expect(wide).not.toContain(ipSetName('s:frontend', 6));
   });
 
   it('skips staged policies in tiers and never renders their chains', () => {
@@ -204,7 +217,7 @@ describe('renderChanges', () => {
     expect(out).toBe(renderFull(hosts));
   });
 
-  it("a policy edit rewrites only that policy's chain", () => {
+  it("a policy edit rewrites only that policy's chain, and deletes a set no rule looks up any more", () => {
     const allow = knp('default', 'knp.default.allow-frontend');
     const policies = new Map(base.policies);
     const [key, entry] = policy(allow, [
@@ -217,12 +230,23 @@ describe('renderChanges', () => {
         'flush chain inet alp-mesh pi-knp/default/knp.default.allow-frontend',
         'table inet alp-mesh {',
         '\tchain pi-knp/default/knp.default.allow-frontend {',
-        '\t\tmeta l4proto 6 th dport 8080 counter meta mark set meta mark | 0x00010000 return comment "#0 allow"',
+        '\t\tmeta l4proto 6 th dport 8080 counter goto mark-accept comment "#0 allow"',
         '\t}',
         '}',
+        `delete set inet alp-mesh ${ipSetName('s:frontend', 4)}`,
         '',
       ].join('\n'),
     );
+    // Back again: the set is declared with its elements before the chain that looks it up.
+    const back = renderChanges({ ...base, policies }, base);
+    const declared = back.indexOf(`add set inet alp-mesh ${ipSetName('s:frontend', 4)} `);
+    expect(declared).toBeGreaterThanOrEqual(0);
+    expect(
+      back.indexOf(`add element inet alp-mesh ${ipSetName('s:frontend', 4)} { 10.65.0.2,`),
+    ).toBeGreaterThan(declared);
+    expect(
+      back.indexOf('flush chain inet alp-mesh pi-knp/default/knp.default.allow-frontend'),
+    ).toBeGreaterThan(declared);
   });
 
   it('a new pod gets its chains declared and filled before its dispatch entries', () => {
@@ -291,6 +315,9 @@ describe('renderChanges', () => {
         'hook-forward',
         'hook-input',
         'hook-prerouting',
+        'mark-accept',
+        'mark-clear-return',
+        'mark-pass',
         'pi-gnp/security.second',
         'to-wl-dispatch',
       ].sort(),

@@ -9,7 +9,9 @@
 // nft's line editor (libedit) reads its input one byte per read(2), about 1.5 µs a byte here, so a
 // long transaction (a full table of 500 policies is ~300 KB) is faster through its own `nft -f -`
 // (one process start, ~20 ms): above LARGE_TRANSACTION_BYTES that is what runs, still in order
-// with the channel's transactions (BENCHMARKS.md has the figures).
+// with the channel's transactions (BENCHMARKS.md has the figures). Such a text goes to nft as it
+// is, never through transactionLine: `nft -f -` reads the file syntax itself, so a large text
+// needs no one-line form and no check that the channel could carry it.
 //
 // A child that dies fails every transaction still in flight (the caller resyncs); the next one
 // starts a new child. A child that keeps dying (three times in a minute) sends transactions to
@@ -222,15 +224,20 @@ export class NftChannel {
   /** Applies `text` (nft file syntax) as one transaction; rejects with an NftError if nft refused it. */
   apply(text: string): Promise<void> {
     if (this.isClosed) return Promise.reject(new Error('nft channel is closed'));
-    let line: string;
-    try {
-      line = transactionLine(text);
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    // The one-line form only for what may go through the channel: at start the whole table's
+    // text (~600 KB) would cost a ~30 ms pass for nothing (our text is ASCII: length = bytes).
+    const isLarge = text.length > LARGE_TRANSACTION_BYTES;
+    let line = '';
+    if (!isLarge) {
+      try {
+        line = transactionLine(text);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      if (line === '') return Promise.resolve();
     }
-    if (line === '') return Promise.resolve();
     let result: Promise<void>;
-    if (this.mode === 'process' || line.length > LARGE_TRANSACTION_BYTES || this.isDyingTooOften()) {
+    if (isLarge || this.mode === 'process' || this.isDyingTooOften()) {
       // In order: after everything issued before it, and before anything issued after it.
       const run = (): Promise<void> => this.runInOwnProcess(text);
       result = this.lastIssued.then(run, run);

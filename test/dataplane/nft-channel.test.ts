@@ -4,7 +4,12 @@
 // what was in flight, and the one-process-per-transaction mode. Needs root.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
-import { NftChannel, NftError, nftUnavailableReason } from '../../dataplane/shell/nft-channel.js';
+import {
+  LARGE_TRANSACTION_BYTES,
+  NftChannel,
+  NftError,
+  nftUnavailableReason,
+} from '../../dataplane/shell/nft-channel.js';
 import { createNamespace, deleteNamespace, nsRun, run } from '../harness/netns.js';
 import { describeWithNft } from './nft-gate.js';
 
@@ -107,6 +112,20 @@ describeWithNft('nft channel (root, network namespace)', () => {
     expect(set).toContain('"10.9.7.207"');
     expect(set).toContain('"10.8.0.1"');
     expect(ch.childrenStarted).toBe(1);
+  });
+
+  it('applies a large transaction as nft file text, even what the channel could not carry', async () => {
+    const ch = open();
+    // A `#` after a statement is a comment to `nft -f` but would hide the rest of a channel line.
+    const elements = Array.from({ length: 2000 }, (_, i) => `10.7.${i >> 8}.${i & 255}`).join(',\n');
+    const big = `add table inet carried # not a line\nadd set inet carried s { type ipv4_addr; elements = { ${elements} } }`;
+    expect(big.length).toBeGreaterThan(LARGE_TRANSACTION_BYTES);
+    await ch.apply(big);
+    const set = await nsRun(ns, ['nft', '-j', 'list', 'set', 'inet', 'carried', 's']);
+    expect(set).toContain('"10.7.7.207"');
+    // A small one still goes through the channel, which refuses it rather than cut it short.
+    await expect(ch.apply('add table inet small-carried # not a line')).rejects.toThrow(/cannot carry/);
+    expect(await tables()).not.toContain('table inet small-carried');
   });
 
   it('says clearly when nft cannot run', async () => {
