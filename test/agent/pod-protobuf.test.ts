@@ -358,8 +358,10 @@ describeWithApiServer('pod lists as protobuf', (api) => {
           if (e.type === 'upsert' && e.resource.kind === 'Pod' && e.resource.pod.namespace === ns)
             pods.set(e.resource.pod.name, e.resource.pod);
         },
+        // The API server is shared with other test files, whose objects (some refused on
+        // purpose) this cluster-wide datastore sees too: only this file's namespace counts.
         onRejected: (ref, reason) => {
-          throw new Error(`refused ${ref.name}: ${reason}`);
+          if (ref.namespace === ns) throw new Error(`refused ${ref.name}: ${reason}`);
         },
         onWarning: () => undefined,
       });
@@ -392,7 +394,8 @@ describeWithApiServer('pod lists as protobuf', (api) => {
     try {
       const { pods, warnings } = await firstListThrough(f.kc);
       expect(pods).toEqual(await podsFromJson());
-      expect(warnings).toEqual([]);
+      // Nothing about the pod list; other files' refused objects may be logged meanwhile.
+      expect(warnings.filter((w) => w.includes('pod list'))).toEqual([]);
     } finally {
       await f.close();
     }
