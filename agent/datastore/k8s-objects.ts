@@ -33,10 +33,16 @@ export type ObjectParseResult<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 /** Calico's common metadata plus what pods need: uid, annotations, whether it is being deleted. */
+// Every pod of the cluster passes through here at start-up (5,000 in issue 11's benchmark), so
+// this is written as plain reads and loops: an object spread, array spreads and flatMap made it
+// ~10 µs a pod.
 function meta(raw: JsonRecord, issues: Issues) {
   const m = readRecord(raw, 'metadata', '', issues) ?? {};
+  const { name, namespace, labels } = readMetadata(raw, issues);
   return {
-    ...readMetadata(raw, issues),
+    name,
+    namespace,
+    labels,
     uid: readString(m, 'uid', 'metadata', issues),
     annotations: readStringMap(m, 'annotations', 'metadata', issues),
     deleting: m['deletionTimestamp'] !== undefined && m['deletionTimestamp'] !== null,
@@ -49,10 +55,14 @@ export function parsePod(raw: unknown): ObjectParseResult<PodInfo> {
   const m = meta(raw, issues);
   const spec = readRecord(raw, 'spec', '', issues) ?? {};
   const status = readRecord(raw, 'status', '', issues) ?? {};
-  const containers = [
-    ...readArray(spec, 'containers', 'spec', issues),
-    ...readArray(spec, 'initContainers', 'spec', issues),
-  ];
+  const ports: NamedPort[] = [];
+  let hasSidecarContainer = false;
+  for (const list of ['containers', 'initContainers'])
+    for (const c of readArray(spec, list, 'spec', issues)) {
+      if (!isRecord(c)) continue;
+      if (c['name'] === SIDECAR_CONTAINER) hasSidecarContainer = true;
+      addNamedPorts(c, ports, issues);
+    }
   const phase = readString(status, 'phase', 'status', issues);
   // Calico's CNI blanks the podIP annotation when it releases the IP of a deleting pod.
   const released = m.deleting && m.annotations[ANNOTATION_POD_IP] === '';
@@ -66,12 +76,10 @@ export function parsePod(raw: unknown): ObjectParseResult<PodInfo> {
       readString(spec, 'serviceAccountName', 'spec', issues) ||
       readString(spec, 'serviceAccount', 'spec', issues),
     ips: podIps(status, m.annotations, issues),
-    namedPorts: containers.flatMap((c) => namedPorts(c, issues)),
+    namedPorts: ports,
     hostNetwork: readBoolean(spec, 'hostNetwork', 'spec', issues),
     finished: released || phase === 'Failed' || phase === 'Succeeded' || phase === 'Completed',
-    hasSidecar:
-      m.annotations[SIDECAR_ANNOTATION] === 'true' ||
-      containers.some((c) => isRecord(c) && c['name'] === SIDECAR_CONTAINER),
+    hasSidecar: m.annotations[SIDECAR_ANNOTATION] === 'true' || hasSidecarContainer,
   };
   if (issues.length > 0) return { ok: false, reason: issues.join('; ') };
   return { ok: true, value: pod };
@@ -79,33 +87,38 @@ export function parsePod(raw: unknown): ObjectParseResult<PodInfo> {
 
 /** status.podIPs, else status.podIP, else Calico's annotations; canonical text, bad entries dropped. */
 function podIps(status: JsonRecord, annotations: Readonly<Record<string, string>>, issues: Issues): string[] {
-  let texts: string[] = [];
+  let texts: readonly string[] = [];
   const list = readArray(status, 'podIPs', 'status', issues);
-  if (list.length > 0)
-    texts = list.flatMap((e) => (isRecord(e) && typeof e['ip'] === 'string' ? [e['ip']] : []));
-  else if (typeof status['podIP'] === 'string' && status['podIP'] !== '') texts = [status['podIP']];
+  if (list.length > 0) {
+    const fromList: string[] = [];
+    for (const e of list) if (isRecord(e) && typeof e['ip'] === 'string') fromList.push(e['ip']);
+    texts = fromList;
+  } else if (typeof status['podIP'] === 'string' && status['podIP'] !== '') texts = [status['podIP']];
   else if (annotations[ANNOTATION_POD_IPS]) texts = annotations[ANNOTATION_POD_IPS].split(',');
   else if (annotations[ANNOTATION_POD_IP]) texts = [annotations[ANNOTATION_POD_IP]];
-  return texts.flatMap((t) => {
-    if (CANONICAL_IPV4.test(t)) return [t]; // already what parseIp would give back
-    const ip = parseIp(t.trim().replace(/\/(32|128)$/, ''));
-    return ip === null ? [] : [ip.text];
-  });
+  const ips: string[] = [];
+  for (const t of texts) {
+    if (CANONICAL_IPV4.test(t))
+      ips.push(t); // already what parseIp would give back
+    else {
+      const ip = parseIp(t.trim().replace(/\/(32|128)$/, ''));
+      if (ip !== null) ips.push(ip.text);
+    }
+  }
+  return ips;
 }
 
 /** A dotted quad as status.podIP(s) has it, without leading zeros: its own canonical text. */
 const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
-function namedPorts(container: unknown, issues: Issues): NamedPort[] {
-  if (!isRecord(container)) return [];
-  return readArray(container, 'ports', 'container', issues).flatMap((p): NamedPort[] => {
-    if (!isRecord(p)) return [];
+function addNamedPorts(container: JsonRecord, out: NamedPort[], issues: Issues): void {
+  for (const p of readArray(container, 'ports', 'container', issues)) {
+    if (!isRecord(p)) continue;
     const name = typeof p['name'] === 'string' ? p['name'] : '';
     const port = readNumber(p, 'containerPort', 'port', issues) ?? 0;
     const protocol = portProtocol(p['protocol']);
-    if (name === '' || port <= 0 || protocol === null) return [];
-    return [{ name, protocol, port }];
-  });
+    if (name !== '' && port > 0 && protocol !== null) out.push({ name, protocol, port });
+  }
 }
 
 function portProtocol(v: unknown): PortProtocol | null {
