@@ -6,7 +6,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { CoreV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PodInfo } from '../../agent/calc/cluster-model.js';
@@ -17,7 +17,7 @@ import { getBody, getJson } from '../../kube/api-client.js';
 import { listObject } from '../../kube/list-pages.js';
 import { decodePodList, PROTOBUF_CONTENT_TYPE } from '../../kube/pod-protobuf.js';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
-import { createObject, deleteNamespace, setPodStatus, uniqueName } from '../harness/kube.js';
+import { createObject, deleteNamespace, podCreator, setPodStatus, uniqueName } from '../harness/kube.js';
 
 const FINALIZER = 'alp-mesh.io/test-keep';
 
@@ -30,13 +30,7 @@ describeWithApiServer('pod lists as protobuf', (api) => {
     kc = api.kubeConfig();
     ns = uniqueName('alp-podproto');
     await createObject(kc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    const pod = (name: string, spec: Record<string, unknown>, meta: Record<string, unknown> = {}) =>
-      createObject(kc, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: ns, labels: { app: name }, ...meta },
-        spec: { nodeName: node, containers: [{ name: 'app', image: 'registry.invalid/app:0' }], ...spec },
-      } as KubernetesObject);
+    const pod = podCreator(kc, ns, node);
     await pod(
       'full',
       {

@@ -10,7 +10,7 @@ import { parseClusterObject } from '../../agent/datastore/parse-object.js';
 import { getJson } from '../../kube/api-client.js';
 import { listObject } from '../../kube/list-pages.js';
 import { describeWithApiServer } from '../harness/envtest/api-server-gate.js';
-import { createObject, deleteNamespace, setPodStatus, uniqueName } from '../harness/kube.js';
+import { createObject, deleteNamespace, podCreator, setPodStatus, uniqueName } from '../harness/kube.js';
 import { testLogger } from './agent-fixture.js';
 
 /** What the agent makes of a listed object, by namespace/name. */
@@ -42,13 +42,7 @@ describeWithApiServer('raw lists of the Kubernetes datastore', (api) => {
       kind: 'ServiceAccount',
       metadata: { name: 'api', namespace: ns, labels: { role: 'backend' } },
     });
-    const pod = (name: string, spec: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-      createObject(kc, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: ns, labels: { app: name }, ...extra },
-        spec: { nodeName: node, containers: [{ name: 'app', image: 'registry.invalid/app:0' }], ...spec },
-      } as KubernetesObject);
+    const pod = podCreator(kc, ns, node);
     await pod('full', {
       serviceAccountName: 'api',
       initContainers: [

@@ -98,6 +98,20 @@ export async function createObject<T extends KubernetesObject>(kc: KubeConfig, o
   ) as Promise<T>;
 }
 
+/**
+ * A pod maker for one namespace and node: `name` with label app=<name>, one container, `spec` and
+ * `metadata` merged over that (the raw-list and protobuf tests build the same pods this way).
+ */
+export function podCreator(kc: KubeConfig, namespace: string, nodeName: string) {
+  return (name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}) =>
+    createObject(kc, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels: { app: name }, ...metadata },
+      spec: { nodeName, containers: [{ name: 'app', image: 'registry.invalid/app:0' }], ...spec },
+    } as KubernetesObject);
+}
+
 const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
 /** Server-side apply (as `kubectl apply --server-side --force-conflicts`): creates or updates. */
