@@ -222,11 +222,12 @@ function runChain(w: Walk, name: string, depth: number): Outcome {
       if (s.kind === 'set-mark') w.packet.mark |= s.bits;
       else if (s.kind === 'clear-mark') w.packet.mark &= ~s.bits;
     }
+    // A policy or profile rule decides by dropping or by going to a mark chain (accept, pass);
+    // the mark chains' own rules are plumbing.
     const decides =
       rule.origin.kind !== 'plumbing' &&
       rule.origin.kind !== 'ct-established' &&
       (rule.verdict?.kind === 'drop' ||
-        rule.statements.some((s) => s.kind === 'set-mark') ||
         (rule.verdict?.kind === 'goto' && w.program.chains.get(rule.verdict.chain)?.owner.kind === 'mark'));
     if (decides) w.last = decisionOf(chain, rule);
     const v = rule.verdict;
