@@ -17,7 +17,7 @@ import type { IcmpMatch, Rule as CalicoRule, ProtocolMatch } from '../../calico/
 import type { IpSetType, MarkBits } from './model.js';
 import { CHAIN_MARK_ACCEPT, CHAIN_MARK_PASS, ipSetName, quoteSafe } from './names.js';
 import type { AddrDir, Family, Match, PortDir, Rule, Statement } from './program.js';
-import { mergePortRanges, netElements, PROTOCOL_NUMBERS } from './set-elements.js';
+import { mergePortRanges, netElements, PROTOCOL_NUMBERS, type NetElements } from './set-elements.js';
 
 export interface RuleContext {
   readonly marks: MarkBits;
@@ -62,10 +62,18 @@ function protocolNumber(p: ProtocolMatch | null): ProtocolNumber {
 
 const CATCH_ALL: Readonly<Record<Family, string>> = { 4: '0.0.0.0/0', 6: '::/0' };
 
+// A rule's CIDR lists, split by family once per list object (rules are immutable model objects,
+// and each list is read for both families, and again whenever its chain is rebuilt).
+const listElements = new WeakMap<readonly string[], NetElements>();
+
 /** The rule's CIDR list for one family, or null when the family must be skipped (Felix's filterNets). */
 function netsFor(list: readonly string[], family: Family, negated: boolean): readonly string[] | null {
   if (list.length === 0) return [];
-  const els = netElements(list);
+  let els = listElements.get(list);
+  if (els === undefined) {
+    els = netElements(list);
+    listElements.set(list, els);
+  }
   const mine = family === 4 ? els.v4 : els.v6;
   if (mine.length === 0) return null;
   if (negated && mine.includes(CATCH_ALL[family])) return null;
@@ -94,19 +102,21 @@ function familiesFor(r: CalicoRule, proto: ProtocolNumber): (Family | null)[] {
 
 /** Which referenced IP set is missing or of the wrong type, or null if all are there. */
 function missingSet(r: CalicoRule, ctx: RuleContext): string | null {
-  const netIds = [...r.srcIpSetIds, ...r.dstIpSetIds, ...r.notSrcIpSetIds, ...r.notDstIpSetIds];
-  const portIds = [
-    ...r.srcNamedPortIpSetIds,
-    ...r.dstNamedPortIpSetIds,
-    ...r.notSrcNamedPortIpSetIds,
-    ...r.notDstNamedPortIpSetIds,
-    ...r.dstIpPortSetIds,
-  ];
-  for (const id of netIds) {
-    const t = ctx.ipSetType(id);
-    if (t !== 'NET' && t !== 'IP') return id;
+  for (const ids of [r.srcIpSetIds, r.dstIpSetIds, r.notSrcIpSetIds, r.notDstIpSetIds]) {
+    for (const id of ids) {
+      const t = ctx.ipSetType(id);
+      if (t !== 'NET' && t !== 'IP') return id;
+    }
   }
-  for (const id of portIds) if (ctx.ipSetType(id) !== 'IP_AND_PORT') return id;
+  for (const ids of [
+    r.srcNamedPortIpSetIds,
+    r.dstNamedPortIpSetIds,
+    r.notSrcNamedPortIpSetIds,
+    r.notDstNamedPortIpSetIds,
+    r.dstIpPortSetIds,
+  ]) {
+    for (const id of ids) if (ctx.ipSetType(id) !== 'IP_AND_PORT') return id;
+  }
   return null;
 }
 
@@ -145,6 +155,8 @@ function portAlternatives(
 }
 
 function cross(a: Match[][], b: Match[][]): Match[][] {
+  // Most rules have no port or ICMP alternatives: nothing to combine.
+  if (b.length === 1 && b[0]!.length === 0) return a;
   const out: Match[][] = [];
   for (const x of a) for (const y of b) out.push([...x, ...y]);
   return out;
