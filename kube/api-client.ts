@@ -119,6 +119,16 @@ export interface RawAnswer {
   readonly body: Buffer;
 }
 
+export interface BodyOptions extends ApiClientOptions {
+  /**
+   * Called with a successful (2xx) answer's media type; a function it returns is given the body
+   * piece by piece as it arrives (the answer's `body` is then empty), so that a long answer is
+   * read while the rest is still on its way. What that function throws ends the request, which
+   * rejects with it.
+   */
+  readonly readBody?: (contentType: string) => ((chunk: Buffer) => void) | null;
+}
+
 /**
  * As getJson, but asking for `accept` (an HTTP Accept header) and giving back the body's bytes
  * and media type: for answers the caller decodes itself (the pod list as protobuf).
@@ -128,7 +138,7 @@ export async function getBody(
   path: string,
   query: Readonly<Record<string, string | number | undefined>>,
   accept: string,
-  options: ApiClientOptions = {},
+  options: BodyOptions = {},
 ): Promise<RawAnswer> {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig names no current cluster');
@@ -156,7 +166,20 @@ export async function getBody(
       },
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const status = res.statusCode ?? 0;
+        const reader =
+          status >= 200 && status <= 299 ? options.readBody?.(mediaType(res.headers['content-type'])) : null;
+        if (reader == null) res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        else {
+          res.on('data', (chunk: Buffer) => {
+            try {
+              reader(chunk);
+            } catch (err) {
+              req.destroy();
+              reject(err instanceof Error ? err : new Error(String(err)));
+            }
+          });
+        }
         res.on('error', reject);
         // A connection that ends mid-answer: no 'end', perhaps no 'error' either.
         res.on('close', () => {
@@ -173,7 +196,7 @@ export async function getBody(
     req.on('error', reject);
     req.end();
   });
-  const contentType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const contentType = mediaType(headers['content-type']);
   if (status < 200 || status > 299)
     throw new ApiException(
       status,
@@ -182,6 +205,11 @@ export async function getBody(
       headers,
     );
   return { contentType, body };
+}
+
+/** A Content-Type's media type, lower case, without parameters. */
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 /**

@@ -12,8 +12,15 @@ export interface ListRequest {
   readonly resourceVersionMatch?: string;
 }
 
-/** Fetches one page; items must be wire JSON (what a watch delivers), not client-node models. */
-export type ListPage = (request: ListRequest) => Promise<KubernetesListObject<KubernetesObject>>;
+/**
+ * Fetches one page; items must be wire JSON (what a watch delivers), not client-node models. A
+ * page read as it arrives may hand each item to `onItem` as soon as it is read (the page's
+ * `items` still holds them all, the same objects); one that fails after that hands out no more.
+ */
+export type ListPage = (
+  request: ListRequest,
+  onItem?: (item: KubernetesObject) => void,
+) => Promise<KubernetesListObject<KubernetesObject>>;
 
 /**
  * The first page of a list. `lastSeen` is the resourceVersion this reflector last saw: null
@@ -42,6 +49,7 @@ export async function listAllPages(
   listPage: ListPage,
   first: ListRequest,
   maxRestarts = 2,
+  onItem?: (item: KubernetesObject) => void,
 ): Promise<{ readonly items: KubernetesObject[]; readonly resourceVersion: string; readonly pages: number }> {
   for (let restarts = 0; ; restarts++) {
     const items: KubernetesObject[] = [];
@@ -49,7 +57,7 @@ export async function listAllPages(
     let pages = 0;
     try {
       for (;;) {
-        const page = await listPage(request);
+        const page = await listPage(request, onItem);
         pages++;
         items.push(...page.items);
         const token = continueToken(page);

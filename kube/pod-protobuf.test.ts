@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodePodList, decodeStatusMessage, PodProtobufError, type PodProjection } from './pod-protobuf.js';
+import {
+  decodePodList,
+  decodeStatusMessage,
+  PodListStream,
+  PodProtobufError,
+  type PodListProjection,
+  type PodProjection,
+} from './pod-protobuf.js';
 
 // A small protobuf writer for building test bodies: fields are [number, value] pairs, a value is
 // a string or nested fields (length-delimited), a number (varint) or raw bytes with a wire type.
@@ -296,6 +303,135 @@ describe('decodePodList', () => {
       const result = attempt(damaged);
       if (!result.ok) expect(result.error, `round ${round}`).toBe('PodProtobufError');
     }
+  });
+});
+
+/** Reads `b` through a PodListStream in pieces cut at `cuts`; the pods handed out, and the list. */
+function streamed(
+  b: Uint8Array,
+  cuts: readonly number[],
+): { ok: true; early: PodProjection[]; list: PodListProjection } | { ok: false; error: string } {
+  const stream = new PodListStream();
+  const early: PodProjection[] = [];
+  try {
+    let from = 0;
+    for (const cut of [...cuts, b.length]) {
+      early.push(...stream.push(b.subarray(from, cut)));
+      from = cut;
+    }
+    return { ok: true, early, list: stream.end() };
+  } catch (err) {
+    return { ok: false, error: err instanceof PodProtobufError ? 'PodProtobufError' : String(err) };
+  }
+}
+
+describe('PodListStream', () => {
+  const pod2: readonly Field[] = [
+    [
+      1,
+      [
+        [1, 'web-1'],
+        [3, 'prod'],
+        [6, '43'],
+      ],
+    ],
+  ];
+  const bodies: [string, Buffer][] = [
+    ['a list of three pods', body([listMeta, [2, podFields], [2, pod2], [2, podFields]])],
+    ['an empty list', body([[1, [[2, '5']]]])],
+    ['a list without metadata', body([[2, pod2]])],
+    [
+      'unknown fields around everything',
+      body(
+        [[99, 7], listMeta, [98, 'x'], [2, podFields], [97, { wireType: 5, bytes: [1, 2, 3, 4] }]],
+        'PodList',
+        [
+          [4, 'application/vnd.kubernetes.protobuf'],
+          [98, { wireType: 1, bytes: [1, 2, 3, 4, 5, 6, 7, 8] }],
+        ],
+      ),
+    ],
+  ];
+
+  it.each(bodies)('reads %s exactly as decodePodList, however the body is cut', (_, b) => {
+    const whole = decodePodList(b);
+    const check = (cuts: number[]) => {
+      const got = streamed(b, cuts);
+      expect(got, `cut at ${cuts.join(',')}`).toEqual({ ok: true, early: whole.items, list: whole });
+    };
+    check([]);
+    for (let n = 0; n <= b.length; n++) check([n]);
+    let seed = 99;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+    for (let round = 0; round < 300; round++) {
+      const cuts = Array.from({ length: 1 + Math.floor(random() * 8) }, () =>
+        Math.floor(random() * b.length),
+      );
+      check(cuts.sort((x, y) => x - y));
+    }
+  });
+
+  it('hands out each pod as soon as its bytes are in', () => {
+    const b = body([listMeta, [2, podFields], [2, pod2]]);
+    const stream = new PodListStream();
+    const ends: number[] = [];
+    for (let n = 0; n < b.length; n++) if (stream.push(b.subarray(n, n + 1)).length > 0) ends.push(n + 1);
+    // The second pod ends with the body; the first one some bytes earlier.
+    expect(ends).toHaveLength(2);
+    expect(ends[0]).toBeLessThan(b.length);
+    expect(ends[1]).toBe(b.length);
+    expect(stream.end().items.map((p) => p.metadata.name)).toEqual(['web-0', 'web-1']);
+  });
+
+  it('refuses every truncation, and what it reads from damaged bytes is what decodePodList reads', () => {
+    const whole = body([listMeta, [2, podFields], [2, podFields]]);
+    for (let n = 0; n < whole.length; n++)
+      expect(streamed(whole.subarray(0, n), [n >> 1]), `cut at ${n}`).toEqual({
+        ok: false,
+        error: 'PodProtobufError',
+      });
+    let seed = 4242;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+    for (let round = 0; round < 5000; round++) {
+      const damaged = Buffer.from(whole);
+      const flips = 1 + Math.floor(random() * 4);
+      for (let i = 0; i < flips; i++)
+        damaged[Math.floor(random() * damaged.length)] = Math.floor(random() * 256);
+      const got = streamed(damaged, [Math.floor(random() * damaged.length)]);
+      if (!got.ok) expect(got.error, `round ${round}`).toBe('PodProtobufError');
+      else {
+        // Never another answer than the whole-body reader's (it may refuse a few shapes more).
+        const list = decodePodList(damaged);
+        expect(got.list, `round ${round}`).toEqual(list);
+        expect(got.early, `round ${round}`).toEqual(list.items);
+      }
+    }
+  });
+
+  it.each([
+    ['no magic', Buffer.from('{"kind":"PodList"}')],
+    ['another kind', body([listMeta], 'NamespaceList')],
+    ['an envelope without the list', Buffer.from([...MAGIC, ...encode([[1, [[2, 'PodList']]]])])],
+    ['a content encoding', body([listMeta], 'PodList', [[3, 'gzip']])],
+    ['a group beside the items', body([[50, { wireType: 3, bytes: [...varint(50 * 8 + 4)] }], listMeta])],
+    [
+      'the list before its type',
+      Buffer.from([
+        ...MAGIC,
+        ...encode([
+          [2, [listMeta]],
+          [
+            1,
+            [
+              [1, 'v1'],
+              [2, 'PodList'],
+            ],
+          ],
+        ]),
+      ]),
+    ],
+  ])('refuses %s with its own error', (_, b) => {
+    expect(streamed(b, [3])).toEqual({ ok: false, error: 'PodProtobufError' });
   });
 });
 

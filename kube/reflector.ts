@@ -190,7 +190,26 @@ export class Reflector {
 
   private async relist(): Promise<void> {
     const first = firstListRequest(this.lastSeen, this.tuning.pageSize);
-    const { items, resourceVersion, pages } = await listAllPages(this.opts.listPage, first);
+    // Into an empty store (a start), each object is applied as soon as its page hands it out: a
+    // large list (5,000 pods) takes a few hundred ms to arrive, and applying it meanwhile is most
+    // of a start. Such a list can delete nothing; replaceAll then skips what was applied early.
+    // A list that fails half-way leaves those objects stored, and the next (full) relist deletes
+    // any that are gone.
+    const early = this.store.size === 0 ? new Set<KubernetesObject>() : null;
+    const onItem =
+      early === null
+        ? undefined
+        : (object: KubernetesObject): void => {
+            if (this.isClosed || !this.deliver('upsert', object)) return;
+            this.store.set(objectKey(object), this.retained(object));
+            early.add(object);
+          };
+    const { items, resourceVersion, pages } = await listAllPages(
+      this.opts.listPage,
+      first,
+      undefined,
+      onItem,
+    );
     if (this.isClosed) return;
     this.opts.log.debug(
       {
@@ -204,7 +223,7 @@ export class Reflector {
     );
     this.lastSeen = resourceVersion;
     this.mustList = false;
-    const failed = this.replaceAll(items);
+    const failed = this.replaceAll(items, early);
     this.markSynced();
     if (this.hadFailure && !failed) {
       this.hadFailure = false;
@@ -217,13 +236,20 @@ export class Reflector {
     }
   }
 
-  /** Delivers a full list: every listed object, then deletions; true if a handler threw. */
-  private replaceAll(items: readonly KubernetesObject[]): boolean {
+  /**
+   * Delivers a full list: every listed object (but those in `applied`, delivered as the list
+   * arrived), then deletions; true if a handler threw.
+   */
+  private replaceAll(
+    items: readonly KubernetesObject[],
+    applied: ReadonlySet<KubernetesObject> | null = null,
+  ): boolean {
     let failed = false;
     const listed = new Set<string>();
     for (const object of items) {
       const key = objectKey(object);
       listed.add(key);
+      if (applied?.has(object) === true) continue;
       // Delivered even when unchanged: after a handler failure the consumer may lack it.
       if (this.deliver('upsert', object)) this.store.set(key, this.retained(object));
       else failed = true;

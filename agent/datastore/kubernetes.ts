@@ -8,7 +8,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { apiErrorCode, describeApiError, getBody, getJson, makeApiClient } from '../../kube/api-client.js';
 import { listObject, type ListPage, type ListRequest } from '../../kube/list-pages.js';
-import { decodePodList, PodProtobufError, PROTOBUF_CONTENT_TYPE } from '../../kube/pod-protobuf.js';
+import { PodListStream, PodProtobufError, PROTOBUF_CONTENT_TYPE } from '../../kube/pod-protobuf.js';
 import { Reflector, reflectorMetrics, type ReflectorTuning } from '../../kube/reflector.js';
 import type { Logger } from '../../daemon/log.js';
 import type { Datastore, DatastoreCallbacks } from './object-tracker.js';
@@ -37,7 +37,7 @@ interface WatchedKind {
   readonly apiVersion: string;
   readonly kind: string;
   readonly path: string;
-  readonly list: (request: ListRequest) => Promise<KubernetesListObject<KubernetesObject>>;
+  readonly list: ListPage;
   /** Missing CRDs (e.g. staged kinds on an older Calico) are tolerated. */
   readonly optional: boolean;
 }
@@ -103,8 +103,8 @@ export class KubernetesDatastore implements Datastore {
         }
         return o;
       };
-      const listPage: ListPage = async (request) => {
-        const list = await k.list(request);
+      const listPage: ListPage = async (request, onItem) => {
+        const list = await k.list(request, onItem === undefined ? undefined : (item) => onItem(stamp(item)));
         for (const item of list.items) stamp(item);
         return list;
       };
@@ -159,23 +159,34 @@ export class KubernetesDatastore implements Datastore {
         listObject(await getJson(this.kc, path, query(request), { signal }), path);
     // Pods, the bulk of a start, are listed as protobuf and read into the few fields alp-node
     // uses (kube/pod-protobuf.ts): no JSON encoding on the server, no JSON.parse and its garbage
-    // here. JSON stays acceptable, as client-go asks: a server or proxy that ignores protobuf
-    // answers JSON, read as before.
-    const podList = async (request: ListRequest): Promise<KubernetesListObject<KubernetesObject>> => {
+    // here. The answer is read as it arrives (the API server writes it pod by pod), each pod
+    // handed on as soon as it is read. JSON stays acceptable, as client-go asks: a server or
+    // proxy that ignores protobuf answers JSON, read as before.
+    const podList: ListPage = async (request, onItem) => {
       const path = '/api/v1/pods';
-      const answer = await getBody(this.kc, path, query(request), POD_LIST_ACCEPT, { signal });
-      if (answer.contentType === PROTOBUF_CONTENT_TYPE) {
-        try {
-          return decodePodList(answer.body) as unknown as KubernetesListObject<KubernetesObject>;
-        } catch (err) {
-          if (!(err instanceof PodProtobufError)) throw err;
-          // Fail closed but keep going: this page is asked for again as JSON (same query, same
-          // snapshot), so a server whose protobuf this reader cannot read still gets its pods in.
-          this.opts.log.warn({ err: err.message }, 'cannot read the protobuf pod list; listing as JSON');
-          return rawList(path)(request);
-        }
+      let stream: PodListStream | null = null;
+      const readBody = (contentType: string) => {
+        if (contentType !== PROTOBUF_CONTENT_TYPE) return null;
+        const reading = new PodListStream();
+        stream = reading;
+        return (chunk: Buffer): void => {
+          const pods = reading.push(chunk);
+          if (onItem !== undefined) for (const pod of pods) onItem(pod as unknown as KubernetesObject);
+        };
+      };
+      try {
+        const answer = await getBody(this.kc, path, query(request), POD_LIST_ACCEPT, { signal, readBody });
+        if (stream !== null)
+          return (stream as PodListStream).end() as unknown as KubernetesListObject<KubernetesObject>;
+        return listObject(JSON.parse(answer.body.toString('utf8')), path);
+      } catch (err) {
+        if (!(err instanceof PodProtobufError)) throw err;
+        // Fail closed but keep going: this page is asked for again as JSON (same query, same
+        // snapshot), so a server whose protobuf this reader cannot read still gets its pods in.
+        // Pods handed on before the damage are confirmed or undone by the list as a whole.
+        this.opts.log.warn({ err: err.message }, 'cannot read the protobuf pod list; listing as JSON');
+        return rawList(path)(request);
       }
-      return listObject(JSON.parse(answer.body.toString('utf8')), path);
     };
     const builtIn: readonly (readonly [apiVersion: string, kind: string, path: string])[] = [
       ['v1', 'Namespace', '/api/v1/namespaces'],
