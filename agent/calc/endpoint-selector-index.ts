@@ -45,10 +45,7 @@ export class EndpointSelectorIndex {
    */
   candidates(labels: Labels, alsoKeys: Iterable<string>): CompiledPolicy[] {
     const found = new Set<Entry>(this.unindexed);
-    for (const [label, value] of labels) {
-      const entries = this.byLabel.get(label, value);
-      if (entries !== undefined) for (const e of entries) found.add(e);
-    }
+    labels.forEach((value, label) => this.byLabel.get(label, value)?.forEach((e) => found.add(e)));
     for (const key of alsoKeys) {
       const e = this.entries.get(key);
       if (e !== undefined) found.add(e);

@@ -46,9 +46,12 @@ export class IpSetIndex {
   private nextSetSeq = 0;
   private readonly entitiesByLabel = new LabelValueIndex<string>();
   private readonly setsByLabel = new LabelValueIndex<SetState>();
+  /**
+   * Sets with no required label. An entity contributes to a set only if the set's selector
+   * matches it, so its labels meet the set's requirement: the sets it is in are found through
+   * its labels too, without a per-entity list.
+   */
   private readonly unindexedSets = new Set<SetState>();
-  /** Entity key → the sets it contributes members to. */
-  private readonly memberOf = new Map<string, Set<SetState>>();
 
   get activeSetCount(): number {
     return this.sets.size;
@@ -101,7 +104,6 @@ export class IpSetIndex {
     this.sets.delete(id);
     if (state.required === null) this.unindexedSets.delete(state);
     else for (const v of state.required.values) this.setsByLabel.delete(state.required.label, v, state);
-    for (const key of state.contributors.keys()) this.memberOf.get(key)?.delete(state);
   }
 
   /**
@@ -132,23 +134,20 @@ export class IpSetIndex {
   upsertEntity(key: string, entity: IpSetEntity): string[] {
     const old = this.entities.get(key);
     const labels = entity.labels;
-    // The label index changes only with the labels (callers pass the same map when they did not).
-    const relabelled = old === undefined || old.entity.labels !== labels;
-    if (old === undefined) this.entities.set(key, { entity, seq: this.nextEntitySeq++ });
-    else {
-      if (relabelled)
-        old.entity.labels.forEach((value, label) => {
-          if (labels.get(label) !== value) this.entitiesByLabel.delete(label, value, key);
-        });
-      old.entity = entity;
-    }
     // The sets this entity can be in now, and the ones it was in.
-    const candidates = new Set<SetState>(this.unindexedSets);
-    labels.forEach((value, label) => {
-      if (relabelled) this.entitiesByLabel.add(label, value, key);
-      this.setsByLabel.get(label, value)?.forEach((state) => candidates.add(state));
-    });
-    this.memberOf.get(key)?.forEach((state) => candidates.add(state));
+    const candidates = this.setsFor(labels);
+    if (old === undefined) {
+      this.entities.set(key, { entity, seq: this.nextEntitySeq++ });
+      labels.forEach((value, label) => this.entitiesByLabel.add(label, value, key));
+    } else if (old.entity.labels !== labels) {
+      // The label index changes only with the labels (callers pass the same map when they did not).
+      old.entity.labels.forEach((value, label) => {
+        this.setsByLabel.get(label, value)?.forEach((state) => candidates.add(state));
+        if (labels.get(label) !== value) this.entitiesByLabel.delete(label, value, key);
+      });
+      labels.forEach((value, label) => this.entitiesByLabel.add(label, value, key));
+      old.entity = entity;
+    } else old.entity = entity;
     const changed: SetState[] = [];
     for (const state of candidates)
       if (this.setContribution(state, key, contribution(state.spec, entity))) changed.push(state);
@@ -161,9 +160,17 @@ export class IpSetIndex {
     this.entities.delete(key);
     for (const [label, value] of old.entity.labels) this.entitiesByLabel.delete(label, value, key);
     const changed: SetState[] = [];
-    for (const state of [...(this.memberOf.get(key) ?? [])])
+    for (const state of this.setsFor(old.entity.labels))
       if (this.setContribution(state, key, NONE)) changed.push(state);
     return ids(changed);
+  }
+
+  /** The sets whose requirement these labels meet (each once: a set is indexed by one label). */
+  private setsFor(labels: Labels): Set<SetState> {
+    const out = new Set<SetState>(this.unindexedSets);
+    // forEach, not for-of: no entry arrays while this path is still unoptimised at start.
+    labels.forEach((value, label) => this.setsByLabel.get(label, value)?.forEach((state) => out.add(state)));
+    return out;
   }
 
   /** The current members of an active set (the same object until they change), or null. */
@@ -195,16 +202,8 @@ export class IpSetIndex {
         changed = true;
       } else state.counts.set(m, n - 1);
     }
-    let sets = this.memberOf.get(key);
-    if (next.length === 0) {
-      state.contributors.delete(key);
-      sets?.delete(state);
-      if (sets?.size === 0) this.memberOf.delete(key);
-    } else {
-      state.contributors.set(key, next);
-      if (sets === undefined) this.memberOf.set(key, (sets = new Set()));
-      sets.add(state);
-    }
+    if (next.length === 0) state.contributors.delete(key);
+    else state.contributors.set(key, next);
     if (changed) state.snapshot = null;
     return changed;
   }
