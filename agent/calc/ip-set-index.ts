@@ -211,8 +211,19 @@ export class IpSetIndex {
 
 /** Set ids in activation order. */
 function ids(states: SetState[]): string[] {
-  if (states.length > 1) states.sort((a, b) => a.seq - b.seq);
-  return states.map((s) => s.spec.id);
+  // An entity changes a few sets at a time: an insertion sort, without Array#sort's work arrays.
+  const out: string[] = [];
+  for (let i = 0; i < states.length; i++) {
+    const s = states[i] as SetState;
+    let j = i;
+    for (; j > 0 && (states[j - 1] as SetState).seq > s.seq; j--) {
+      states[j] = states[j - 1] as SetState;
+      out[j] = out[j - 1] as string;
+    }
+    states[j] = s;
+    out[j] = s.spec.id;
+  }
+  return out;
 }
 
 /** What one entity puts into one set. */
