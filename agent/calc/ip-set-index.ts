@@ -44,7 +44,14 @@ export class IpSetIndex {
   private readonly sets = new Map<string, SetState>();
   private nextEntitySeq = 0;
   private nextSetSeq = 0;
+  /** Entities by the values of `indexedLabels` only. */
   private readonly entitiesByLabel = new LabelValueIndex<string>();
+  /**
+   * Labels some set's selector has required, indexed from then on. Pods carry many labels no
+   * selector names (pod-template-hash, projectcalico.org/namespace, …); indexing those would
+   * cost every pod upsert and hold an entry per pod for nothing.
+   */
+  private readonly indexedLabels = new Set<string>();
   private readonly setsByLabel = new LabelValueIndex<SetState>();
   /**
    * Sets with no required label. An entity contributes to a set only if the set's selector
@@ -116,6 +123,7 @@ export class IpSetIndex {
     let bestCount = Infinity;
     let bestRank = Infinity;
     for (const r of requirements) {
+      this.indexLabel(r.label);
       let count = 0;
       for (const v of r.values) count += this.entitiesByLabel.get(r.label, v)?.size ?? 0;
       const rank = labelRank(r.label);
@@ -138,14 +146,14 @@ export class IpSetIndex {
     const candidates = this.setsFor(labels);
     if (old === undefined) {
       this.entities.set(key, { entity, seq: this.nextEntitySeq++ });
-      labels.forEach((value, label) => this.entitiesByLabel.add(label, value, key));
+      this.indexEntity(key, labels);
     } else if (old.entity.labels !== labels) {
       // The label index changes only with the labels (callers pass the same map when they did not).
       old.entity.labels.forEach((value, label) => {
         this.setsByLabel.get(label, value)?.forEach((state) => candidates.add(state));
         if (labels.get(label) !== value) this.entitiesByLabel.delete(label, value, key);
       });
-      labels.forEach((value, label) => this.entitiesByLabel.add(label, value, key));
+      this.indexEntity(key, labels);
       old.entity = entity;
     } else old.entity = entity;
     const changed: SetState[] = [];
@@ -163,6 +171,22 @@ export class IpSetIndex {
     for (const state of this.setsFor(old.entity.labels))
       if (this.setContribution(state, key, NONE)) changed.push(state);
     return ids(changed);
+  }
+
+  private indexEntity(key: string, labels: Labels): void {
+    labels.forEach((value, label) => {
+      if (this.indexedLabels.has(label)) this.entitiesByLabel.add(label, value, key);
+    });
+  }
+
+  /** Starts indexing a label a set requires, with the entities that already carry it. */
+  private indexLabel(label: string): void {
+    if (this.indexedLabels.has(label)) return;
+    this.indexedLabels.add(label);
+    for (const [key, { entity }] of this.entities) {
+      const value = entity.labels.get(label);
+      if (value !== undefined) this.entitiesByLabel.add(label, value, key);
+    }
   }
 
   /** The sets whose requirement these labels meet (each once: a set is indexed by one label). */
