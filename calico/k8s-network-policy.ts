@@ -146,9 +146,10 @@ function convertRule(
   )) {
     const protocol: ProtocolSpec | null =
       protocolName === '' ? null : { kind: 'name', name: protocolName as 'TCP' | 'UDP' | 'SCTP' };
+    // One port entity per protocol, shared by its peers' rules (rule specs are read-only).
+    const portEntity: EntityRuleSpec = { ...NO_ENTITY, ports: simplifyPorts(ports ?? []) };
     for (const peer of peers.length === 0 ? [ANY_PEER] : peers) {
       const peerEntity: EntityRuleSpec = { ...NO_ENTITY, ...peer };
-      const portEntity: EntityRuleSpec = { ...NO_ENTITY, ports: simplifyPorts(ports ?? []) };
       out.push({
         action: 'Allow',
         ipVersion: null,

@@ -131,6 +131,13 @@ export function entitySelectorText(entity: EntityRuleSpec, policyNamespace: stri
 }
 
 const ACTIONS = { Allow: 'allow', Deny: 'deny', Pass: 'next-tier', Log: 'log' } as const;
+const NONE: readonly never[] = Object.freeze([]);
+const NO_ANNOTATIONS: ReadonlyMap<string, string> = new Map();
+
+function hasKeys(o: Readonly<Record<string, string>>): boolean {
+  for (const _ in o) return true;
+  return false;
+}
 
 /** Converts one rule, adding the IP sets it references to `sets`. */
 export function ruleSpecToRule(
@@ -167,7 +174,8 @@ export function ruleSpecToRule(
     return [add(selectorSet(sel))];
   };
 
-  const base = emptyRule(ACTIONS[spec.action]);
+  // Shared empties: the fields below replace these lists and the map, so fresh ones would be garbage.
+  const base = emptyRule(ACTIONS[spec.action], NONE, NO_ANNOTATIONS);
   return {
     ...base,
     ipVersion: spec.ipVersion ?? impliedIpVersion(spec.protocol),
@@ -206,7 +214,7 @@ export function ruleSpecToRule(
             methods: [...spec.http.methods],
             paths: spec.http.paths.map((p) => ({ kind: p.kind, value: p.value })),
           },
-    annotations: new Map(Object.entries(spec.annotations)),
+    annotations: hasKeys(spec.annotations) ? new Map(Object.entries(spec.annotations)) : NO_ANNOTATIONS,
   };
 }
 

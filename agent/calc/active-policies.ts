@@ -50,20 +50,20 @@ export class ActivePolicies {
   }
 
   /** Adds or updates an entity; returns the local endpoints whose IP sets changed. */
-  upsertEntity(key: string, entity: IpSetEntity): Set<string> {
+  upsertEntity(key: string, entity: IpSetEntity): ReadonlySet<string> {
     return this.endpointsUsing(this.ipSets.upsertEntity(key, entity));
   }
 
-  deleteEntity(key: string): Set<string> {
+  deleteEntity(key: string): ReadonlySet<string> {
     return this.endpointsUsing(this.ipSets.deleteEntity(key));
   }
 
-  private endpointsUsing(setIds: readonly string[]): Set<string> {
+  private endpointsUsing(setIds: readonly string[]): ReadonlySet<string> {
+    if (setIds.length === 0) return EMPTY;
     const out = new Set<string>();
-    for (const setId of setIds) {
-      for (const key of this.setUsers.get(setId) ?? EMPTY)
-        for (const id of this.endpointsOf(key)) out.add(id);
-    }
+    // forEach, not for-of: called for every pod at start, while this code is still unoptimised.
+    for (const setId of setIds)
+      this.setUsers.get(setId)?.forEach((key) => this.selected.get(key)?.forEach((id) => out.add(id)));
     return out;
   }
 

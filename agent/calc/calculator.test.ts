@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCalicoResource } from '../../calico/resources.js';
 import { convertK8sNetworkPolicy } from '../../calico/k8s-network-policy.js';
 import type { ClusterResource, PodInfo, ResourceEvent } from './cluster-model.js';
+import { resourceKey } from './cluster-model.js';
 import { PolicyCalculator } from './calculator.js';
 import type { SentState } from './stream-diff.js';
 import { diffStream, NOTHING_SENT } from './stream-diff.js';
@@ -362,5 +363,35 @@ describe('PolicyCalculator + diffStream (spec §2.4 order)', () => {
     expect(calc.apply(up(pod('a', '10.0.0.1', { x: 'y' }))).localSidecarPods).toBe(false);
     expect(calc.apply(up(pod('b', '10.0.0.2', {}, { hasSidecar: false }))).localSidecarPods).toBe(false);
     expect(calc.localSidecarPods().map((p) => p.name)).toEqual(['a']);
+  });
+
+  it('an endpoint arriving after the policies, or relabelled, gets exactly the policies selecting it', () => {
+    const allow = { ingress: [{ action: 'Allow' }] };
+    const names = (calc: PolicyCalculator): string[] =>
+      (calc.endpointView('prod/web')?.policies ?? []).map((p) => p.id.name).sort();
+    const calc = setup(
+      up(ns('prod', { env: 'prod' })),
+      up(gnp('eq-web', { selector: "app == 'web'", ...allow })),
+      up(gnp('in-web-api', { selector: "app in { 'web', 'api' }", ...allow })),
+      up(gnp('has-app', { selector: 'has(app)', ...allow })),
+      up(gnp('all', { selector: 'all()', ...allow })),
+      up(gnp('eq-api', { selector: "app == 'api'", ...allow })),
+      up(gnp('ns-prod', { selector: 'all()', namespaceSelector: "env == 'prod'", ...allow })),
+      up(gnp('ns-dev', { selector: 'all()', namespaceSelector: "env == 'dev'", ...allow })),
+    );
+    calc.apply(up(pod('web', '10.0.0.1', { app: 'web' })));
+    expect(names(calc)).toEqual(['all', 'eq-web', 'has-app', 'in-web-api', 'ns-prod']);
+    calc.apply(up(pod('web', '10.0.0.1', { app: 'api' })));
+    expect(names(calc)).toEqual(['all', 'eq-api', 'has-app', 'in-web-api', 'ns-prod']);
+    calc.apply(up(pod('web', '10.0.0.1', { other: 'x' })));
+    expect(names(calc)).toEqual(['all', 'ns-prod']);
+    // A policy edited to another selector is found under its new requirement, not its old one.
+    calc.apply(up(gnp('eq-web', { selector: "other == 'x'", ...allow })));
+    calc.apply(up(gnp('eq-api', { selector: "app == 'web'", ...allow })));
+    calc.apply({ type: 'delete', kind: 'Policy', key: resourceKey(gnp('has-app', {})) });
+    calc.apply(up(pod('web', '10.0.0.1', { app: 'web' })));
+    expect(names(calc)).toEqual(['all', 'eq-api', 'in-web-api', 'ns-prod']);
+    calc.apply(up(ns('prod', { env: 'dev' })));
+    expect(names(calc)).toEqual(['all', 'eq-api', 'in-web-api', 'ns-dev']);
   });
 });

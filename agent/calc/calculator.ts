@@ -20,6 +20,7 @@ import { compilePolicy } from './compiled-policy.js';
 import type { ClusterView, EndpointView, ServiceAccountEntry } from './endpoint-view.js';
 import { buildEndpointView } from './endpoint-view.js';
 import { ActivePolicies } from './active-policies.js';
+import { EndpointSelectorIndex } from './endpoint-selector-index.js';
 
 export interface CalcChanges {
   /** Local endpoints whose view may have changed, including ones created or removed. */
@@ -56,6 +57,7 @@ export class PolicyCalculator {
   private readonly networkSets = new Map<string, NetworkSetSpec>();
   private readonly tiers = new Map<string, TierSpec>();
   private readonly policies = new Map<string, CompiledPolicy>();
+  private readonly policySelectors = new EndpointSelectorIndex();
   private readonly endpoints = new Map<string, EndpointState>();
   private readonly active = new ActivePolicies();
   private isInSync = false;
@@ -254,7 +256,7 @@ export class PolicyCalculator {
     ep.view = null;
     c.endpoints.add(id);
     if (!isNew && !labelsChanged) return;
-    for (const p of this.policies.values()) {
+    for (const p of this.policySelectors.candidates(labels, ep.policies)) {
       const selects = p.endpointSelector.matches(labels);
       if (selects && !ep.policies.has(p.key)) this.linkPolicy(p, id, ep);
       else if (!selects && ep.policies.has(p.key)) this.unlinkPolicy(p, id, ep);
@@ -287,6 +289,7 @@ export class PolicyCalculator {
     const before = [...this.active.endpointsOf(key)];
     if (old !== undefined) this.active.replace(old, next);
     this.policies.set(key, next);
+    this.policySelectors.set(next);
     for (const [id, ep] of this.endpoints) {
       const selects = next.endpointSelector.matches(ep.labels);
       if (selects && !ep.policies.has(key)) this.linkPolicy(next, id, ep);
@@ -304,6 +307,7 @@ export class PolicyCalculator {
       this.touchEndpoint(id, c);
     }
     this.policies.delete(key);
+    this.policySelectors.delete(key);
   }
 
   private linkPolicy(p: CompiledPolicy, id: string, ep: EndpointState): void {

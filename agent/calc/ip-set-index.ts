@@ -5,6 +5,7 @@ import type { Labels } from '../../calico/labels.js';
 import type { IpSetSpec } from '../../calico/policy-to-rules.js';
 import { requiredLabels, type RequiredLabel } from '../../calico/selector/required-label.js';
 import type { NamedPort } from './cluster-model.js';
+import { LabelValueIndex, labelRank } from './label-value-index.js';
 
 /** Anything an IP set can select: a pod's workload endpoint or a network set. */
 export interface IpSetEntity {
@@ -38,48 +39,26 @@ interface EntityState {
 
 const NONE: readonly string[] = [];
 
-/**
- * Which entities have label=value, and which sets require label=value: an entity change then
- * looks only at the sets its labels can satisfy (plus sets without a required label and the
- * sets it is in), and a new set only at the entities carrying one of its required values,
- * rather than every entity against every set.
- */
-class LabelValueIndex<T> {
-  private readonly byLabel = new Map<string, Map<string, Set<T>>>();
-
-  add(label: string, value: string, item: T): void {
-    let byValue = this.byLabel.get(label);
-    if (byValue === undefined) this.byLabel.set(label, (byValue = new Map()));
-    let items = byValue.get(value);
-    if (items === undefined) byValue.set(value, (items = new Set()));
-    items.add(item);
-  }
-
-  delete(label: string, value: string, item: T): void {
-    const byValue = this.byLabel.get(label);
-    const items = byValue?.get(value);
-    if (items === undefined || byValue === undefined) return;
-    items.delete(item);
-    if (items.size > 0) return;
-    byValue.delete(value);
-    if (byValue.size === 0) this.byLabel.delete(label);
-  }
-
-  get(label: string, value: string): ReadonlySet<T> | undefined {
-    return this.byLabel.get(label)?.get(value);
-  }
-}
-
 export class IpSetIndex {
   private readonly entities = new Map<string, EntityState>();
   private readonly sets = new Map<string, SetState>();
   private nextEntitySeq = 0;
   private nextSetSeq = 0;
+  /** Entities by the values of `indexedLabels` only. */
   private readonly entitiesByLabel = new LabelValueIndex<string>();
+  /**
+   * Labels some set's selector has required, indexed from then on. Pods carry many labels no
+   * selector names (pod-template-hash, projectcalico.org/namespace, …); indexing those would
+   * cost every pod upsert and hold an entry per pod for nothing.
+   */
+  private readonly indexedLabels = new Set<string>();
   private readonly setsByLabel = new LabelValueIndex<SetState>();
+  /**
+   * Sets with no required label. An entity contributes to a set only if the set's selector
+   * matches it, so its labels meet the set's requirement: the sets it is in are found through
+   * its labels too, without a per-entity list.
+   */
   private readonly unindexedSets = new Set<SetState>();
-  /** Entity key → the sets it contributes members to. */
-  private readonly memberOf = new Map<string, Set<SetState>>();
 
   get activeSetCount(): number {
     return this.sets.size;
@@ -132,7 +111,6 @@ export class IpSetIndex {
     this.sets.delete(id);
     if (state.required === null) this.unindexedSets.delete(state);
     else for (const v of state.required.values) this.setsByLabel.delete(state.required.label, v, state);
-    for (const key of state.contributors.keys()) this.memberOf.get(key)?.delete(state);
   }
 
   /**
@@ -145,6 +123,7 @@ export class IpSetIndex {
     let bestCount = Infinity;
     let bestRank = Infinity;
     for (const r of requirements) {
+      this.indexLabel(r.label);
       let count = 0;
       for (const v of r.values) count += this.entitiesByLabel.get(r.label, v)?.size ?? 0;
       const rank = labelRank(r.label);
@@ -163,23 +142,20 @@ export class IpSetIndex {
   upsertEntity(key: string, entity: IpSetEntity): string[] {
     const old = this.entities.get(key);
     const labels = entity.labels;
-    // The label index changes only with the labels (callers pass the same map when they did not).
-    const relabelled = old === undefined || old.entity.labels !== labels;
-    if (old === undefined) this.entities.set(key, { entity, seq: this.nextEntitySeq++ });
-    else {
-      if (relabelled)
-        old.entity.labels.forEach((value, label) => {
-          if (labels.get(label) !== value) this.entitiesByLabel.delete(label, value, key);
-        });
-      old.entity = entity;
-    }
     // The sets this entity can be in now, and the ones it was in.
-    const candidates = new Set<SetState>(this.unindexedSets);
-    labels.forEach((value, label) => {
-      if (relabelled) this.entitiesByLabel.add(label, value, key);
-      this.setsByLabel.get(label, value)?.forEach((state) => candidates.add(state));
-    });
-    this.memberOf.get(key)?.forEach((state) => candidates.add(state));
+    const candidates = this.setsFor(labels);
+    if (old === undefined) {
+      this.entities.set(key, { entity, seq: this.nextEntitySeq++ });
+      this.indexEntity(key, labels);
+    } else if (old.entity.labels !== labels) {
+      // The label index changes only with the labels (callers pass the same map when they did not).
+      old.entity.labels.forEach((value, label) => {
+        this.setsByLabel.get(label, value)?.forEach((state) => candidates.add(state));
+        if (labels.get(label) !== value) this.entitiesByLabel.delete(label, value, key);
+      });
+      this.indexEntity(key, labels);
+      old.entity = entity;
+    } else old.entity = entity;
     const changed: SetState[] = [];
     for (const state of candidates)
       if (this.setContribution(state, key, contribution(state.spec, entity))) changed.push(state);
@@ -192,9 +168,33 @@ export class IpSetIndex {
     this.entities.delete(key);
     for (const [label, value] of old.entity.labels) this.entitiesByLabel.delete(label, value, key);
     const changed: SetState[] = [];
-    for (const state of [...(this.memberOf.get(key) ?? [])])
+    for (const state of this.setsFor(old.entity.labels))
       if (this.setContribution(state, key, NONE)) changed.push(state);
     return ids(changed);
+  }
+
+  private indexEntity(key: string, labels: Labels): void {
+    labels.forEach((value, label) => {
+      if (this.indexedLabels.has(label)) this.entitiesByLabel.add(label, value, key);
+    });
+  }
+
+  /** Starts indexing a label a set requires, with the entities that already carry it. */
+  private indexLabel(label: string): void {
+    if (this.indexedLabels.has(label)) return;
+    this.indexedLabels.add(label);
+    for (const [key, { entity }] of this.entities) {
+      const value = entity.labels.get(label);
+      if (value !== undefined) this.entitiesByLabel.add(label, value, key);
+    }
+  }
+
+  /** The sets whose requirement these labels meet (each once: a set is indexed by one label). */
+  private setsFor(labels: Labels): Set<SetState> {
+    const out = new Set<SetState>(this.unindexedSets);
+    // forEach, not for-of: no entry arrays while this path is still unoptimised at start.
+    labels.forEach((value, label) => this.setsByLabel.get(label, value)?.forEach((state) => out.add(state)));
+    return out;
   }
 
   /** The current members of an active set (the same object until they change), or null. */
@@ -226,31 +226,28 @@ export class IpSetIndex {
         changed = true;
       } else state.counts.set(m, n - 1);
     }
-    let sets = this.memberOf.get(key);
-    if (next.length === 0) {
-      state.contributors.delete(key);
-      sets?.delete(state);
-      if (sets?.size === 0) this.memberOf.delete(key);
-    } else {
-      state.contributors.set(key, next);
-      if (sets === undefined) this.memberOf.set(key, (sets = new Set()));
-      sets.add(state);
-    }
+    if (next.length === 0) state.contributors.delete(key);
+    else state.contributors.set(key, next);
     if (changed) state.snapshot = null;
     return changed;
   }
 }
 
-/** 0 for a workload's own labels, 1 for its namespace's and service account's, 2 for Calico's. */
-function labelRank(label: string): number {
-  if (label.startsWith('projectcalico.org/')) return 2;
-  return label.startsWith('pcns.') || label.startsWith('pcsa.') ? 1 : 0;
-}
-
 /** Set ids in activation order. */
 function ids(states: SetState[]): string[] {
-  if (states.length > 1) states.sort((a, b) => a.seq - b.seq);
-  return states.map((s) => s.spec.id);
+  // An entity changes a few sets at a time: an insertion sort, without Array#sort's work arrays.
+  const out: string[] = [];
+  for (let i = 0; i < states.length; i++) {
+    const s = states[i] as SetState;
+    let j = i;
+    for (; j > 0 && (states[j - 1] as SetState).seq > s.seq; j--) {
+      states[j] = states[j - 1] as SetState;
+      out[j] = out[j - 1] as string;
+    }
+    states[j] = s;
+    out[j] = s.spec.id;
+  }
+  return out;
 }
 
 /** What one entity puts into one set. */
