@@ -167,6 +167,24 @@ const listMeta: Field = [
   ],
 ];
 
+/** A deterministic generator of numbers in [0, 1). */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+}
+
+/** 5,000 copies of `whole`, each with 1 to 4 random bytes overwritten, numbered. */
+function* damagedCopies(whole: Buffer, seed: number): Generator<[number, Buffer]> {
+  const random = seededRandom(seed);
+  for (let round = 0; round < 5000; round++) {
+    const damaged = Buffer.from(whole);
+    const flips = 1 + Math.floor(random() * 4);
+    for (let i = 0; i < flips; i++)
+      damaged[Math.floor(random() * damaged.length)] = Math.floor(random() * 256);
+    yield [round, damaged];
+  }
+}
+
 /** Decodes, and turns any failure into its class and message (what the caller would see). */
 function attempt(b: Uint8Array): { ok: true } | { ok: false; error: string } {
   try {
@@ -293,13 +311,7 @@ describe('decodePodList', () => {
     for (let n = 0; n < whole.length; n++)
       expect(attempt(whole.subarray(0, n)), `cut at ${n}`).toEqual({ ok: false, error: 'PodProtobufError' });
     // Damaged bytes may still decode (to other values) or be refused, but nothing else.
-    let seed = 12345;
-    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
-    for (let round = 0; round < 5000; round++) {
-      const damaged = Buffer.from(whole);
-      const flips = 1 + Math.floor(random() * 4);
-      for (let i = 0; i < flips; i++)
-        damaged[Math.floor(random() * damaged.length)] = Math.floor(random() * 256);
+    for (const [round, damaged] of damagedCopies(whole, 12345)) {
       const result = attempt(damaged);
       if (!result.ok) expect(result.error, `round ${round}`).toBe('PodProtobufError');
     }
@@ -361,8 +373,7 @@ describe('PodListStream', () => {
     };
     check([]);
     for (let n = 0; n <= b.length; n++) check([n]);
-    let seed = 99;
-    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+    const random = seededRandom(99);
     for (let round = 0; round < 300; round++) {
       const cuts = Array.from({ length: 1 + Math.floor(random() * 8) }, () =>
         Math.floor(random() * b.length),
@@ -390,13 +401,8 @@ describe('PodListStream', () => {
         ok: false,
         error: 'PodProtobufError',
       });
-    let seed = 4242;
-    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
-    for (let round = 0; round < 5000; round++) {
-      const damaged = Buffer.from(whole);
-      const flips = 1 + Math.floor(random() * 4);
-      for (let i = 0; i < flips; i++)
-        damaged[Math.floor(random() * damaged.length)] = Math.floor(random() * 256);
+    const random = seededRandom(4243);
+    for (const [round, damaged] of damagedCopies(whole, 4242)) {
       const got = streamed(damaged, [Math.floor(random() * damaged.length)]);
       if (!got.ok) expect(got.error, `round ${round}`).toBe('PodProtobufError');
       else {
