@@ -191,8 +191,9 @@ export class Reflector {
   private async relist(): Promise<void> {
     const first = firstListRequest(this.lastSeen, this.tuning.pageSize);
     // Into an empty store (a start), each object is applied as soon as its page hands it out: a
-    // large list (5,000 pods) takes a few hundred ms to arrive, and applying it meanwhile is most
-    // of a start. Such a list can delete nothing; replaceAll then skips what was applied early.
+    // large list (5,000 pods) takes a few hundred ms to arrive, and applying it meanwhile overlaps
+    // the two wherever the API server does not share our cores (BENCHMARKS.md, session 11). Such a
+    // list can delete nothing; replaceAll then skips what was applied early.
     // A list that fails half-way leaves those objects stored, and the next (full) relist deletes
     // any that are gone.
     const early = this.store.size === 0 ? new Set<KubernetesObject>() : null;
