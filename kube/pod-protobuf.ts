@@ -216,28 +216,31 @@ class Reader {
   }
 }
 
+/** The envelope's typeMeta {apiVersion=1, kind=2}, read into `type`. */
+function readTypeMeta(r: Reader, ownTag: number, type: { apiVersion: string; kind: string }): void {
+  const outer = r.enter(ownTag);
+  for (let t = r.tag(); t !== -1; t = r.tag()) {
+    if (t >>> 3 === 1) type.apiVersion = r.string(t);
+    else if (t >>> 3 === 2) type.kind = r.string(t);
+    else r.skip(t);
+  }
+  r.leave(outer);
+}
+
 /** The runtime.Unknown envelope of a protobuf body: its kind and where its object's bytes are. */
 function readEnvelope(buf: Utf8Sliceable): { apiVersion: string; kind: string; raw: Reader } {
   if (buf.length < MAGIC.length || MAGIC.some((b, i) => buf[i] !== b))
     throw new PodProtobufError('the body does not start with the Kubernetes protobuf magic');
   const r = new Reader(buf, MAGIC.length, buf.length);
-  let apiVersion = '';
-  let kind = '';
+  const type = { apiVersion: '', kind: '' };
   let encoding = '';
   let rawStart = -1;
   let rawEnd = -1;
   for (let tag = r.tag(); tag !== -1; tag = r.tag()) {
     switch (tag >>> 3) {
-      case 1: {
-        const outer = r.enter(tag);
-        for (let t = r.tag(); t !== -1; t = r.tag()) {
-          if (t >>> 3 === 1) apiVersion = r.string(t);
-          else if (t >>> 3 === 2) kind = r.string(t);
-          else r.skip(t);
-        }
-        r.leave(outer);
+      case 1:
+        readTypeMeta(r, tag, type);
         break;
-      }
       case 2:
         rawEnd = r.delimited(tag);
         rawStart = r.pos;
@@ -252,7 +255,7 @@ function readEnvelope(buf: Utf8Sliceable): { apiVersion: string; kind: string; r
   }
   if (encoding !== '') throw new PodProtobufError(`content encoding ${encoding} is not supported`);
   if (rawStart < 0) throw new PodProtobufError('the body holds no object');
-  return { apiVersion, kind, raw: new Reader(buf, rawStart, rawEnd) };
+  return { ...type, raw: new Reader(buf, rawStart, rawEnd) };
 }
 
 const asBuffer = (body: Uint8Array) =>
@@ -375,8 +378,7 @@ export class PodListStream {
   private phase: 'magic' | 'envelope' | 'list' | 'after' = 'magic';
   /** Bytes of the list still to read (phase 'list'). */
   private listLeft = 0;
-  private apiVersion = '';
-  private kind = '';
+  private readonly type = { apiVersion: '', kind: '' };
   private encoding = '';
   private readonly metadata: PodListProjection['metadata'] = { resourceVersion: '' };
   private readonly items: PodProjection[] = [];
@@ -439,10 +441,9 @@ export class PodListStream {
         // The list itself: entered, not waited for.
         if ((f.tag & 7) !== LEN) throw new PodProtobufError(`field 2 has wire type ${f.tag & 7}, not 2`);
         if (this.phase === 'after') throw new PodProtobufError('the body holds a second object');
-        if (this.apiVersion !== 'v1' || this.kind !== 'PodList')
-          throw new PodProtobufError(
-            `the body holds ${this.apiVersion || '?'} ${this.kind || '?'}, not a v1 PodList`,
-          );
+        const { apiVersion, kind } = this.type;
+        if (apiVersion !== 'v1' || kind !== 'PodList')
+          throw new PodProtobufError(`the body holds ${apiVersion || '?'} ${kind || '?'}, not a v1 PodList`);
         const len = peekVarint(buf, f.value)!;
         this.listLeft = len.value;
         this.phase = this.listLeft === 0 ? 'after' : 'list';
@@ -454,15 +455,8 @@ export class PodListStream {
         break;
       }
       const r = new Reader(buf, f.value, f.end);
-      if (field === 1) {
-        const outer = r.enter(f.tag);
-        for (let t = r.tag(); t !== -1; t = r.tag()) {
-          if (t >>> 3 === 1) this.apiVersion = r.string(t);
-          else if (t >>> 3 === 2) this.kind = r.string(t);
-          else r.skip(t);
-        }
-        r.leave(outer);
-      } else if (field === 3) this.encoding = r.string(f.tag);
+      if (field === 1) readTypeMeta(r, f.tag, this.type);
+      else if (field === 3) this.encoding = r.string(f.tag);
       pos = f.end;
     }
     return pos;
