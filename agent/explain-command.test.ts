@@ -9,13 +9,16 @@ describe('parseExplainArgs', () => {
     );
     expect(r).toEqual({
       kind: 'run',
-      request: {
+      query: {
         from: { kind: 'pod', pod: 'a/b' },
-        to: 'c/d',
+        to: { kind: 'pod', pod: 'c/d' },
+        protocol: 'TCP',
         port: 8080,
+        fromPort: null,
+        icmpType: null,
+        icmpCode: null,
         method: 'POST',
         path: '/x',
-        protocol: 'TCP',
         trustDomain: 'cluster.local',
       },
       resources: { type: 'file', paths: ['/r'] },
@@ -24,15 +27,72 @@ describe('parseExplainArgs', () => {
 
   it('a TCP check has no method; the live cluster is the default', () => {
     const r = parseExplainArgs(['--from-sa', 'a/sa', '--from-ip', '192.0.2.1', '--to', 'c/d', '--tcp'], {});
-    expect(r.kind === 'run' && [r.request.method, r.request.from, r.resources]).toEqual([
+    expect(r.kind === 'run' && [r.query.method, r.query.from, r.resources]).toEqual([
       null,
       { kind: 'identity', serviceAccount: 'a/sa', ip: '192.0.2.1' },
       { type: 'kubernetes', kubeconfig: null },
     ]);
   });
 
+  it('reads a plain 5-tuple: addresses, protocol by name or number, both ports', () => {
+    const r = parseExplainArgs(
+      [
+        '--from-ip',
+        '198.51.100.7',
+        '--to-ip',
+        '203.0.113.9',
+        '--protocol',
+        '17',
+        '--from-port',
+        '5353',
+        '--port',
+        '53',
+      ],
+      {},
+    );
+    expect(r.kind === 'run' && r.query).toMatchObject({
+      from: { kind: 'identity', serviceAccount: null, ip: '198.51.100.7' },
+      to: { kind: 'ip', ip: '203.0.113.9' },
+      protocol: 'UDP',
+      port: 53,
+      fromPort: 5353,
+    });
+  });
+
+  it.each([
+    [
+      'ICMP with a type and code: no ports, no HTTP',
+      ['--protocol', 'icmp', '--icmp-type', '8', '--icmp-code', '0'],
+      { protocol: 'ICMP', port: null, icmpType: 8, icmpCode: 0, method: null },
+    ],
+    [
+      'a protocol without a name here, by number',
+      ['--protocol', '47'],
+      { protocol: '47', port: null, method: null },
+    ],
+    [
+      'SCTP: a port, no HTTP',
+      ['--protocol', 'SCTP', '--port', '9'],
+      { protocol: 'SCTP', port: 9, method: null },
+    ],
+  ])('reads %s', (_what, argv, want) => {
+    const r = parseExplainArgs(['--from-ip', '192.0.2.1', '--to-ip', '192.0.2.2', ...argv], {});
+    expect(r.kind === 'run' && r.query).toMatchObject(want);
+  });
+
   it.each([
     ['no destination', ['--from', 'a/b']],
+    ['both --to and --to-ip', ['--to', 'c/d', '--to-ip', '192.0.2.2']],
+    ['a --to-ip that is no address', ['--to-ip', '192.0.2.300']],
+    ['a --from-ip that is no address', ['--to', 'c/d', '--from-ip', 'example.com']],
+    ['an unknown protocol name', ['--to', 'c/d', '--protocol', 'GRE']],
+    ['a protocol number out of range', ['--to', 'c/d', '--protocol', '256']],
+    ['a port on ICMP', ['--to', 'c/d', '--protocol', 'ICMP', '--port', '80']],
+    ['an ICMP type on TCP', ['--to', 'c/d', '--icmp-type', '8']],
+    ['an ICMP code without a type', ['--to', 'c/d', '--protocol', 'ICMP', '--icmp-code', '0']],
+    ['an ICMP type out of range', ['--to', 'c/d', '--protocol', 'ICMP', '--icmp-type', '256']],
+    ['a source port of 0', ['--to', 'c/d', '--from-port', '0']],
+    ['an HTTP path on SCTP', ['--to', 'c/d', '--protocol', 'SCTP', '--path', '/x']],
     ['a destination without a namespace', ['--to', 'd']],
     ['--from together with --from-ip', ['--to', 'c/d', '--from', 'a/b', '--from-ip', '192.0.2.1']],
     ['a port out of range', ['--to', 'c/d', '--port', '70000']],

@@ -10,26 +10,33 @@ import { silentLogger, type Logger } from '../daemon/log.js';
 import { FileDatastore } from './datastore/file.js';
 import { KubernetesDatastore } from './datastore/kubernetes.js';
 import type { Datastore } from './datastore/object-tracker.js';
-import type { ExplainRequest, ExplainSource } from './explain.js';
-import { collectResources, explainRequest, formatExplanation } from './explain.js';
+import type { ExplainQuery, ExplainSource } from './explain.js';
+import { collectResources, explainRequest, formatExplanation, sidecarQuestion } from './explain.js';
+import { parseIp } from '../calico/ip.js';
 import { ENV } from './policy-sync-config.js';
 import type { ResourceEvent } from './calc/cluster-model.js';
 
-export const EXPLAIN_USAGE = `Usage: alp-node explain --to <namespace>/<pod> [source] [request] [resources]
+export const EXPLAIN_USAGE = `Usage: alp-node explain (--to <namespace>/<pod> | --to-ip <ip>) [source] [connection] [resources]
 
-Evaluates one request the way the destination pod's Dikastes sidecar would, and prints the
-verdict and the tier, policy and rule that decide it.
+Explains one connection: the verdict the destination pod's Dikastes sidecar would give a request
+on it (TCP and UDP to a pod), then the verdict alp-node's nftables rules give its first packet
+(any 5-tuple), each with the tier, policy and rule that decide it.
 
+Destination:
+      --to <namespace>/<pod>       a pod (its address of the source's family)
+      --to-ip <ip>                 an address: a pod's, or one outside the cluster
 Source (default: anonymous, no principal, no IP):
       --from <namespace>/<pod>     a pod: its IP and its service account's SPIFFE identity
       --from-sa <namespace>/<sa>   a service account identity (mTLS principal)
-      --from-ip <ip>               a source address
-Request:
+      --from-ip <ip>               a source address (a pod's is judged at that pod's node too)
+Connection:
+      --protocol <p>               TCP, UDP, SCTP, ICMP, ICMPv6 or a number (default TCP)
+      --port <n>                   destination port (default 80; TCP, UDP and SCTP)
+      --from-port <n>              source port (default: any)
+      --icmp-type <n>, --icmp-code <n>   for ICMP and ICMPv6
       --method <M>                 HTTP method (default GET)
       --path <path>                HTTP path, with query if any (default /)
       --tcp                        a TCP-level check (no HTTP attributes), as Envoy's network filter
-      --port <n>                   destination port (default 80)
-      --protocol TCP|UDP           (default TCP)
       --trust-domain <domain>      SPIFFE trust domain (default cluster.local)
 Resources (default: the live cluster, through $KUBECONFIG or the in-cluster config):
       --files <path>               resource files or directories; repeat for more
@@ -41,12 +48,13 @@ export type ExplainResources =
   | { readonly type: 'kubernetes'; readonly kubeconfig: string | null };
 
 export type ExplainArgs =
-  | { readonly kind: 'run'; readonly request: ExplainRequest; readonly resources: ExplainResources }
+  | { readonly kind: 'run'; readonly query: ExplainQuery; readonly resources: ExplainResources }
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'usage-error'; readonly error: string };
 
 const OPTIONS = {
   to: { type: 'string' },
+  'to-ip': { type: 'string' },
   from: { type: 'string' },
   'from-sa': { type: 'string' },
   'from-ip': { type: 'string' },
@@ -54,7 +62,10 @@ const OPTIONS = {
   path: { type: 'string' },
   tcp: { type: 'boolean' },
   port: { type: 'string' },
+  'from-port': { type: 'string' },
   protocol: { type: 'string' },
+  'icmp-type': { type: 'string' },
+  'icmp-code': { type: 'string' },
   'trust-domain': { type: 'string' },
   files: { type: 'string', multiple: true },
   kubeconfig: { type: 'string' },
@@ -76,30 +87,59 @@ export function parseExplainArgs(
   if (values.help === true) return { kind: 'help', text: EXPLAIN_USAGE };
   const usage = (error: string): ExplainArgs => ({ kind: 'usage-error', error });
   const to = values.to;
-  if (to === undefined || !POD_REF.test(to)) return usage('--to <namespace>/<pod> is required');
+  const toIp = values['to-ip'];
+  if ((to === undefined) === (toIp === undefined))
+    return usage('give the destination: --to <namespace>/<pod> or --to-ip <ip>');
+  if (to !== undefined && !POD_REF.test(to)) return usage('--to must be <namespace>/<pod>');
+  if (toIp !== undefined && parseIp(toIp) === null) return usage(`--to-ip: not an IP address: ${toIp}`);
   if (values.from !== undefined && (values['from-sa'] !== undefined || values['from-ip'] !== undefined))
     return usage('--from names a pod; do not combine it with --from-sa or --from-ip');
   if (values.from !== undefined && !POD_REF.test(values.from))
     return usage('--from must be <namespace>/<pod>');
   if (values['from-sa'] !== undefined && !POD_REF.test(values['from-sa']))
     return usage('--from-sa must be <namespace>/<serviceaccount>');
+  const fromIp = values['from-ip'];
+  if (fromIp !== undefined && parseIp(fromIp) === null)
+    return usage(`--from-ip: not an IP address: ${fromIp}`);
   const from: ExplainSource =
     values.from !== undefined
       ? { kind: 'pod', pod: values.from }
-      : { kind: 'identity', serviceAccount: values['from-sa'] ?? null, ip: values['from-ip'] ?? null };
-  const port = Number(values.port ?? '80');
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return usage('--port must be 1-65535');
-  const protocol = (values.protocol ?? 'TCP').toUpperCase();
-  if (protocol !== 'TCP' && protocol !== 'UDP') return usage('--protocol must be TCP or UDP');
-  if (values.tcp === true && (values.method !== undefined || values.path !== undefined))
-    return usage('--tcp has no HTTP attributes; drop --method and --path');
-  const request: ExplainRequest = {
+      : { kind: 'identity', serviceAccount: values['from-sa'] ?? null, ip: fromIp ?? null };
+
+  const protocol = protocolName(values.protocol ?? 'TCP');
+  if (protocol === null) return usage('--protocol must be TCP, UDP, SCTP, ICMP, ICMPv6 or a number 0-255');
+  const hasPorts = PORT_PROTOCOLS.has(protocol);
+  const isIcmp = protocol === 'ICMP' || protocol === 'ICMPV6';
+  if (!hasPorts && (values.port !== undefined || values['from-port'] !== undefined))
+    return usage(`${protocol} has no ports; drop --port and --from-port`);
+  if (!isIcmp && (values['icmp-type'] !== undefined || values['icmp-code'] !== undefined))
+    return usage('--icmp-type and --icmp-code are for ICMP and ICMPv6');
+  if (values['icmp-code'] !== undefined && values['icmp-type'] === undefined)
+    return usage('--icmp-code needs --icmp-type');
+  const port = hasPorts ? integerIn(values.port ?? '80', 1, 65535) : null;
+  if (port === undefined) return usage('--port must be 1-65535');
+  const fromPort = values['from-port'] === undefined ? null : integerIn(values['from-port'], 1, 65535);
+  if (fromPort === undefined) return usage('--from-port must be 1-65535');
+  const icmpType = values['icmp-type'] === undefined ? null : integerIn(values['icmp-type'], 0, 255);
+  const icmpCode = values['icmp-code'] === undefined ? null : integerIn(values['icmp-code'], 0, 255);
+  if (icmpType === undefined || icmpCode === undefined)
+    return usage('--icmp-type and --icmp-code must be 0-255');
+
+  const isHttp = values.method !== undefined || values.path !== undefined;
+  if (values.tcp === true && isHttp) return usage('--tcp has no HTTP attributes; drop --method and --path');
+  if (isHttp && protocol !== 'TCP' && protocol !== 'UDP')
+    return usage(`${protocol} carries no HTTP request; drop --method and --path`);
+  const query: ExplainQuery = {
     from,
-    to,
-    port,
-    method: values.tcp === true ? null : (values.method ?? 'GET'),
-    path: values.path ?? '/',
+    to: to !== undefined ? { kind: 'pod', pod: to } : { kind: 'ip', ip: toIp as string },
     protocol,
+    port,
+    fromPort,
+    icmpType,
+    icmpCode,
+    method:
+      values.tcp === true || (protocol !== 'TCP' && protocol !== 'UDP') ? null : (values.method ?? 'GET'),
+    path: values.path ?? '/',
     trustDomain: values['trust-domain'] ?? 'cluster.local',
   };
   const files = values.files ?? [];
@@ -110,7 +150,33 @@ export function parseExplainArgs(
     if (paths.length === 0) return usage(`${ENV.datastoreType}=file needs ${ENV.datastorePath} or --files`);
     resources = { type: 'file', paths };
   } else resources = { type: 'kubernetes', kubeconfig: values.kubeconfig ?? null };
-  return { kind: 'run', request, resources };
+  return { kind: 'run', query, resources };
+}
+
+/** Protocols with ports: `--port` and `--from-port` apply. */
+const PORT_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'UDP', 'SCTP']);
+/** Numbers of the protocols that have a name here, so that `6` is `TCP`. */
+const PROTOCOL_BY_NUMBER: Readonly<Record<number, string>> = {
+  1: 'ICMP',
+  6: 'TCP',
+  17: 'UDP',
+  58: 'ICMPV6',
+  132: 'SCTP',
+};
+
+/** TCP, UDP, SCTP, ICMP, ICMPV6 (any case), or another protocol's number as text; null if neither. */
+function protocolName(text: string): string | null {
+  const upper = text.toUpperCase();
+  if (PORT_PROTOCOLS.has(upper) || upper === 'ICMP' || upper === 'ICMPV6') return upper;
+  const n = integerIn(text, 0, 255);
+  return n === undefined ? null : (PROTOCOL_BY_NUMBER[n] ?? String(n));
+}
+
+/** The decimal integer `text` when it lies in [min, max]; undefined otherwise. */
+function integerIn(text: string, min: number, max: number): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= min && n <= max ? n : undefined;
 }
 
 export interface Output {
@@ -147,7 +213,7 @@ function nonEmpty(v: string | undefined): boolean {
  * Another layer's verdict on the same request, printed after the sidecar's (alp-node adds the
  * kernel's L3/L4 verdict this way: the agent knows nothing of the dataplane).
  */
-export type ExplainAddendum = (events: readonly ResourceEvent[], request: ExplainRequest) => string;
+export type ExplainAddendum = (events: readonly ResourceEvent[], query: ExplainQuery) => string;
 
 /** Runs `alp-node explain`: 0 when a verdict was printed, 1 when it could not be, 2 for usage. */
 export async function runExplainCommand(
@@ -178,13 +244,17 @@ export async function runExplainCommand(
   try {
     const { events, refused } = await collectResources(datastore);
     for (const r of refused) out.stderr(`warning: ignored ${r}\n`);
-    const result = explainRequest(events, args.request);
-    if (!result.ok) {
-      out.stderr(`Error: ${result.reason}\n`);
-      return 1;
+    const question = sidecarQuestion(events, args.query);
+    if (question.kind === 'none') out.stdout(`sidecar:    none sees this connection (${question.reason})\n`);
+    else {
+      const result = explainRequest(events, question.request);
+      if (!result.ok) {
+        out.stderr(`Error: ${result.reason}\n`);
+        return 1;
+      }
+      out.stdout(`${formatExplanation(result.value)}\n`);
     }
-    out.stdout(`${formatExplanation(result.value)}\n`);
-    for (const addendum of addenda) out.stdout(`${addendum(events, args.request)}\n`);
+    for (const addendum of addenda) out.stdout(`${addendum(events, args.query)}\n`);
     return 0;
   } catch (err) {
     out.stderr(`Error: cannot read resources: ${describeApiError(err)}\n`);

@@ -35,6 +35,65 @@ export interface ExplainRequest {
   readonly trustDomain: string;
 }
 
+/** Where a connection goes: a pod by name, or an address (a pod's or not). */
+export type ExplainDestination =
+  { readonly kind: 'pod'; readonly pod: string } | { readonly kind: 'ip'; readonly ip: string };
+
+/**
+ * The connection `alp-node explain` is asked about, before it is known whether a sidecar sees it:
+ * the sidecar judges TCP and UDP to a pod, the kernel any 5-tuple.
+ */
+export interface ExplainQuery {
+  readonly from: ExplainSource;
+  readonly to: ExplainDestination;
+  /** TCP, UDP, SCTP, ICMP, ICMPV6, or another protocol's number. */
+  readonly protocol: string;
+  /** Destination port; null for a protocol without ports. */
+  readonly port: number | null;
+  /** Source port; null: any. */
+  readonly fromPort: number | null;
+  readonly icmpType: number | null;
+  readonly icmpCode: number | null;
+  /** null: a TCP-level check (Envoy's network filter), with no HTTP attributes. */
+  readonly method: string | null;
+  readonly path: string;
+  readonly trustDomain: string;
+}
+
+export type SidecarQuestion =
+  | { readonly kind: 'request'; readonly request: ExplainRequest }
+  /** No sidecar sees this connection, and why. */
+  | { readonly kind: 'none'; readonly reason: string };
+
+/** The request the destination's sidecar would be asked, if one sees the connection at all. */
+export function sidecarQuestion(events: readonly ResourceEvent[], q: ExplainQuery): SidecarQuestion {
+  if ((q.protocol !== 'TCP' && q.protocol !== 'UDP') || q.port === null)
+    return { kind: 'none', reason: `a sidecar sees TCP and UDP, not ${q.protocol}` };
+  let to: string;
+  if (q.to.kind === 'pod') to = q.to.pod;
+  else {
+    const pod = podWithIp(events, q.to.ip);
+    if (pod === undefined) return { kind: 'none', reason: `no pod has ${q.to.ip}` };
+    to = workloadId(pod.namespace, pod.name);
+  }
+  const { from, port, method, path, trustDomain } = q;
+  return { kind: 'request', request: { from, to, port, method, path, protocol: q.protocol, trustDomain } };
+}
+
+/** The pod that has `ip` among its addresses (compared in canonical form: `0:0::1` is `::1`). */
+export function podWithIp(events: readonly ResourceEvent[], ip: string): PodInfo | undefined {
+  const want = parseIp(ip)?.text;
+  if (want === undefined) return undefined;
+  for (const e of events)
+    if (
+      e.type === 'upsert' &&
+      e.resource.kind === 'Pod' &&
+      e.resource.pod.ips.some((a) => parseIp(a)?.text === want)
+    )
+      return e.resource.pod;
+  return undefined;
+}
+
 export interface Explanation {
   readonly request: ExplainRequest;
   readonly destination: PodInfo;

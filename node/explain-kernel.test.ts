@@ -5,20 +5,31 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ResourceEvent } from '../agent/calc/cluster-model.js';
 import { FileDatastore } from '../agent/datastore/file.js';
-import { collectResources, type ExplainRequest } from '../agent/explain.js';
+import { collectResources, type ExplainQuery } from '../agent/explain.js';
 import { silentLogger } from '../daemon/log.js';
 import { explainKernel } from './explain-kernel.js';
 
 const RESOURCES = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'examples', 'demo', 'resources');
 
-const request = (from: string, to: string, port: number): ExplainRequest => ({
+const request = (from: string, to: string, port: number): ExplainQuery => ({
   from: { kind: 'pod', pod: from },
-  to,
+  to: { kind: 'pod', pod: to },
+  protocol: 'TCP',
   port,
+  fromPort: null,
+  icmpType: null,
+  icmpCode: null,
   method: null,
   path: '/',
-  protocol: 'TCP',
   trustDomain: 'cluster.local',
+});
+
+/** A query between addresses, as `--from-ip … --to-ip …` gives it. */
+const flow = (srcIp: string, dstIp: string, more: Partial<ExplainQuery> = {}): ExplainQuery => ({
+  ...request('x/y', 'x/y', 80),
+  from: { kind: 'identity', serviceAccount: null, ip: srcIp },
+  to: { kind: 'ip', ip: dstIp },
+  ...more,
 });
 
 /** The same resources with one pod moved to another node. */
@@ -58,8 +69,49 @@ describe('explainKernel', () => {
     expect(out).toMatch(/node \S+: DROP \(ingress of yaobank\/database: deny\)/);
   });
 
+  it('judges an address that is a pod’s as that pod, at its own node too', () => {
+    // 192.0.2.66 is sandbox/attacker on other-node: its egress is judged there, the database's
+    // ingress at demo-node.
+    const out = explainKernel(events, flow('192.0.2.66', '192.0.2.12', { port: 2379 }));
+    expect(out).toMatch(
+      /^kernel: +DROP at L3\/L4 \(nftables, first packet of TCP 192\.0\.2\.66 → 192\.0\.2\.12 port 2379\)/,
+    );
+    expect(out).toMatch(/node other-node: ALLOW \(egress of sandbox\/attacker: allow\)/);
+    expect(out).toMatch(/node demo-node: DROP \(ingress of yaobank\/database: deny\)/);
+  });
+
+  it('judges a pod’s connection to an address outside the cluster at the pod’s node only', () => {
+    const out = explainKernel(events, {
+      ...request('yaobank/customer', 'x/y', 443),
+      to: { kind: 'ip', ip: '203.0.113.9' },
+      fromPort: 40000,
+    });
+    expect(out).toMatch(/first packet of TCP 192\.0\.2\.10 port 40000 → 203\.0\.113\.9 port 443/);
+    expect(out).toMatch(/node demo-node: ALLOW \(egress of yaobank\/customer: allow\)/);
+    expect(out).toMatch(/decided by tier default, gnp\/customer rule 0/);
+    expect(out).not.toMatch(/other-node/);
+  });
+
+  it('answers for ICMP with its type and code', () => {
+    const out = explainKernel(events, {
+      ...request('sandbox/attacker', 'yaobank/database', 0),
+      protocol: 'ICMP',
+      port: null,
+      icmpType: 8,
+      icmpCode: 0,
+    });
+    expect(out).toMatch(/first packet of ICMP 192\.0\.2\.66 → 192\.0\.2\.12 type 8 code 0/);
+    expect(out).toMatch(/node demo-node: DROP \(ingress of yaobank\/database: deny\)/);
+  });
+
+  it('says a flow between two addresses that are no pods is not policed', () => {
+    expect(explainKernel(events, flow('198.51.100.7', '203.0.113.9'))).toMatch(
+      /^kernel: +ALLOW, not policed: neither end of TCP 198\.51\.100\.7 → 203\.0\.113\.9 port 80 is a pod/,
+    );
+  });
+
   it('says why there is no verdict without a source address', () => {
-    const anonymous: ExplainRequest = {
+    const anonymous: ExplainQuery = {
       ...request('x/y', 'yaobank/database', 2379),
       from: { kind: 'identity', serviceAccount: null, ip: null },
     };

@@ -4,7 +4,7 @@
 import { PolicyCalculator } from '../agent/calc/calculator.js';
 import type { PodInfo, ResourceEvent } from '../agent/calc/cluster-model.js';
 import type { EndpointView } from '../agent/calc/endpoint-view.js';
-import type { ExplainRequest } from '../agent/explain.js';
+import { podWithIp, type ExplainQuery } from '../agent/explain.js';
 import {
   DEFAULT_ENFORCEMENT_CONFIG,
   explainFlow,
@@ -17,34 +17,52 @@ interface NodeVerdict {
   readonly explanation: FlowExplanation;
 }
 
-/** The kernel's verdict on `req`, as lines for the explain output. */
-export function explainKernel(events: readonly ResourceEvent[], req: ExplainRequest): string {
+/** The kernel's verdict on the connection `q` asks about, as lines for the explain output. */
+export function explainKernel(events: readonly ResourceEvent[], q: ExplainQuery): string {
   const pods = new Map<string, PodInfo>();
   for (const e of events)
     if (e.type === 'upsert' && e.resource.kind === 'Pod')
       pods.set(`${e.resource.pod.namespace}/${e.resource.pod.name}`, e.resource.pod);
-  const dst = pods.get(req.to);
-  const src = req.from.kind === 'pod' ? pods.get(req.from.pod) : undefined;
-  const srcIp = req.from.kind === 'pod' ? src?.ips[0] : (req.from.ip ?? undefined);
-  const dstIp = dst?.ips.find((ip) => srcIp === undefined || ip.includes(':') === srcIp.includes(':'));
-  if (dst === undefined || dstIp === undefined || srcIp === undefined)
+  // A source or destination given as an address is still a pod when a pod has it: its node
+  // polices it as that pod's.
+  const src =
+    q.from.kind === 'pod'
+      ? pods.get(q.from.pod)
+      : q.from.ip === null
+        ? undefined
+        : podWithIp(events, q.from.ip);
+  const srcIp = q.from.kind === 'pod' ? src?.ips[0] : (q.from.ip ?? undefined);
+  if (srcIp === undefined)
     return 'kernel:     no verdict without a source address (give --from <pod> or --from-ip)';
+  const dst = q.to.kind === 'pod' ? pods.get(q.to.pod) : podWithIp(events, q.to.ip);
+  const dstIp =
+    q.to.kind === 'ip' ? q.to.ip : dst?.ips.find((ip) => ip.includes(':') === srcIp.includes(':'));
+  if (dstIp === undefined)
+    return `kernel:     no verdict: ${q.to.kind === 'pod' ? q.to.pod : ''} has no address of the source's family`;
+  const flow = `${q.protocol} ${srcIp}${q.fromPort === null ? '' : ` port ${q.fromPort}`} → ${dstIp}${
+    q.port === null ? '' : ` port ${q.port}`
+  }${q.icmpType === null ? '' : ` type ${q.icmpType}${q.icmpCode === null ? '' : ` code ${q.icmpCode}`}`}`;
 
   // The source's node polices its egress, the destination's node its ingress; one node does both
-  // when they share it. A source that is no pod of ours is policed only at the destination.
-  const nodes = [...new Set([src?.nodeName, dst.nodeName].filter((n): n is string => !!n))];
+  // when they share it. An end that is no pod of ours is policed only at the other end's node.
+  const nodes = [...new Set([src?.nodeName, dst?.nodeName].filter((n): n is string => !!n))];
+  if (nodes.length === 0)
+    return `kernel:     ALLOW, not policed: neither end of ${flow} is a pod (alp-node polices its pods' traffic)`;
   const verdicts: NodeVerdict[] = nodes.map((node) => ({
     node,
     explanation: explainFlow(nodeState(events, node), {
       srcIp,
       dstIp,
-      protocol: req.protocol.toLowerCase(),
-      dstPort: req.port,
+      protocol: /^\d+$/.test(q.protocol) ? Number(q.protocol) : q.protocol.toLowerCase(),
+      ...(q.port === null ? {} : { dstPort: q.port }),
+      ...(q.fromPort === null ? {} : { srcPort: q.fromPort }),
+      ...(q.icmpType === null ? {} : { icmpType: q.icmpType }),
+      ...(q.icmpCode === null ? {} : { icmpCode: q.icmpCode }),
     }),
   }));
   const denied = verdicts.find((v) => v.explanation.verdict === 'deny');
   const lines = [
-    `kernel:     ${denied === undefined ? 'ALLOW' : 'DROP'} at L3/L4 (nftables, new connection)`,
+    `kernel:     ${denied === undefined ? 'ALLOW' : 'DROP'} at L3/L4 (nftables, first packet of ${flow})`,
   ];
   for (const { node, explanation: x } of verdicts) {
     if (x.error !== null) {

@@ -195,6 +195,26 @@ describe('alp-node explain (command)', () => {
     expect(out.join('')).toContain('verdict:    DENY (PERMISSION_DENIED)');
   });
 
+  it('explains a connection to an address: the pod behind it answers, or only the kernel does', async () => {
+    const toPod = await runToEnd('alp-node', [
+      ...['explain', '--from', 'yaobank/customer', '--to-ip', '192.0.2.12', '--port', '2379'],
+      ...['--files', RESOURCES],
+    ]);
+    expect(toPod.code).toBe(0);
+    expect(toPod.stdout).toContain('request:    GET / to yaobank/database port 2379');
+    expect(toPod.stdout).toMatch(/kernel: +DROP at L3\/L4/);
+
+    const leaving = await runToEnd('alp-node', [
+      ...['explain', '--from', 'yaobank/customer', '--to-ip', '203.0.113.9', '--port', '443'],
+      ...['--from-port', '40000', '--files', RESOURCES],
+    ]);
+    expect(leaving.code).toBe(0);
+    expect(leaving.stdout).toContain('sidecar:    none sees this connection (no pod has 203.0.113.9)');
+    expect(leaving.stdout).toMatch(
+      /kernel: +ALLOW at L3\/L4 \(nftables, first packet of TCP 192\.0\.2\.10 port 40000 → 203\.0\.113\.9 port 443\)/,
+    );
+  });
+
   it('refuses a --files path that does not exist, naming it, with the usage exit code', async () => {
     const missing = join(REPO_ROOT, 'examples', 'demo', 'no-such-resources');
     const result = await runToEnd('alp-node', ['explain', '--to', 'yaobank/database', '--files', missing]);
