@@ -12,7 +12,13 @@ import { Counter, Histogram } from 'prom-client';
 import { backoffDelayMs } from '../../daemon/backoff.js';
 import type { Logger } from '../../daemon/log.js';
 import { NftError, nftUnavailableReason, type NftChannel } from './nft-channel.js';
-import { liveShape, renderedShape, shapeDifference } from './table-shape.js';
+import {
+  contentDifference,
+  readLiveTable,
+  renderedShape,
+  shapeDifference,
+  touchedNames,
+} from './table-shape.js';
 
 /** The pure renderer's three entry points (dataplane/core), over its state type. */
 export interface Renderer<S> {
@@ -100,6 +106,15 @@ export class Enforcement<S> {
   private readonly now: () => number;
   /** When the last transaction ended (this.now()); the next may start coalesceMs later. */
   private lastEndedAt = -Infinity;
+  /** The contents of each chain and set as the last check found them (null before one). */
+  private contents: ReadonlyMap<string, string> | null = null;
+  /**
+   * Chains and sets our transactions changed since that check ('all' after a full replace):
+   * their new contents are learnt at the next check rather than compared.
+   */
+  private touched: Set<string> | 'all' = 'all';
+  /** Transactions applied so far: a check reads a table no transaction changed meanwhile. */
+  private transactions = 0;
 
   constructor(private readonly opts: EnforcementOptions<S>) {
     this.metrics = createMetrics(opts.registry);
@@ -137,6 +152,7 @@ export class Enforcement<S> {
     );
     this.applied = initial;
     this.desired = initial;
+    this.touched = 'all';
     this.opts.onApplied?.(initial, 'full');
     this.scheduleResync();
   }
@@ -175,6 +191,7 @@ export class Enforcement<S> {
     // After a failed transaction the table is not known to hold `applied` (nft may have applied
     // it and still failed, e.g. killed on its deadline) until the full replace already pending.
     const before = this.applied;
+    const transactions = this.transactions;
     if (before === null || this.isClosed || this.isRunning || this.needsFull) return null;
     let json = '';
     try {
@@ -183,9 +200,18 @@ export class Enforcement<S> {
       // "No such file or directory": the table is gone; anything else we cannot tell, so repair.
       if (!(err instanceof NftError)) throw err;
     }
-    if (this.isRunning || this.applied !== before || this.isClosed || this.needsFull) return null;
+    if (this.isRunning || this.transactions !== transactions || this.isClosed || this.needsFull) return null;
     const expected = renderedShape(this.opts.renderer.renderFull(before), this.opts.tableName);
-    const difference = shapeDifference(expected, liveShape(json));
+    const live = readLiveTable(json);
+    const difference =
+      shapeDifference(expected, live?.shape ?? null) ??
+      (live === null || this.contents === null || this.touched === 'all'
+        ? null
+        : contentDifference(this.contents, live.contents, this.touched));
+    if (difference === null && live !== null) {
+      this.contents = live.contents;
+      this.touched = new Set();
+    }
     if (difference !== null) {
       this.opts.log.warn(
         { table: this.opts.tableName, difference },
@@ -265,6 +291,10 @@ export class Enforcement<S> {
         this.failures = 0;
         this.needsFull = false;
         this.applied = next;
+        this.transactions++;
+        if (full) this.touched = 'all';
+        else if (this.touched !== 'all')
+          for (const name of touchedNames(text, this.opts.tableName)) this.touched.add(name);
         const seconds = this.observe(full ? 'full' : 'incremental', startedAt);
         // Where a slow change spent its time: waiting (coalescing, a transaction ahead of it),
         // rendering, or in nft.

@@ -1,7 +1,8 @@
 // The enforcement controller against the real nftables, in a scratch namespace, with a tiny
 // stand-in renderer (a set of allowed ports): the first apply replaces a table left by an earlier
 // run in one transaction, changes go in as incremental transactions, a burst is coalesced, a table
-// flushed or a chain deleted behind our back is found and replaced, a refused incremental
+// flushed, a chain deleted, or a rule or set element swapped behind our back is found and
+// replaced (our own changes are not mistaken for such edits), a refused incremental
 // transaction is followed by a full replace (and no tamper alarm is raised while it is pending),
 // close() leaves the rules, disable() removes them, and a missing nft is one clear error with
 // nothing programmed. Needs root.
@@ -164,6 +165,37 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
     await nsRun(ns, ['nft', 'delete', 'table', 'inet', TABLE]);
     expect(await e.checkNow()).toBe('table missing');
     expect(await ports()).toEqual([80, 443]);
+    await e.close();
+  });
+
+  it('finds a rule or an element swapped behind our back, but not its own changes, and replaces the table', async () => {
+    const e = await start({ ports: [80, 443] });
+    expect(await e.checkNow()).toBeNull(); // the first check learns the table as applied
+    e.update({ ports: [80, 443, 8443] });
+    await e.settled();
+    e.update({ ports: [80, 8443], extraRules: 1 });
+    await e.settled();
+    expect(await e.checkNow()).toBeNull();
+
+    // Same number of elements, one swapped.
+    await nsRun(ns, [
+      'nft',
+      `delete element inet ${TABLE} ports { 8443 }; add element inet ${TABLE} ports { 22 }`,
+    ]);
+    expect(await e.checkNow()).toBe('set ports elements changed');
+    expect(await ports()).toEqual([80, 8443]);
+    expect(await e.checkNow()).toBeNull();
+
+    // Same number of rules, one replaced by another.
+    const listing = await nsRun(ns, ['nft', '-a', 'list', 'chain', 'inet', TABLE, 'input']);
+    const handle = /tcp dport 1-1000 drop # handle (\d+)/.exec(listing)?.[1];
+    expect(handle).toBeDefined();
+    await nsRun(ns, ['nft', `replace rule inet ${TABLE} input handle ${handle} tcp dport 1-1000 accept`]);
+    expect(await e.checkNow()).toBe('chain input edited');
+    expect(await nsRun(ns, ['nft', 'list', 'chain', 'inet', TABLE, 'input'])).toMatch(
+      /tcp dport 1-1000 drop/,
+    );
+    expect(await e.checkNow()).toBeNull();
     await e.close();
   });
 

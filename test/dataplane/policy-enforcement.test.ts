@@ -315,18 +315,41 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
       cluster.pods.delete(cluster.key(late, 'object-first'));
     });
 
-    it('repairs our table when someone flushes it', async () => {
+    it('repairs our table when someone flushes it or swaps a rule, and takes none of its own edits for that', async () => {
+      // The tests before made many edits, each checked within a second (refresh interval 1 s).
+      const tampered = (from: number) =>
+        cluster.lines.slice(from).filter((l) => l.includes('our nftables table was changed'));
+      expect(tampered(0)).toEqual([]);
       await denyAllIngress();
       const denied = (_f: TestPod, t: TestPod): boolean => t.kubeNs !== prod;
       await expectMatrix(cluster, pods, denied);
       const before = cluster.lines.length;
       await cluster.nft(1, ['flush', 'table', 'inet', 'alp-mesh']);
       await waitFor('alp-node to notice the flushed table', () =>
-        cluster.lines.slice(before).some((l) => l.includes('our nftables table was changed'))
-          ? true
-          : undefined,
+        tampered(before).length > 0 ? true : undefined,
       );
       await expectMatrix(cluster, pods, denied);
+
+      // The drop that denies ingress replaced by an accept: the chain's rule count stays, so only
+      // its contents tell.
+      const swap = endOfTierDrop(await cluster.nft(1, ['-a', 'list', 'table', 'inet', 'alp-mesh']));
+      const beforeSwap = cluster.lines.length;
+      await cluster.nft(1, [
+        'replace',
+        'rule',
+        'inet',
+        'alp-mesh',
+        swap.chain,
+        'handle',
+        swap.handle,
+        'accept',
+      ]);
+      await waitFor('alp-node to notice the swapped rule', () =>
+        tampered(beforeSwap).some((l) => l.includes(`chain ${swap.chain} edited`)) ? true : undefined,
+      );
+      await expectMatrix(cluster, pods, denied);
+      const chain = await cluster.nft(1, ['list', 'chain', 'inet', 'alp-mesh', swap.chain]);
+      expect(withoutCounts(chain)).toContain(swap.rule);
       await deletePolicies(prod);
     });
 
@@ -582,3 +605,20 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     });
   });
 });
+
+/** The first end-of-tier drop in `nft -a list table` output: its chain, handle and text (counts aside). */
+function endOfTierDrop(listing: string): { chain: string; handle: string; rule: string } {
+  let chain = '';
+  for (const line of listing.split('\n')) {
+    const c = /^\s*chain (\S+) \{/.exec(line);
+    if (c !== null) chain = c[1] as string;
+    const r = /^\s*(.*\bdrop comment "end of tier.*) # handle (\d+)$/.exec(line);
+    if (r !== null && chain !== '')
+      return { chain, handle: r[2] as string, rule: withoutCounts(r[1] as string) };
+  }
+  throw new Error(`no end-of-tier drop in:\n${listing}`);
+}
+
+function withoutCounts(text: string): string {
+  return text.replace(/counter packets \d+ bytes \d+/g, 'counter');
+}
