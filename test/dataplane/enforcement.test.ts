@@ -85,7 +85,12 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
   /** A controller on its own nft channel, with no periodic check unless a test asks. */
   const controller = (
     nftCommand: string[],
-    extra: { renderer?: Renderer<PortsState>; coalesceMs?: number; now?: () => number } = {},
+    extra: {
+      renderer?: Renderer<PortsState>;
+      coalesceMs?: number;
+      now?: () => number;
+      registry?: Registry;
+    } = {},
   ): Enforcement<PortsState> =>
     new Enforcement({
       channel: new NftChannel({ log: silentLogger(), nftCommand }),
@@ -98,7 +103,7 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
     });
   const start = async (
     initial: PortsState,
-    timing: { coalesceMs?: number; now?: () => number } = {},
+    timing: { coalesceMs?: number; now?: () => number; registry?: Registry } = {},
   ): Promise<Enforcement<PortsState>> => {
     const counting: Renderer<PortsState> = {
       renderFull: (s) => renderer.renderFull(s),
@@ -169,7 +174,8 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
   });
 
   it('finds a rule or an element swapped behind our back, but not its own changes, and replaces the table', async () => {
-    const e = await start({ ports: [80, 443] });
+    const registry = new Registry();
+    const e = await start({ ports: [80, 443] }, { registry });
     expect(await e.checkNow()).toBeNull(); // the first check learns the table as applied
     e.update({ ports: [80, 443, 8443] });
     await e.settled();
@@ -196,14 +202,19 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
       /tcp dport 1-1000 drop/,
     );
     expect(await e.checkNow()).toBeNull();
+    expect(await registry.metrics()).toContain('alp_dataplane_resyncs_total{reason="tampered"} 2');
     await e.close();
   });
 
-  it('follows a refused incremental transaction with a full replace', async () => {
-    const e = await start({ ports: [80] });
+  it('follows a refused incremental transaction with a full replace, and counts both', async () => {
+    const registry = new Registry();
+    const e = await start({ ports: [80] }, { registry });
     e.update({ ports: [80, 81], poison: `delete chain inet ${TABLE} no-such-chain` });
     await e.settled();
     expect(await ports()).toEqual([80, 81]);
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('alp_dataplane_programming_errors_total{kind="incremental"} 1');
+    expect(metrics).toContain('alp_dataplane_resyncs_total{reason="error"} 1');
     await e.close();
   });
 
