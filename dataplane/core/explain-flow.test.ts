@@ -3,8 +3,8 @@ import type { FlowQuery } from './explain-flow.js';
 import { explainFlow } from './explain-flow.js';
 import { overviewState, richState } from './states.cases.js';
 
-const FRONTEND = '10.65.0.2';
-const BACKEND = '10.65.0.3';
+const FRONTEND = '198.51.100.2';
+const BACKEND = '198.51.100.3';
 const ALLOW_FRONTEND = 'knp/default/knp.default.allow-frontend';
 
 interface Case {
@@ -111,7 +111,7 @@ const overview: Case[] = [
   {
     rule: 'a workload-prefixed interface no endpoint owns is dropped',
     flow: {
-      srcIp: '10.65.0.99',
+      srcIp: '198.51.100.99',
       dstIp: '203.0.113.9',
       protocol: 'tcp',
       srcPort: 1,

@@ -26,9 +26,9 @@ describe('renderer properties over random states', () => {
   it('explainFlow never throws and always answers allow or deny', () => {
     const r = seededRandom(12);
     const ips = [
-      '10.65.0.2',
-      '10.65.0.3',
-      '10.65.0.5',
+      '198.51.100.2',
+      '198.51.100.3',
+      '198.51.100.5',
       '192.0.2.9',
       '203.0.113.4',
       'fd00::2',

@@ -115,16 +115,16 @@ describe('renderFull', () => {
   it('renders an IP set of pod addresses as a hash set (nft adds and deletes its elements cheaply), only for a family some rule looks up', () => {
     const name = ipSetName('s:frontend', 4);
     expect(text).toContain(
-      `set ${name} {\n\t\ttype ipv4_addr\n\t\telements = { 10.65.0.2,\n\t\t\t10.66.1.7 }`,
+      `set ${name} {\n\t\ttype ipv4_addr\n\t\telements = { 10.66.1.7,\n\t\t\t198.51.100.2 }`,
     );
     // No IPv6 members: no rule matches the empty IPv6 set, so it is not declared at all.
     expect(text).not.toContain(ipSetName('s:frontend', 6));
   });
 
   it('renders an IP set that holds a network as an interval set', () => {
-    const wide = renderFull(withIpSet(overviewState(), 's:frontend', ['10.66.0.0/16', '10.65.0.2/32']));
+    const wide = renderFull(withIpSet(overviewState(), 's:frontend', ['10.66.0.0/16', '198.51.100.2/32']));
     expect(wide).toContain(
-      `set ${ipSetName('s:frontend', 4)} {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.65.0.2,\n\t\t\t10.66.0.0/16 }`,
+      `set ${ipSetName('s:frontend', 4)} {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 10.66.0.0/16,\n\t\t\t198.51.100.2 }`,
     );
     expect(wide).not.toContain(ipSetName('s:frontend', 6));
   });
@@ -179,14 +179,14 @@ describe('renderChanges', () => {
   });
 
   it('a pod joining a selected set adds exactly one element', () => {
-    const next = withIpSet(base, 's:frontend', ['10.65.0.2/32', '10.66.1.7/32', '10.66.1.9/32']);
+    const next = withIpSet(base, 's:frontend', ['198.51.100.2/32', '10.66.1.7/32', '10.66.1.9/32']);
     expect(renderChanges(base, next)).toBe(
       `add element inet alp-mesh ${ipSetName('s:frontend', 4)} { 10.66.1.9 }\n`,
     );
   });
 
   it('a pod leaving a set deletes exactly its element', () => {
-    const next = withIpSet(base, 's:frontend', ['10.65.0.2/32']);
+    const next = withIpSet(base, 's:frontend', ['198.51.100.2/32']);
     expect(renderChanges(base, next)).toBe(
       `delete element inet alp-mesh ${ipSetName('s:frontend', 4)} { 10.66.1.7 }\n`,
     );
@@ -242,7 +242,7 @@ describe('renderChanges', () => {
     const declared = back.indexOf(`add set inet alp-mesh ${ipSetName('s:frontend', 4)} `);
     expect(declared).toBeGreaterThanOrEqual(0);
     expect(
-      back.indexOf(`add element inet alp-mesh ${ipSetName('s:frontend', 4)} { 10.65.0.2,`),
+      back.indexOf(`add element inet alp-mesh ${ipSetName('s:frontend', 4)} { 10.66.1.7,`),
     ).toBeGreaterThan(declared);
     expect(
       back.indexOf('flush chain inet alp-mesh pi-knp/default/knp.default.allow-frontend'),
@@ -251,7 +251,7 @@ describe('renderChanges', () => {
 
   it('a new pod gets its chains declared and filled before its dispatch entries', () => {
     const endpoints = new Map(base.endpoints);
-    const ep = endpoint('default', 'new', 'cali9999999999f', '10.65.0.9', []);
+    const ep = endpoint('default', 'new', 'cali9999999999f', '198.51.100.9', []);
     endpoints.set(ep.workloadId, ep);
     const out = renderChanges(base, { ...base, endpoints });
     const lines = out.split('\n');
@@ -285,12 +285,12 @@ describe('renderChanges', () => {
   it('a deleted policy: the endpoint chain stops jumping to it before its chains go', () => {
     const deny = knp('default', 'knp.default.deny-all-ingress');
     const s0 = state({
-      endpoints: [endpoint('default', 'a', 'cali000000000aa', '10.65.0.2', [tier('default', [deny])])],
+      endpoints: [endpoint('default', 'a', 'cali000000000aa', '198.51.100.2', [tier('default', [deny])])],
       policies: [policy(deny, [])],
       profiles: [['kns.default', ALLOW_ALL]],
     });
     const s1 = state({
-      endpoints: [endpoint('default', 'a', 'cali000000000aa', '10.65.0.2', [])],
+      endpoints: [endpoint('default', 'a', 'cali000000000aa', '198.51.100.2', [])],
       profiles: [['kns.default', ALLOW_ALL]],
     });
     const out = renderChanges(s0, s1);

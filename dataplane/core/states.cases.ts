@@ -97,8 +97,8 @@ export function overviewState(): DataplaneState {
   const allow = knp('default', 'knp.default.allow-frontend');
   return state({
     endpoints: [
-      endpoint('default', 'frontend', 'cali0123456789a', '10.65.0.2', [tier('default', [deny])]),
-      endpoint('default', 'backend', 'calib0b0b0b0b0b', '10.65.0.3', [tier('default', [allow, deny])]),
+      endpoint('default', 'frontend', 'cali0123456789a', '198.51.100.2', [tier('default', [deny])]),
+      endpoint('default', 'backend', 'calib0b0b0b0b0b', '198.51.100.3', [tier('default', [allow, deny])]),
     ],
     policies: [
       policy(deny, []),
@@ -115,7 +115,7 @@ export function overviewState(): DataplaneState {
       ['kns.default', ALLOW_ALL],
       ['ksa.default.default', NO_RULES],
     ],
-    ipSets: [['s:frontend', ipSet('NET', ['10.65.0.2/32', '10.66.1.7/32'])]],
+    ipSets: [['s:frontend', ipSet('NET', ['198.51.100.2/32', '10.66.1.7/32'])]],
   });
 }
 
@@ -247,15 +247,15 @@ const RULE_POOL: RuleWire[] = [
 ];
 
 const MEMBER_POOL = [
-  '10.65.0.2/32',
-  '10.65.0.3/32',
+  '198.51.100.2/32',
+  '198.51.100.3/32',
   '10.0.0.0/8',
-  '10.65.0.0/16',
+  '198.51.100.0/16',
   'fd00::2/128',
   'fd00::/64',
   '10.66.1.7/32',
 ];
-const PORT_MEMBER_POOL = ['10.65.0.2,udp:53', '10.65.0.3,tcp:8080', 'fd00::2,udp:53'];
+const PORT_MEMBER_POOL = ['198.51.100.2,udp:53', '198.51.100.3,tcp:8080', 'fd00::2,udp:53'];
 
 function some<T>(r: SeededRandom, pool: readonly T[], max: number): T[] {
   const out: T[] = [];
@@ -292,10 +292,10 @@ export function randomState(r: SeededRandom): DataplaneState {
     return [t1, dflt].filter(() => r.next() < 0.7);
   };
   const pods: [string, string, string][] = [
-    ['a', 'cali0000000000a', '10.65.0.2'],
-    ['b', 'cali0000000000b', '10.65.0.3'],
+    ['a', 'cali0000000000a', '198.51.100.2'],
+    ['b', 'cali0000000000b', '198.51.100.3'],
     ['c', 'cali0000000000c', 'fd00::2'],
-    ['d', 'cali0000000000d', '10.65.0.5'],
+    ['d', 'cali0000000000d', '198.51.100.5'],
   ];
   const endpoints = pods
     .filter(() => r.next() < 0.75)

@@ -46,9 +46,9 @@ describe('agent endpoint views → dataplane state', () => {
   const calc = new PolicyCalculator(NODE);
   for (const resource of [
     { kind: 'Namespace', namespace: { name: 'default', labels: new Map() } } as ClusterResource,
-    pod('frontend', '10.65.0.2', 'frontend'),
-    pod('backend', '10.65.0.3', 'backend'),
-    pod('other', '10.65.0.4', 'other'),
+    pod('frontend', '198.51.100.2', 'frontend'),
+    pod('backend', '198.51.100.3', 'backend'),
+    pod('other', '198.51.100.4', 'other'),
     knp({
       metadata: { name: 'deny-all-ingress', namespace: 'default' },
       spec: { podSelector: {}, policyTypes: ['Ingress'] },
@@ -72,15 +72,15 @@ describe('agent endpoint views → dataplane state', () => {
       ['backend', 'frontend', 'other'].map((p) => [`default/${p}`, interfaceName('default', p)]),
     );
     expect(renderFull(state)).toContain('chain pi-knp/default/allow-frontend {');
-    expect([...state.ipSets.values()].map((s) => [...s.members])).toContainEqual(['10.65.0.2/32']);
+    expect([...state.ipSets.values()].map((s) => [...s.members])).toContainEqual(['198.51.100.2/32']);
   });
 
   it.each([
-    ['frontend → backend TCP 80 is allowed', '10.65.0.2', '10.65.0.3', 80, 'allow'],
-    ['frontend → backend TCP 81 is denied', '10.65.0.2', '10.65.0.3', 81, 'deny'],
-    ['other → backend TCP 80 is denied', '10.65.0.4', '10.65.0.3', 80, 'deny'],
-    ['backend → frontend is denied by deny-all-ingress', '10.65.0.3', '10.65.0.2', 80, 'deny'],
-    ['frontend → outside is allowed (no egress policy)', '10.65.0.2', '203.0.113.7', 443, 'allow'],
+    ['frontend → backend TCP 80 is allowed', '198.51.100.2', '198.51.100.3', 80, 'allow'],
+    ['frontend → backend TCP 81 is denied', '198.51.100.2', '198.51.100.3', 81, 'deny'],
+    ['other → backend TCP 80 is denied', '198.51.100.4', '198.51.100.3', 80, 'deny'],
+    ['backend → frontend is denied by deny-all-ingress', '198.51.100.3', '198.51.100.2', 80, 'deny'],
+    ['frontend → outside is allowed (no egress policy)', '198.51.100.2', '203.0.113.7', 443, 'allow'],
   ] as const)('%s', (_what, srcIp, dstIp, dstPort, verdict) => {
     expect(explainFlow(state, { srcIp, dstIp, protocol: 'tcp', srcPort: 40000, dstPort }).verdict).toBe(
       verdict,

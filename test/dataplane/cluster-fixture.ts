@@ -1,8 +1,8 @@
 // Nodes and pods for enforcement tests, wired as Calico wires them: node network namespaces on a
 // 192.0.2.0/24 underlay (their eth0 is the uplink that lets proxy ARP answer for 169.254.1.1), a
 // pod per network namespace behind a veth whose node end is named as Calico's CNI names it
-// (`cali` + 11 hex of sha1("<ns>.<pod>")), the pod's /32 on its eth0 and a default route via
-// 169.254.1.1. Like a CNI, the fixture makes the pod's side only: the route to the pod and the
+// (`cali` + 11 hex of sha1("<ns>.<pod>")), the pod's /32 (from its node's /26 of the 198.51.100.0/24
+// documentation range) on its eth0 and a default route via 169.254.1.1. Like a CNI, the fixture makes the pod's side only: the route to the pod and the
 // interface sysctls on the node are alp-node's job. Every pod runs one small Node process that
 // serves TCP and UDP on its ports and probes other pods on request, so a whole connectivity
 // matrix is probed in parallel. Pods also exist as Kubernetes objects in the envtest API server;
@@ -140,8 +140,9 @@ export class EnforcedCluster {
     }
   }
 
+  /** Node i's pod CIDR: a /26 of the 198.51.100.0/24 documentation range, as the mesh tests use. */
   podCidr(i: number): string {
-    return `10.${60 + i}.0.0/24`;
+    return `198.51.100.${64 * (i - 1)}/26`;
   }
 
   node(i: number): TestNode {
@@ -269,7 +270,9 @@ export class EnforcedCluster {
   ): Promise<TestPod> {
     const node = this.node(nodeIndex);
     const n = ++this.podCounter;
-    const ip = `10.${60 + nodeIndex}.0.${n + 10}`;
+    // .10 onwards in the node's /26 (pods are numbered across the cluster: at most 53 in all).
+    if (n + 10 > 62) throw new Error('the test cluster is out of pod addresses (53 at most)');
+    const ip = `198.51.100.${64 * (nodeIndex - 1) + n + 10}`;
     const pod: TestPod = {
       kubeNs,
       name,

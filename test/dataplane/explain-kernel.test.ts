@@ -30,9 +30,9 @@ interface TestPod {
 }
 
 const PODS: TestPod[] = [
-  { name: 'frontend', ip: '10.65.0.2', iface: 'cali0123456789a', ns: '' },
-  { name: 'backend', ip: '10.65.0.3', iface: 'calib0b0b0b0b0b', ns: '' },
-  { name: 'other', ip: '10.65.0.4', iface: 'calic0c0c0c0c0c', ns: '' },
+  { name: 'frontend', ip: '198.51.100.2', iface: 'cali0123456789a', ns: '' },
+  { name: 'backend', ip: '198.51.100.3', iface: 'calib0b0b0b0b0b', ns: '' },
+  { name: 'other', ip: '198.51.100.4', iface: 'calic0c0c0c0c0c', ns: '' },
 ];
 const GATEWAY = '169.254.1.1';
 const HOST_PORT = 9000;
@@ -42,11 +42,11 @@ const PORTS = [80, 81];
 function scenario(otherInSet: boolean, endpointToHost: 'Drop' | 'Accept'): DataplaneState {
   const s = overviewState();
   const endpoints = new Map(s.endpoints);
-  const other = endpoint('default', 'other', 'calic0c0c0c0c0c', '10.65.0.4', [
+  const other = endpoint('default', 'other', 'calic0c0c0c0c0c', '198.51.100.4', [
     tier('default', [knp('default', 'knp.default.deny-all-ingress')]),
   ]);
   endpoints.set(other.workloadId, other);
-  const members = ['10.65.0.2/32', ...(otherInSet ? ['10.65.0.4/32'] : [])];
+  const members = ['198.51.100.2/32', ...(otherInSet ? ['198.51.100.4/32'] : [])];
   return {
     ...s,
     config: { ...s.config, defaultEndpointToHostAction: endpointToHost },

@@ -356,7 +356,7 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
     it('enforces ipBlock with except', async () => {
       await cleanAll();
       await ingressTo('backend', 'backend-from-block', [
-        { _from: [{ ipBlock: { cidr: '10.61.0.0/24', except: [`${frontend.ip}/32`] } }] },
+        { _from: [{ ipBlock: { cidr: cluster.podCidr(1), except: [`${frontend.ip}/32`] } }] },
       ]);
       await expectMatrix(cluster, pods, (f, t) => t !== backend || f !== frontend);
     });

@@ -28,9 +28,11 @@ import { waitFor } from '../harness/kube.js';
 import { describeWithNft } from './nft-gate.js';
 
 const IFACE = 'cali0d0e0a0b0c1';
-const POD4 = '10.61.0.10';
+const POD4 = '198.51.100.10';
 const POD6 = '2001:db8:100:1::10';
-const PEER4 = '10.62.0.10';
+const PEER4 = '198.51.100.74';
+/** The peer's IPv4 pod CIDR: its WireGuard allowed IPs. */
+const PEER_CIDR4 = '198.51.100.64/26';
 const PEER6 = '2001:db8:100:2::10';
 const PEER_CIDR6 = '2001:db8:100:2::/64';
 
@@ -95,7 +97,7 @@ describeWithNft('WireGuard firewall with both families (root, network namespaces
     await run(['ip', '-n', n2.ns, 'route', 'add', `${POD4}/32`, 'via', n1.hostIp]);
     await run(['ip', '-n', n2.ns, '-6', 'route', 'add', `${POD6}/128`, 'via', n1.hostIp6]);
     // The plaintext path to the peer's pods (what is left when the tunnel's routes are gone).
-    await run(['ip', '-n', n1.ns, 'route', 'add', '10.62.0.0/24', 'via', n2.hostIp]);
+    await run(['ip', '-n', n1.ns, 'route', 'add', PEER_CIDR4, 'via', n2.hostIp]);
     await run(['ip', '-n', n1.ns, '-6', 'route', 'add', PEER_CIDR6, 'via', n2.hostIp6]);
     await run([
       'ip',
@@ -123,7 +125,7 @@ describeWithNft('WireGuard firewall with both families (root, network namespaces
     const fw = wireguardFirewall(
       {
         families: [
-          { family: 4, interfaceName: 'wireguard.cali', listenPort: 51820, peerCidrs: ['10.62.0.0/24'] },
+          { family: 4, interfaceName: 'wireguard.cali', listenPort: 51820, peerCidrs: [PEER_CIDR4] },
           { family: 6, interfaceName: 'wg-v6.cali', listenPort: 51821, peerCidrs: [PEER_CIDR6] },
         ],
         hostEncryptionEnabled: true,
