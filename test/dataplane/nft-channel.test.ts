@@ -1,11 +1,14 @@
 // The long-lived `nft -i` channel against the real nftables, in a scratch network namespace: many
 // transactions through one child, a refused transaction applying nothing and saying why in nft's
 // words, transactions after a failure still working, a child killed from outside failing only
-// what was in flight, and the one-process-per-transaction mode. Needs root.
+// what was in flight, nft run at a raised priority, and the one-process-per-transaction mode.
+// Needs root.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
 import {
   LARGE_TRANSACTION_BYTES,
+  NFT_NICE,
   NftChannel,
   NftError,
   nftUnavailableReason,
@@ -51,6 +54,16 @@ describeWithNft('nft channel (root, network namespace)', () => {
     const set = await nsRun(ns, ['nft', '-j', 'list', 'set', 'inet', 't', 's']);
     expect(set).toContain('"10.0.49.0"');
     expect(ch.childrenStarted).toBe(1);
+  });
+
+  it('runs nft ahead of ordinary work (nice -10), so that a change is not kept waiting on a busy node', async () => {
+    const ch = open();
+    await ch.apply('add table inet nice');
+    const pid = ch.childPid;
+    expect(pid).toBeDefined();
+    // /proc/<pid>/stat: field 19 is the nice value (after the command name in parentheses).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])).toBe(NFT_NICE);
   });
 
   it('refuses a whole transaction when one command fails, and keeps working after it', async () => {
