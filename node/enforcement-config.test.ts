@@ -80,6 +80,18 @@ describe('enforcementSettings', () => {
     [{ FELIX_IPTABLESREFRESHINTERVAL: '1.5' }, [], 1_500],
     [{}, [layer('default', { iptablesRefreshInterval: '2m' })], 120_000],
     [{ FELIX_IPTABLESREFRESHINTERVAL: '0' }, [], 0],
+    [{ FELIX_NFTABLESREFRESHINTERVAL: '7' }, [], 7_000],
+    [{}, [layer('default', { nftablesRefreshInterval: '3m' })], 180_000],
+    // Felix's nftables field wins over the iptables one, wherever either is set.
+    [{ FELIX_IPTABLESREFRESHINTERVAL: '1' }, [layer('default', { nftablesRefreshInterval: '4s' })], 4_000],
+    [
+      {},
+      [
+        layer('node.n1', { iptablesRefreshInterval: '1s' }),
+        layer('default', { nftablesRefreshInterval: '5s' }),
+      ],
+      5_000,
+    ],
   ])('reads the refresh interval from %j %j', (env, layers, ms) => {
     const r = enforcementSettings({ env, felixLayers: layers, datastoreType: 'kubernetes' });
     expect(r.ok && r.value.refreshIntervalMs).toBe(ms);
@@ -111,6 +123,19 @@ describe('enforcementSettings', () => {
         FELIX_IPTABLESREFRESHINTERVAL: '60',
       },
       true,
+    ],
+    [
+      {
+        FELIX_NFTABLESMODE: 'Enabled',
+        FELIX_INTERFACEPREFIX: 'cali',
+        FELIX_DEFAULTENDPOINTTOHOSTACTION: 'Drop',
+        FELIX_NFTABLESREFRESHINTERVAL: '60',
+      },
+      true,
+    ],
+    [
+      { FELIX_NFTABLESMODE: 'Enabled', FELIX_INTERFACEPREFIX: 'cali', FELIX_NFTABLESREFRESHINTERVAL: '60' },
+      false,
     ],
   ])('the environment %j settles it alone: %s', (env, settled) => {
     expect(enforcementSettledByEnv(env)).toBe(settled);

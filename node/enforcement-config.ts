@@ -10,10 +10,12 @@
 //   takes a comma-separated list; alp-node uses the first and says so.
 // - defaultEndpointToHostAction (FELIX_DEFAULTENDPOINTTOHOSTACTION): Drop (default), Accept or
 //   Return, any case.
-// - iptablesRefreshInterval (FELIX_IPTABLESREFRESHINTERVAL, seconds; the FelixConfiguration field
+// - nftablesRefreshInterval (FELIX_NFTABLESREFRESHINTERVAL, seconds; the FelixConfiguration field
 //   is a duration such as 90s): how often our table is checked against what we programmed and
-//   repaired; 0 turns the check off. Felix uses this field for nftables too, default 180 s;
-//   alp-node checks every 60 s by default, since a check is a single `nft -j list table`.
+//   repaired; 0 turns the check off. Felix's field for its nftables mode (default 180 s); where it
+//   is unset everywhere, iptablesRefreshInterval (FELIX_IPTABLESREFRESHINTERVAL), which a
+//   configuration written for Felix's iptables mode has. alp-node checks every 60 s by default,
+//   since a check is a single `nft -j list table`.
 import { layerField, type FelixConfigLayer } from '../calico/felix-configuration.js';
 import { parseGoDurationMs } from '../wireguard/core/go-duration.js';
 
@@ -48,7 +50,9 @@ export const ENFORCEMENT_ENV = {
   nftablesMode: 'FELIX_NFTABLESMODE',
   interfacePrefix: 'FELIX_INTERFACEPREFIX',
   defaultEndpointToHostAction: 'FELIX_DEFAULTENDPOINTTOHOSTACTION',
-  refreshInterval: 'FELIX_IPTABLESREFRESHINTERVAL',
+  refreshInterval: 'FELIX_NFTABLESREFRESHINTERVAL',
+  /** Read when no nftablesRefreshInterval is set anywhere. */
+  iptablesRefreshInterval: 'FELIX_IPTABLESREFRESHINTERVAL',
 } as const;
 
 /**
@@ -59,7 +63,11 @@ export function enforcementSettledByEnv(env: Readonly<Record<string, string | un
   const has = (name: string): boolean => (env[name] ?? '') !== '';
   if (!has(ENFORCEMENT_ENV.nftablesMode)) return false;
   if (String(env[ENFORCEMENT_ENV.nftablesMode]).toLowerCase() === 'disabled') return true;
-  return Object.values(ENFORCEMENT_ENV).every(has);
+  return (
+    has(ENFORCEMENT_ENV.interfacePrefix) &&
+    has(ENFORCEMENT_ENV.defaultEndpointToHostAction) &&
+    (has(ENFORCEMENT_ENV.refreshInterval) || has(ENFORCEMENT_ENV.iptablesRefreshInterval))
+  );
 }
 
 /** The value of `field`: its environment variable, else the first layer that sets it. */
@@ -148,7 +156,10 @@ export function enforcementSettings(input: {
     defaultEndpointToHostAction = found;
   }
   let refreshIntervalMs = DEFAULT_REFRESH_INTERVAL_MS;
-  const refreshField = lookup(env, ENFORCEMENT_ENV.refreshInterval, layers, 'iptablesRefreshInterval');
+  const nftablesField = lookup(env, ENFORCEMENT_ENV.refreshInterval, layers, 'nftablesRefreshInterval');
+  const refreshName = nftablesField !== null ? 'nftablesRefreshInterval' : 'iptablesRefreshInterval';
+  const refreshField =
+    nftablesField ?? lookup(env, ENFORCEMENT_ENV.iptablesRefreshInterval, layers, 'iptablesRefreshInterval');
   if (refreshField !== null) {
     const text = String(refreshField.value).trim();
     // The environment speaks seconds (as Felix's), the resource a duration; accept both anywhere.
@@ -156,7 +167,7 @@ export function enforcementSettings(input: {
     if (ms === null || !Number.isFinite(ms) || ms < 0)
       return refused(
         refreshField,
-        `iptablesRefreshInterval (${refreshField.from}) must be seconds or a duration such as 90s, not "${text}"`,
+        `${refreshName} (${refreshField.from}) must be seconds or a duration such as 90s, not "${text}"`,
       );
     refreshIntervalMs = ms;
   }

@@ -2,7 +2,7 @@
 // FELIX_* overrides still winning). One change at a time, always towards the latest settings:
 // - off → on: a new controller programs the table (one transaction, as at start-up);
 // - on → off: the table is removed;
-// - on, other settings (interfacePrefix, defaultEndpointToHostAction, iptablesRefreshInterval):
+// - on, other settings (interfacePrefix, defaultEndpointToHostAction, the refresh interval):
 //   a handover, as at a restart: the running controller stops and leaves its rules in force, and
 //   a new one with the new settings replaces them in one transaction, so no selected pod is ever
 //   without rules.
