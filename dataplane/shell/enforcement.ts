@@ -18,6 +18,7 @@ import {
   renderedShape,
   shapeDifference,
   touchedNames,
+  type TableShape,
 } from './table-shape.js';
 
 /** The pure renderer's three entry points (dataplane/core), over its state type. */
@@ -115,6 +116,7 @@ export class Enforcement<S> {
   private touched: Set<string> | 'all' = 'all';
   /** Transactions applied so far: a check reads a table no transaction changed meanwhile. */
   private transactions = 0;
+  private lastShape: { readonly state: S; readonly shape: TableShape } | null = null;
 
   constructor(private readonly opts: EnforcementOptions<S>) {
     this.metrics = createMetrics(opts.registry);
@@ -200,9 +202,20 @@ export class Enforcement<S> {
       // "No such file or directory": the table is gone; anything else we cannot tell, so repair.
       if (!(err instanceof NftError)) throw err;
     }
-    if (this.isRunning || this.transactions !== transactions || this.isClosed || this.needsFull) return null;
-    const expected = renderedShape(this.opts.renderer.renderFull(before), this.opts.tableName);
+    // Nothing applied, nor waiting to be, since the table was read.
+    const isQuiet = () =>
+      !this.isRunning &&
+      this.transactions === transactions &&
+      this.desired === before &&
+      !this.isClosed &&
+      !this.needsFull;
+    if (!isQuiet()) return null;
+    // Reading and digesting a large listing takes tens of ms on the event loop: let events that
+    // arrived meanwhile run, and leave the rest to the next check if they brought a change.
     const live = readLiveTable(json);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!isQuiet()) return null;
+    const expected = this.expectedShape(before);
     const difference =
       shapeDifference(expected, live?.shape ?? null) ??
       (live === null || this.contents === null || this.touched === 'all'
@@ -224,6 +237,16 @@ export class Enforcement<S> {
       await this.settled();
     }
     return difference;
+  }
+
+  /** The shape a full rendering of `state` has; kept for the last state, which a quiet node keeps. */
+  private expectedShape(state: S): TableShape {
+    if (this.lastShape?.state !== state)
+      this.lastShape = {
+        state,
+        shape: renderedShape(this.opts.renderer.renderFull(state), this.opts.tableName),
+      };
+    return this.lastShape.shape;
   }
 
   /** Stops programming and leaves the last rules in force (a restart replaces them atomically). */

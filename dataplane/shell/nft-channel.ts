@@ -47,7 +47,7 @@ const SENTINEL_PREFIX = 'alp-nft-ack-';
 /** Read-only, and cheap to print: makes nft read the ruleset (see refreshChildCache). */
 const CACHE_REFRESH_LINE = 'list tables';
 /**
- * nft's nice value. A transaction is a policy change waiting to take effect, and it is short; on a
+ * nft's nice value for a transaction: a policy change waiting to take effect, and short. On a
  * busy node, nft at the default priority waited for the CPU: a one-chain edit took nft 4 ms at the
  * median but 24 ms at p99 in the dataplane benchmark, 10.5 ms at nice -10 (BENCHMARKS.md, session 12).
  */
@@ -302,7 +302,7 @@ export class NftChannel {
   }
 
   private runInOwnProcess(text: string): Promise<void> {
-    return runNft(this.nft, ['-f', '-'], text, this.timeoutMs).then(() => undefined);
+    return runNft(this.nft, ['-f', '-'], text, this.timeoutMs, true).then(() => undefined);
   }
 
   private startChild(): NftChild {
@@ -336,19 +336,24 @@ export class NftChannel {
   }
 }
 
-/** Runs nft once with `stdin`; resolves with stdout, rejects with an NftError. */
+/**
+ * Runs nft once with `stdin`; resolves with stdout, rejects with an NftError. A transaction runs
+ * at NFT_NICE; a read (the periodic check's listing, counters for a scrape) is background work and
+ * runs at our own priority.
+ */
 export function runNft(
   nft: readonly string[],
   args: readonly string[],
   stdin: string,
   timeoutMs: number,
+  isTransaction = false,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const [file, ...prefix] = nft;
     const child = trackChild(
       spawn(file as string, [...prefix, ...args], { stdio: ['pipe', 'pipe', 'pipe'] }),
     );
-    prioritize(child);
+    if (isTransaction) prioritize(child);
     const out: Buffer[] = [];
     let err = '';
     let settled = false;

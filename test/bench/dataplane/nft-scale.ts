@@ -9,13 +9,13 @@
 //     empty to one member and back), and a remote pod moving between apps (set elements only),
 //     each timed as JS (state, program, diff text) and nft (the channel's answer);
 //   - after each kind, the live table's shape against the state last applied (what the periodic
-//     tamper check compares), and how long that listing takes.
+//     tamper check compares), how long that listing takes, and the JS of the comparison.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../../../daemon/log.js';
 import { programOf, renderChanges, renderFull, type DataplaneState } from '../../../dataplane/core/index.js';
 import { NftChannel } from '../../../dataplane/shell/nft-channel.js';
-import { liveShape, renderedShape, shapeDifference } from '../../../dataplane/shell/table-shape.js';
+import { readLiveTable, renderedShape, shapeDifference } from '../../../dataplane/shell/table-shape.js';
 import { createNamespace, deleteNamespace } from '../../harness/netns.js';
 import { cpuSeconds, percentile, report, type BenchRow } from '../bench-report.js';
 import { ScaleCluster } from './scale-state.js';
@@ -110,11 +110,16 @@ export async function scaleBench(argv: readonly string[]): Promise<void> {
     return { json, ms: ms(start) };
   };
   const checks: number[] = [];
+  const compares: number[] = [];
   const mismatches: string[] = [];
   const check = async (state: DataplaneState, after: string): Promise<void> => {
     const { json, ms: listMs } = await live();
     checks.push(listMs);
-    const difference = shapeDifference(renderedShape(renderFull(state), TABLE), liveShape(json));
+    // What the daemon's check does with the listing, all of it on the event loop.
+    const start = performance.now();
+    const table = readLiveTable(json);
+    const difference = shapeDifference(renderedShape(renderFull(state), TABLE), table?.shape ?? null);
+    compares.push(ms(start));
     if (difference !== null) mismatches.push(`after ${after}: ${difference}`);
   };
   try {
@@ -180,6 +185,7 @@ export async function scaleBench(argv: readonly string[]): Promise<void> {
       await check(applied, what);
     }
     rows.push(summary('tamper check listing (nft -j list table)', 'nft', checks));
+    rows.push(summary('tamper check listing (nft -j list table)', 'JS: read, digest, render', compares));
   } finally {
     await channel.close();
     await deleteNamespace(ns);
