@@ -79,7 +79,10 @@ function steps(): [string, DataplaneState][] {
   const s0 = overviewState();
   const s1 = withEndpoint(s0, 'default', 'extra', 'cali7777777777e', '198.51.100.7');
   const ipSets1 = new Map(s1.ipSets);
-  ipSets1.set('s:frontend', ipSet('NET', ['198.51.100.2/32', '10.66.0.0/16', '10.66.1.7/32', 'fd00:66::/64']));
+  ipSets1.set(
+    's:frontend',
+    ipSet('NET', ['198.51.100.2/32', '10.66.0.0/16', '10.66.1.7/32', 'fd00:66::/64']),
+  );
   const s2 = { ...s1, ipSets: ipSets1 };
   const ipSets2 = new Map(s2.ipSets);
   ipSets2.set('s:frontend', ipSet('NET', ['10.66.1.7/32', '10.66.2.0/24']));
