@@ -60,11 +60,6 @@ export interface LiveTable {
   readonly contents: ReadonlyMap<string, string>;
 }
 
-/** The shape of `nft -j list table inet <table>` output; null when it is not that JSON. */
-export function liveShape(json: string): TableShape | null {
-  return readLiveTable(json)?.shape ?? null;
-}
-
 /** Shape and contents of `nft -j list table inet <table>` output; null when it is not that JSON. */
 export function readLiveTable(json: string): LiveTable | null {
   let doc: unknown;
