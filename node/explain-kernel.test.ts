@@ -104,6 +104,11 @@ describe('explainKernel', () => {
     expect(out).toMatch(/node demo-node: DROP \(ingress of yaobank\/database: deny\)/);
   });
 
+  it('names a destination pod that does not exist', () => {
+    const icmp = { ...request('yaobank/customer', 'yaobank/nope', 0), protocol: 'ICMP', port: null };
+    expect(explainKernel(events, icmp)).toBe('kernel:     no verdict: no pod yaobank/nope');
+  });
+
   it('says a flow between two addresses that are no pods is not policed', () => {
     expect(explainKernel(events, flow('198.51.100.7', '203.0.113.9'))).toMatch(
       /^kernel: +ALLOW, not policed: neither end of TCP 198\.51\.100\.7 → 203\.0\.113\.9 port 80 is a pod/,

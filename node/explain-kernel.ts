@@ -35,13 +35,12 @@ export function explainKernel(events: readonly ResourceEvent[], q: ExplainQuery)
   if (srcIp === undefined)
     return 'kernel:     no verdict without a source address (give --from <pod> or --from-ip)';
   const dst = q.to.kind === 'pod' ? pods.get(q.to.pod) : podWithIp(events, q.to.ip);
+  if (q.to.kind === 'pod' && dst === undefined) return `kernel:     no verdict: no pod ${q.to.pod}`;
   const dstIp =
     q.to.kind === 'ip' ? q.to.ip : dst?.ips.find((ip) => ip.includes(':') === srcIp.includes(':'));
   if (dstIp === undefined)
     return `kernel:     no verdict: ${q.to.kind === 'pod' ? q.to.pod : ''} has no address of the source's family`;
-  const flow = `${q.protocol} ${srcIp}${q.fromPort === null ? '' : ` port ${q.fromPort}`} → ${dstIp}${
-    q.port === null ? '' : ` port ${q.port}`
-  }${q.icmpType === null ? '' : ` type ${q.icmpType}${q.icmpCode === null ? '' : ` code ${q.icmpCode}`}`}`;
+  const flow = describeFlow(q, srcIp, dstIp);
 
   // The source's node polices its egress, the destination's node its ingress; one node does both
   // when they share it. An end that is no pod of ours is policed only at the other end's node.
@@ -94,4 +93,13 @@ function nodeState(events: readonly ResourceEvent[], node: string) {
     if (v !== null) views.push(v);
   }
   return stateFromEndpointViews(DEFAULT_ENFORCEMENT_CONFIG, views);
+}
+
+/** `TCP 192.0.2.1 port 40000 → 192.0.2.2 port 80`, `ICMP 192.0.2.1 → 192.0.2.2 type 8 code 0`. */
+function describeFlow(q: ExplainQuery, srcIp: string, dstIp: string): string {
+  const from = q.fromPort === null ? srcIp : `${srcIp} port ${q.fromPort}`;
+  const to = q.port === null ? dstIp : `${dstIp} port ${q.port}`;
+  const icmp =
+    q.icmpType === null ? '' : ` type ${q.icmpType}${q.icmpCode === null ? '' : ` code ${q.icmpCode}`}`;
+  return `${q.protocol} ${from} → ${to}${icmp}`;
 }
