@@ -97,6 +97,11 @@ const cases: Case[] = [
     lines: [`meta l4proto 6 th sport != 0-1023 th dport { 80, 8000-8200 } ${ACCEPT}`],
   },
   {
+    rule: 'SCTP ports match SCTP (132) only',
+    wire: { action: 'allow', protocol: { name: 'sctp' }, dst_ports: [{ first: 9000, last: 9010 }] },
+    lines: [`meta l4proto 132 th dport 9000-9010 ${ACCEPT}`],
+  },
+  {
     rule: 'ports without a protocol only match protocols that have ports',
     wire: { action: 'allow', dst_ports: [{ first: 53, last: 53 }] },
     lines: [`meta l4proto { 6, 17, 132, 136 } th dport 53 ${ACCEPT}`],

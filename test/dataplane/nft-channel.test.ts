@@ -1,10 +1,12 @@
 // The long-lived `nft -i` channel against the real nftables, in a scratch network namespace: many
 // transactions through one child, a refused transaction applying nothing and saying why in nft's
 // words, transactions after a failure still working, a child killed from outside failing only
-// what was in flight, nft run at a raised priority, and the one-process-per-transaction mode.
+// what was in flight, nft run at a raised priority, the one-process-per-transaction mode, and
+// one clear reason when nft cannot run (not installed, no CAP_NET_ADMIN, no nf_tables).
 // Needs root.
-import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
 import {
   LARGE_TRANSACTION_BYTES,
@@ -14,6 +16,7 @@ import {
   nftUnavailableReason,
 } from '../../dataplane/shell/nft-channel.js';
 import { createNamespace, deleteNamespace, nsRun, run } from '../harness/netns.js';
+import { makeTempDir } from '../harness/temp-dirs.js';
 import { describeWithNft } from './nft-gate.js';
 
 describeWithNft('nft channel (root, network namespace)', () => {
@@ -160,5 +163,19 @@ describeWithNft('nft channel (root, network namespace)', () => {
   it('says clearly when nft cannot run', async () => {
     expect(await nftUnavailableReason(['/nonexistent/nft'])).toMatch(/not installed/);
     expect(await nftUnavailableReason(['ip', 'netns', 'exec', ns, 'nft'])).toBeNull();
+    // The real nft without root (CAP_NET_ADMIN).
+    expect(
+      await nftUnavailableReason(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'nft']),
+    ).toMatch(/^nft needs CAP_NET_ADMIN in this network namespace: .*Operation not permitted/);
+    // A kernel without nf_tables cannot be had here: an nft that answers as nft 1.0 does on one.
+    const dir = makeTempDir('alp-nft');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const fake = join(dir, 'nft');
+    writeFileSync(
+      fake,
+      "#!/bin/sh\necho 'netlink: Error: cache initialization failed: Protocol not supported' >&2\nexit 1\n",
+      { mode: 0o755 },
+    );
+    expect(await nftUnavailableReason([fake])).toMatch(/^the kernel has no nf_tables support/);
   });
 });
