@@ -33,6 +33,8 @@ export interface ExplainRequest {
   readonly path: string;
   readonly protocol: 'TCP' | 'UDP';
   readonly trustDomain: string;
+  /** The client's port (default 45000, an ephemeral port as a client would have). */
+  readonly sourcePort?: number;
 }
 
 /** Where a connection goes: a pod by name, or an address (a pod's or not). */
@@ -77,7 +79,8 @@ export function sidecarQuestion(events: readonly ResourceEvent[], q: ExplainQuer
     to = workloadId(pod.namespace, pod.name);
   }
   const { from, port, method, path, trustDomain } = q;
-  return { kind: 'request', request: { from, to, port, method, path, protocol: q.protocol, trustDomain } };
+  const request: ExplainRequest = { from, to, port, method, path, protocol: q.protocol, trustDomain };
+  return { kind: 'request', request: q.fromPort === null ? request : { ...request, sourcePort: q.fromPort } };
 }
 
 /** The pod that has `ip` among its addresses (compared in canonical form: `0:0::1` is `::1`). */
@@ -178,7 +181,10 @@ function checkRequest(
     attributes: {
       source: {
         principal,
-        address: sourceIp === null ? undefined : { socket_address: { address: sourceIp, port_value: 45000 } },
+        address:
+          sourceIp === null
+            ? undefined
+            : { socket_address: { address: sourceIp, port_value: req.sourcePort ?? 45000 } },
       },
       destination: {
         principal: destinationPrincipal,

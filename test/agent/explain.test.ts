@@ -7,7 +7,14 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
 import { FileDatastore } from '../../agent/datastore/file.js';
 import type { ExplainRequest } from '../../agent/explain.js';
-import { collectResources, describeVerdict, explainRequest, formatExplanation } from '../../agent/explain.js';
+import {
+  checkRequestFor,
+  collectResources,
+  describeVerdict,
+  explainRequest,
+  formatExplanation,
+  sidecarQuestion,
+} from '../../agent/explain.js';
 import { runExplainCommand } from '../../agent/explain-command.js';
 import type { ResourceEvent } from '../../agent/calc/cluster-model.js';
 import { REPO_ROOT, runToEnd } from '../harness/process.js';
@@ -169,6 +176,29 @@ describe('explain (demo resources)', () => {
       trustDomain: 'cluster.local',
     });
     expect(r).toEqual({ ok: false, reason: 'destination pod yaobank/nope not found' });
+  });
+
+  it('asks the sidecar about the pod behind an address, from the source port given', () => {
+    const q = sidecarQuestion(events, {
+      from: pod('yaobank/customer'),
+      to: { kind: 'ip', ip: '192.0.2.12' },
+      protocol: 'TCP',
+      port: 2379,
+      fromPort: 40000,
+      icmpType: null,
+      icmpCode: null,
+      method: null,
+      path: '/',
+      trustDomain: 'cluster.local',
+    });
+    if (q.kind !== 'request') throw new Error(q.reason);
+    expect(q.request.to).toBe('yaobank/database');
+    const r = explainRequest(events, q.request);
+    if (!r.ok) throw new Error(r.reason);
+    expect(checkRequestFor(r.value).attributes?.source?.address?.socket_address).toMatchObject({
+      address: '192.0.2.10',
+      port_value: 40000,
+    });
   });
 });
 
