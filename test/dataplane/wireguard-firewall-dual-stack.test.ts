@@ -5,7 +5,8 @@
 // verdict: its WireGuard port is accepted to the node's own address (other pod → host traffic is
 // dropped, DefaultEndpointToHostAction Drop), and strict mode drops pod traffic to the peer's
 // CIDRs that leaves by the underlay in the clear (the userspace device being down) while traffic
-// that leaves by the family's own device is left alone. The "device" here is a veth to the peer
+// that leaves by the family's own device is left alone; with host encryption, packets arriving from
+// the underlay carry the WireGuard mark and a pod's do not. The "device" here is a veth to the peer
 // under the v6 device's name (this kernel may have no WireGuard module, and the rules match only
 // the name), so traffic through it really arrives and is answered.
 // Needs root and nftables.
@@ -129,7 +130,7 @@ describeWithNft('WireGuard firewall with both families (root, network namespaces
           { family: 6, interfaceName: 'wg-v6.cali', listenPort: 51821, peerCidrs: [PEER_CIDR6] },
         ],
         hostEncryptionEnabled: true,
-        firewallMark: 0x100000,
+        firewallMark: 0x200000, // Felix's default
       },
       { strict: true },
     );
@@ -167,6 +168,44 @@ describeWithNft('WireGuard firewall with both families (root, network namespaces
     expect(await strictDrops('ip6')).toBeGreaterThan(before[1]!);
     // The peer is reachable otherwise: the drop is ours, not the network's.
     expect(await nsRun(node(), ['ping', '-c', '1', '-W', '1', PEER6])).toContain('1 received');
+  });
+
+  it('with host encryption, marks what arrives from the underlay for WireGuard, and not what a pod sends', async () => {
+    const [n1, n2] = underlay.nodes as [Underlay['nodes'][0], Underlay['nodes'][0]];
+    // A table of the test's own, after ours on input, counts the WireGuard port's packets and the
+    // marked ones (Felix's host-encryption mark, 0x200000).
+    await nsRun(
+      n1.ns,
+      ['nft', '-f', '-'],
+      [
+        'table inet mark-probe {',
+        '  chain in {',
+        '    type filter hook input priority 10; policy accept;',
+        '    udp dport 51820 meta mark & 0x00200000 == 0x00200000 counter comment "marked"',
+        '    udp dport 51820 counter comment "all"',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    const counts = async (): Promise<{ marked: number; all: number }> => {
+      const text = await nsRun(n1.ns, ['nft', 'list', 'chain', 'inet', 'mark-probe', 'in']);
+      const count = (c: string) => Number(new RegExp(`packets (\\d+) .*comment "${c}"`).exec(text)?.[1]);
+      return { marked: count('marked'), all: count('all') };
+    };
+    try {
+      expect(
+        await nsRun(n2.ns, [process.execPath, '-e', UDP_PROBE, n1.hostIp, '51820']).then(() => true),
+      ).toBe(true);
+      const fromUnderlay = await counts();
+      expect(fromUnderlay.marked).toBeGreaterThan(0);
+      expect(fromUnderlay.marked).toBe(fromUnderlay.all);
+      expect(await udp(n1.hostIp, 51820)).toBe(true); // from the pod
+      const fromPod = await counts();
+      expect(fromPod.all).toBeGreaterThan(fromUnderlay.all);
+      expect(fromPod.marked).toBe(fromUnderlay.marked);
+    } finally {
+      await nsRun(n1.ns, ['nft', 'delete', 'table', 'inet', 'mark-probe']);
+    }
   });
 
   it('leaves v6 peer traffic that goes into the v6 device alone', async () => {
