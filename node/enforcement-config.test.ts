@@ -122,7 +122,7 @@ describe('enforcementSettings', () => {
         FELIX_DEFAULTENDPOINTTOHOSTACTION: 'Drop',
         FELIX_IPTABLESREFRESHINTERVAL: '60',
       },
-      true,
+      false, // a FelixConfiguration's nftablesRefreshInterval would win over it
     ],
     [
       {

@@ -63,10 +63,12 @@ export function enforcementSettledByEnv(env: Readonly<Record<string, string | un
   const has = (name: string): boolean => (env[name] ?? '') !== '';
   if (!has(ENFORCEMENT_ENV.nftablesMode)) return false;
   if (String(env[ENFORCEMENT_ENV.nftablesMode]).toLowerCase() === 'disabled') return true;
+  // FELIX_IPTABLESREFRESHINTERVAL does not settle the interval: a FelixConfiguration's
+  // nftablesRefreshInterval would still take precedence over it.
   return (
     has(ENFORCEMENT_ENV.interfacePrefix) &&
     has(ENFORCEMENT_ENV.defaultEndpointToHostAction) &&
-    (has(ENFORCEMENT_ENV.refreshInterval) || has(ENFORCEMENT_ENV.iptablesRefreshInterval))
+    has(ENFORCEMENT_ENV.refreshInterval)
   );
 }
 

@@ -534,7 +534,7 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
         FELIX_NFTABLESMODE: 'Enabled',
         FELIX_INTERFACEPREFIX: 'cali',
         FELIX_DEFAULTENDPOINTTOHOSTACTION: 'Drop',
-        FELIX_IPTABLESREFRESHINTERVAL: '1',
+        FELIX_NFTABLESREFRESHINTERVAL: '1',
       });
       await cluster.waitEnforcing(1);
       expect(started.lines.some((l) => l.includes('component=felix-configuration'))).toBe(false);
