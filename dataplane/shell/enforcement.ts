@@ -156,7 +156,7 @@ export class Enforcement<S> {
     this.desired = initial;
     this.touched = 'all';
     this.opts.onApplied?.(initial, 'full');
-    this.scheduleResync();
+    this.scheduleResync(0);
   }
 
   /** The state the kernel holds (last applied), or null before start. */
@@ -224,6 +224,10 @@ export class Enforcement<S> {
     if (difference === null && live !== null) {
       this.contents = live.contents;
       this.touched = new Set();
+      this.opts.log.debug(
+        { table: this.opts.tableName, objects: live.contents.size },
+        'nftables table checked',
+      );
     }
     if (difference !== null) {
       this.opts.log.warn(
@@ -332,6 +336,7 @@ export class Enforcement<S> {
           'nftables transaction applied',
         );
         this.opts.onApplied?.(next, full ? 'full' : 'incremental');
+        if (full) this.scheduleResync(0);
         if (this.desired !== next) {
           // More arrived while this was applied: give the burst a moment to finish.
           this.changedAt ??= process.hrtime.bigint();
@@ -370,16 +375,22 @@ export class Enforcement<S> {
     return seconds;
   }
 
-  private scheduleResync(): void {
+  /**
+   * The next check, after `delayMs` (default: the interval). A full replace asks for one at once:
+   * that check learns the new table's contents, so that an edit made after it is found; until it
+   * runs, an edit would be learnt as ours.
+   */
+  private scheduleResync(delayMs?: number): void {
     const interval = this.opts.resyncIntervalMs ?? DEFAULT_RESYNC_MS;
     if (interval <= 0 || this.isClosed) return;
+    if (this.resyncTimer !== null) clearTimeout(this.resyncTimer);
     this.resyncTimer = setTimeout(() => {
       this.checkNow()
         .catch((err: unknown) =>
           this.opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'table check failed'),
         )
         .finally(() => this.scheduleResync());
-    }, interval);
+    }, delayMs ?? interval);
     this.resyncTimer.unref();
   }
 }

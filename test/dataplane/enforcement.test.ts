@@ -9,8 +9,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { silentLogger } from '../../daemon/log.js';
+import { silentLogger, type Logger } from '../../daemon/log.js';
 import {
   Enforcement,
   EnforcementUnavailableError,
@@ -90,6 +91,8 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
       coalesceMs?: number;
       now?: () => number;
       registry?: Registry;
+      log?: Logger;
+      resyncIntervalMs?: number;
     } = {},
   ): Enforcement<PortsState> =>
     new Enforcement({
@@ -203,6 +206,26 @@ describeWithNft('enforcement controller (root, network namespace)', () => {
     );
     expect(await e.checkNow()).toBeNull();
     expect(await registry.metrics()).toContain('alp_dataplane_resyncs_total{reason="tampered"} 2');
+    await e.close();
+  });
+
+  it('checks the table right after a full replace, so an edit made just after it is found', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    // No periodic check within the test: only the one a full replace asks for.
+    const e = controller(nft(), { log, resyncIntervalMs: 3_600_000 });
+    await e.start({ ports: [80] }, nft());
+    await waitFor(
+      'the check after the first transaction',
+      () => lines.some((l) => l.includes('nftables table checked')),
+      10_000,
+    );
+    await nsRun(ns, [
+      'nft',
+      `add element inet ${TABLE} ports { 22 }; delete element inet ${TABLE} ports { 80 }`,
+    ]);
+    expect(await e.checkNow()).toBe('set ports elements changed');
+    expect(await ports()).toEqual([80]);
     await e.close();
   });
 

@@ -329,6 +329,14 @@ describeWithApiServer('L3/L4 enforcement with nftables (alp-node, envtest)', (ap
         tampered(before).length > 0 ? true : undefined,
       );
       await expectMatrix(cluster, pods, denied);
+      // The check right after the repair learns the new table's contents; an edit before it would
+      // be taken for ours.
+      const repairedAt = cluster.lines.findIndex(
+        (l, i) => i >= before && l.includes('our nftables table was changed'),
+      );
+      await waitFor('a check of the repaired table', () =>
+        cluster.lines.slice(repairedAt).some((l) => l.includes('nftables table checked')) ? true : undefined,
+      );
 
       // The drop that denies ingress replaced by an accept: the chain's rule count stays, so only
       // its contents tell.
