@@ -12,7 +12,7 @@ describe('parseExplainArgs', () => {
       query: {
         from: { kind: 'pod', pod: 'a/b' },
         to: { kind: 'pod', pod: 'c/d' },
-        protocol: 'TCP',
+        protocol: { kind: 'name', name: 'TCP' },
         port: 8080,
         fromPort: null,
         icmpType: null,
@@ -53,7 +53,7 @@ describe('parseExplainArgs', () => {
     expect(r.kind === 'run' && r.query).toMatchObject({
       from: { kind: 'identity', serviceAccount: null, ip: '198.51.100.7' },
       to: { kind: 'ip', ip: '203.0.113.9' },
-      protocol: 'UDP',
+      protocol: { kind: 'number', number: 17 },
       port: 53,
       fromPort: 5353,
     });
@@ -63,17 +63,17 @@ describe('parseExplainArgs', () => {
     [
       'ICMP with a type and code: no ports, no HTTP',
       ['--protocol', 'icmp', '--icmp-type', '8', '--icmp-code', '0'],
-      { protocol: 'ICMP', port: null, icmpType: 8, icmpCode: 0, method: null },
+      { protocol: { kind: 'name', name: 'ICMP' }, port: null, icmpType: 8, icmpCode: 0, method: null },
     ],
     [
       'a protocol without a name here, by number',
       ['--protocol', '47'],
-      { protocol: '47', port: null, method: null },
+      { protocol: { kind: 'number', number: 47 }, port: null, method: null },
     ],
     [
       'SCTP: a port, no HTTP',
       ['--protocol', 'SCTP', '--port', '9'],
-      { protocol: 'SCTP', port: 9, method: null },
+      { protocol: { kind: 'name', name: 'SCTP' }, port: 9, method: null },
     ],
   ])('reads %s', (_what, argv, want) => {
     const r = parseExplainArgs(['--from-ip', '192.0.2.1', '--to-ip', '192.0.2.2', ...argv], {});
@@ -87,6 +87,7 @@ describe('parseExplainArgs', () => {
     ['a --from-ip that is no address', ['--to', 'c/d', '--from-ip', 'example.com']],
     ['an unknown protocol name', ['--to', 'c/d', '--protocol', 'GRE']],
     ['a protocol number out of range', ['--to', 'c/d', '--protocol', '256']],
+    ['protocol 0 (Calico takes 1-255)', ['--to', 'c/d', '--protocol', '0']],
     ['a port on ICMP', ['--to', 'c/d', '--protocol', 'ICMP', '--port', '80']],
     ['an ICMP type on TCP', ['--to', 'c/d', '--icmp-type', '8']],
     ['an ICMP code without a type', ['--to', 'c/d', '--protocol', 'ICMP', '--icmp-code', '0']],

@@ -13,6 +13,7 @@ import type { Datastore } from './datastore/object-tracker.js';
 import type { ExplainQuery, ExplainSource } from './explain.js';
 import { collectResources, explainRequest, formatExplanation, sidecarQuestion } from './explain.js';
 import { parseIp } from '../calico/ip.js';
+import { parseProtocol, protocolLabel, protocolNumber, protocolSupportsPorts } from '../calico/rule-spec.js';
 import { ENV } from './policy-sync-config.js';
 import type { ResourceEvent } from './calc/cluster-model.js';
 
@@ -30,7 +31,7 @@ Source (default: anonymous, no principal, no IP):
       --from-sa <namespace>/<sa>   a service account identity (mTLS principal)
       --from-ip <ip>               a source address (a pod's is judged at that pod's node too)
 Connection:
-      --protocol <p>               TCP, UDP, SCTP, ICMP, ICMPv6 or a number (default TCP)
+      --protocol <p>               TCP, UDP, SCTP, ICMP, ICMPv6, UDPLite or a number (default TCP)
       --port <n>                   destination port (default 80; TCP, UDP and SCTP)
       --from-port <n>              source port (default: any)
       --icmp-type <n>, --icmp-code <n>   for ICMP and ICMPv6
@@ -106,12 +107,15 @@ export function parseExplainArgs(
       ? { kind: 'pod', pod: values.from }
       : { kind: 'identity', serviceAccount: values['from-sa'] ?? null, ip: fromIp ?? null };
 
-  const protocol = protocolName(values.protocol ?? 'TCP');
-  if (protocol === null) return usage('--protocol must be TCP, UDP, SCTP, ICMP, ICMPv6 or a number 0-255');
-  const hasPorts = PORT_PROTOCOLS.has(protocol);
-  const isIcmp = protocol === 'ICMP' || protocol === 'ICMPV6';
+  const protocol = parseProtocol(values.protocol ?? 'TCP');
+  if (protocol === null)
+    return usage('--protocol must be TCP, UDP, SCTP, ICMP, ICMPv6, UDPLite or a number 1-255');
+  const number = protocolNumber(protocol);
+  const hasPorts = protocolSupportsPorts(protocol);
+  const isIcmp = number === 1 || number === 58;
+  const isTcpOrUdp = number === 6 || number === 17;
   if (!hasPorts && (values.port !== undefined || values['from-port'] !== undefined))
-    return usage(`${protocol} has no ports; drop --port and --from-port`);
+    return usage(`${protocolLabel(protocol)} has no ports; drop --port and --from-port`);
   if (!isIcmp && (values['icmp-type'] !== undefined || values['icmp-code'] !== undefined))
     return usage('--icmp-type and --icmp-code are for ICMP and ICMPv6');
   if (values['icmp-code'] !== undefined && values['icmp-type'] === undefined)
@@ -127,8 +131,8 @@ export function parseExplainArgs(
 
   const isHttp = values.method !== undefined || values.path !== undefined;
   if (values.tcp === true && isHttp) return usage('--tcp has no HTTP attributes; drop --method and --path');
-  if (isHttp && protocol !== 'TCP' && protocol !== 'UDP')
-    return usage(`${protocol} carries no HTTP request; drop --method and --path`);
+  if (isHttp && !isTcpOrUdp)
+    return usage(`${protocolLabel(protocol)} carries no HTTP request; drop --method and --path`);
   const query: ExplainQuery = {
     from,
     to: to !== undefined ? { kind: 'pod', pod: to } : { kind: 'ip', ip: toIp as string },
@@ -137,8 +141,7 @@ export function parseExplainArgs(
     fromPort,
     icmpType,
     icmpCode,
-    method:
-      values.tcp === true || (protocol !== 'TCP' && protocol !== 'UDP') ? null : (values.method ?? 'GET'),
+    method: values.tcp === true || !isTcpOrUdp ? null : (values.method ?? 'GET'),
     path: values.path ?? '/',
     trustDomain: values['trust-domain'] ?? 'cluster.local',
   };
@@ -151,25 +154,6 @@ export function parseExplainArgs(
     resources = { type: 'file', paths };
   } else resources = { type: 'kubernetes', kubeconfig: values.kubeconfig ?? null };
   return { kind: 'run', query, resources };
-}
-
-/** Protocols with ports: `--port` and `--from-port` apply. */
-const PORT_PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'UDP', 'SCTP']);
-/** Numbers of the protocols that have a name here, so that `6` is `TCP`. */
-const PROTOCOL_BY_NUMBER: Readonly<Record<number, string>> = {
-  1: 'ICMP',
-  6: 'TCP',
-  17: 'UDP',
-  58: 'ICMPV6',
-  132: 'SCTP',
-};
-
-/** TCP, UDP, SCTP, ICMP, ICMPV6 (any case), or another protocol's number as text; null if neither. */
-function protocolName(text: string): string | null {
-  const upper = text.toUpperCase();
-  if (PORT_PROTOCOLS.has(upper) || upper === 'ICMP' || upper === 'ICMPV6') return upper;
-  const n = integerIn(text, 0, 255);
-  return n === undefined ? null : (PROTOCOL_BY_NUMBER[n] ?? String(n));
 }
 
 /** The decimal integer `text` when it lies in [min, max]; undefined otherwise. */

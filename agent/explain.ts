@@ -7,6 +7,7 @@ import { decide, describeDecision } from '../policy/decide.js';
 import { flowFromCheckRequest } from '../policy/flow.js';
 import { PolicyStore } from '../policy/policy-store.js';
 import { parseIp } from '../calico/ip.js';
+import { protocolLabel, protocolNumber, type ProtocolSpec } from '../calico/rule-spec.js';
 import type { CheckRequest } from '../proto/gen/envoy/service/auth/v3/CheckRequest.js';
 import { loadExtAuthz, loadFelix } from '../proto/load.js';
 import { PolicyCalculator } from './calc/calculator.js';
@@ -48,8 +49,7 @@ export type ExplainDestination =
 export interface ExplainQuery {
   readonly from: ExplainSource;
   readonly to: ExplainDestination;
-  /** TCP, UDP, SCTP, ICMP, ICMPV6, or another protocol's number. */
-  readonly protocol: string;
+  readonly protocol: ProtocolSpec;
   /** Destination port; null for a protocol without ports. */
   readonly port: number | null;
   /** Source port; null: any. */
@@ -69,8 +69,9 @@ export type SidecarQuestion =
 
 /** The request the destination's sidecar would be asked, if one sees the connection at all. */
 export function sidecarQuestion(events: readonly ResourceEvent[], q: ExplainQuery): SidecarQuestion {
-  if ((q.protocol !== 'TCP' && q.protocol !== 'UDP') || q.port === null)
-    return { kind: 'none', reason: `a sidecar sees TCP and UDP, not ${q.protocol}` };
+  const number = protocolNumber(q.protocol);
+  if ((number !== 6 && number !== 17) || q.port === null)
+    return { kind: 'none', reason: `a sidecar sees TCP and UDP, not ${protocolLabel(q.protocol)}` };
   let to: string;
   if (q.to.kind === 'pod') to = q.to.pod;
   else {
@@ -79,7 +80,8 @@ export function sidecarQuestion(events: readonly ResourceEvent[], q: ExplainQuer
     to = workloadId(pod.namespace, pod.name);
   }
   const { from, port, method, path, trustDomain } = q;
-  const request: ExplainRequest = { from, to, port, method, path, protocol: q.protocol, trustDomain };
+  const protocol = number === 6 ? 'TCP' : 'UDP';
+  const request: ExplainRequest = { from, to, port, method, path, protocol, trustDomain };
   return { kind: 'request', request: q.fromPort === null ? request : { ...request, sourcePort: q.fromPort } };
 }
 

@@ -89,6 +89,22 @@ export function protocolNumber(p: ProtocolSpec): number {
   return p.kind === 'number' ? p.number : PROTOCOL_NUMBERS[p.name];
 }
 
+/** Calico's ProtocolFromString: a number 1-255, or a name in any case (kept in its canonical case). */
+export function parseProtocol(text: string): ProtocolSpec | null {
+  if (/^[0-9]+$/.test(text)) {
+    const n = Number(text);
+    return n >= 1 && n <= 255 ? { kind: 'number', number: n } : null;
+  }
+  const name = PROTOCOL_NAMES.find((n) => n.toLowerCase() === text.toLowerCase());
+  return name === undefined ? null : { kind: 'name', name };
+}
+
+/** The protocol's name (a number that has one is shown by it), for people to read. */
+export function protocolLabel(p: ProtocolSpec): string {
+  if (p.kind === 'name') return p.name;
+  return PROTOCOL_NAMES.find((name) => PROTOCOL_NUMBERS[name] === p.number) ?? String(p.number);
+}
+
 /** Whether ports may be given with this protocol: TCP, UDP or SCTP (Calico's SupportsPorts). */
 export function protocolSupportsPorts(p: ProtocolSpec): boolean {
   const n = protocolNumber(p);
@@ -200,19 +216,14 @@ function readProtocol(obj: JsonRecord, key: string, path: string, issues: Issues
   const v = obj[key];
   if (v === undefined || v === null) return null;
   const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v : null;
-  if (text !== null && /^[0-9]+$/.test(text)) {
-    const n = Number(text);
-    if (n >= 1 && n <= 255) return { kind: 'number', number: n };
-    issues.push(`${path}.${key}: protocol number must be 1-255`);
-    return null;
-  }
-  // Calico's ProtocolFromString matches names case-insensitively and stores the canonical case.
-  const name = text === null ? undefined : PROTOCOL_NAMES.find((n) => n.toLowerCase() === text.toLowerCase());
-  if (name === undefined) {
-    issues.push(`${path}.${key}: must be a protocol number or one of ${PROTOCOL_NAMES.join(', ')}`);
-    return null;
-  }
-  return { kind: 'name', name };
+  const protocol = text === null ? null : parseProtocol(text);
+  if (protocol !== null) return protocol;
+  issues.push(
+    text !== null && /^[0-9]+$/.test(text)
+      ? `${path}.${key}: protocol number must be 1-255`
+      : `${path}.${key}: must be a protocol number or one of ${PROTOCOL_NAMES.join(', ')}`,
+  );
+  return null;
 }
 
 function readIcmp(obj: JsonRecord, key: string, path: string, issues: Issues): IcmpSpec | null {

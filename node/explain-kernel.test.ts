@@ -14,7 +14,7 @@ const RESOURCES = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'exam
 const request = (from: string, to: string, port: number): ExplainQuery => ({
   from: { kind: 'pod', pod: from },
   to: { kind: 'pod', pod: to },
-  protocol: 'TCP',
+  protocol: { kind: 'name', name: 'TCP' },
   port,
   fromPort: null,
   icmpType: null,
@@ -95,7 +95,7 @@ describe('explainKernel', () => {
   it('answers for ICMP with its type and code', () => {
     const out = explainKernel(events, {
       ...request('sandbox/attacker', 'yaobank/database', 0),
-      protocol: 'ICMP',
+      protocol: { kind: 'name', name: 'ICMP' },
       port: null,
       icmpType: 8,
       icmpCode: 0,
@@ -105,7 +105,11 @@ describe('explainKernel', () => {
   });
 
   it('names a destination pod that does not exist', () => {
-    const icmp = { ...request('yaobank/customer', 'yaobank/nope', 0), protocol: 'ICMP', port: null };
+    const icmp = {
+      ...request('yaobank/customer', 'yaobank/nope', 0),
+      protocol: { kind: 'name', name: 'ICMP' },
+      port: null,
+    } as const;
     expect(explainKernel(events, icmp)).toBe('kernel:     no verdict: no pod yaobank/nope');
   });
 

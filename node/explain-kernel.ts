@@ -5,6 +5,7 @@ import { PolicyCalculator } from '../agent/calc/calculator.js';
 import type { PodInfo, ResourceEvent } from '../agent/calc/cluster-model.js';
 import type { EndpointView } from '../agent/calc/endpoint-view.js';
 import { podWithIp, type ExplainQuery } from '../agent/explain.js';
+import { protocolLabel, protocolNumber } from '../calico/rule-spec.js';
 import {
   DEFAULT_ENFORCEMENT_CONFIG,
   explainFlow,
@@ -35,11 +36,14 @@ export function explainKernel(events: readonly ResourceEvent[], q: ExplainQuery)
   if (srcIp === undefined)
     return 'kernel:     no verdict without a source address (give --from <pod> or --from-ip)';
   const dst = q.to.kind === 'pod' ? pods.get(q.to.pod) : podWithIp(events, q.to.ip);
-  if (q.to.kind === 'pod' && dst === undefined) return `kernel:     no verdict: no pod ${q.to.pod}`;
-  const dstIp =
-    q.to.kind === 'ip' ? q.to.ip : dst?.ips.find((ip) => ip.includes(':') === srcIp.includes(':'));
-  if (dstIp === undefined)
-    return `kernel:     no verdict: ${q.to.kind === 'pod' ? q.to.pod : ''} has no address of the source's family`;
+  let dstIp: string | undefined;
+  if (q.to.kind === 'ip') dstIp = q.to.ip;
+  else if (dst === undefined) return `kernel:     no verdict: no pod ${q.to.pod}`;
+  else {
+    dstIp = dst.ips.find((ip) => ip.includes(':') === srcIp.includes(':'));
+    if (dstIp === undefined)
+      return `kernel:     no verdict: ${q.to.pod} has no address of the source's family`;
+  }
   const flow = describeFlow(q, srcIp, dstIp);
 
   // The source's node polices its egress, the destination's node its ingress; one node does both
@@ -52,7 +56,7 @@ export function explainKernel(events: readonly ResourceEvent[], q: ExplainQuery)
     explanation: explainFlow(nodeState(events, node), {
       srcIp,
       dstIp,
-      protocol: /^\d+$/.test(q.protocol) ? Number(q.protocol) : q.protocol.toLowerCase(),
+      protocol: protocolNumber(q.protocol),
       ...(q.port === null ? {} : { dstPort: q.port }),
       ...(q.fromPort === null ? {} : { srcPort: q.fromPort }),
       ...(q.icmpType === null ? {} : { icmpType: q.icmpType }),
@@ -101,5 +105,5 @@ function describeFlow(q: ExplainQuery, srcIp: string, dstIp: string): string {
   const to = q.port === null ? dstIp : `${dstIp} port ${q.port}`;
   const icmp =
     q.icmpType === null ? '' : ` type ${q.icmpType}${q.icmpCode === null ? '' : ` code ${q.icmpCode}`}`;
-  return `${q.protocol} ${from} → ${to}${icmp}`;
+  return `${protocolLabel(q.protocol)} ${from} → ${to}${icmp}`;
 }

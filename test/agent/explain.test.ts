@@ -182,7 +182,7 @@ describe('explain (demo resources)', () => {
     const q = sidecarQuestion(events, {
       from: pod('yaobank/customer'),
       to: { kind: 'ip', ip: '192.0.2.12' },
-      protocol: 'TCP',
+      protocol: { kind: 'name', name: 'TCP' },
       port: 2379,
       fromPort: 40000,
       icmpType: null,
