@@ -160,7 +160,6 @@ export class Enforcement<S> {
     );
     this.applied = initial;
     this.desired = initial;
-    this.touched = 'all';
     this.opts.onApplied?.(initial, 'full');
     this.scheduleResync(CHECK_AFTER_FULL_MS);
   }
